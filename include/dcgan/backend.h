@@ -1,0 +1,61 @@
+// Backend dispatch: the model and the training loop call ops only through this table, so the
+// same code runs on the CPU reference ops and on the CUDA kernels. Pointers passed to the ops
+// are backend memory (host memory for the CPU backend, device memory for CUDA).
+#ifndef DCGAN_BACKEND_H
+#define DCGAN_BACKEND_H
+#include <stddef.h>
+#include <stdint.h>
+#include "dcgan/ops.h"
+#include "dcgan/loss.h"
+
+typedef struct dcgan_backend {
+    const char *name;
+    // memory
+    void *(*alloc)(size_t bytes);                 // zero-filled; NULL on failure
+    void (*release)(void *p);
+    void (*upload)(void *dst, const void *host_src, size_t bytes);
+    void (*download)(void *host_dst, const void *src, size_t bytes);
+    void (*copy)(void *dst, const void *src, size_t bytes);
+    void (*zero)(void *p, size_t bytes);
+    void (*sync)(void);
+    // layers (same contracts as ops.h)
+    void (*conv2d_forward)(float *out, const float *in, const float *w, const conv_geom *g, float *work);
+    void (*conv2d_backward_data)(float *din, const float *dout, const float *w, const conv_geom *g, float *work);
+    void (*conv2d_backward_filter)(float *dw, const float *dout, const float *in, const conv_geom *g, float *work);
+    void (*convt2d_forward)(float *out, const float *in, const float *w, const conv_geom *g, float *work);
+    void (*convt2d_backward_data)(float *din, const float *dout, const float *w, const conv_geom *g, float *work);
+    void (*convt2d_backward_filter)(float *dw, const float *dout, const float *in, const conv_geom *g, float *work);
+    size_t (*conv_workspace_floats)(const conv_geom *g);
+    void (*batchnorm_forward_train)(float *out, float *mean, float *invstd, float *rmean, float *rvar,
+                                    const float *in, const float *gamma, const float *beta,
+                                    int B, int C, int HW, float momentum, float eps);
+    void (*batchnorm_forward_eval)(float *out, const float *in, const float *gamma, const float *beta,
+                                   const float *rmean, const float *rvar, int B, int C, int HW, float eps);
+    void (*batchnorm_backward)(float *din, float *dgamma, float *dbeta, const float *dout,
+                               const float *in, const float *mean, const float *invstd,
+                               const float *gamma, int B, int C, int HW);
+    void (*relu_forward)(float *out, const float *in, size_t n);
+    void (*relu_backward)(float *din, const float *dout, const float *out, size_t n);
+    void (*leaky_relu_forward)(float *out, const float *in, size_t n, float slope);
+    void (*leaky_relu_backward)(float *din, const float *dout, const float *in, size_t n, float slope);
+    void (*tanh_forward)(float *out, const float *in, size_t n);
+    void (*tanh_backward)(float *din, const float *dout, const float *out, size_t n);
+    // Loss on logits[B]: writes dlogits[B] and stats[0] = loss, stats[1] = mean sigmoid(logits)
+    // (stats is backend memory, read back only when a value is printed).
+    void (*loss_d)(float *dlogits, float *stats, const float *logits, int B, gan_loss kind, int real);
+    void (*loss_g)(float *dlogits, float *stats, const float *logits, int B, gan_loss kind);
+    void (*adam_update)(float *p, const float *g, float *m, float *v, size_t n,
+                        float lr, float beta1, float beta2, float eps, long t);
+    void (*rmsprop_update)(float *p, const float *g, float *sq, size_t n, float lr, float alpha, float eps);
+    void (*clip_values)(float *x, size_t n, float limit);
+    // Philox normal noise: out[i] = mean + std * philox_normal_at(seed, stream, offset + i).
+    void (*fill_normal)(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset,
+                        float mean, float std);
+} dcgan_backend;
+
+const dcgan_backend *backend_cpu(void);
+// "cpu", "cuda" or "auto". Returns NULL and writes a one-line reason when unavailable;
+// for "auto" without a usable GPU it returns the CPU backend and sets *notice.
+const dcgan_backend *backend_select(const char *name, const char **notice, char *err, size_t errlen);
+
+#endif

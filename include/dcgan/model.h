@@ -1,0 +1,70 @@
+// The DCGAN generator and discriminator as layer lists, exactly as the PyTorch example
+// builds them (nn.Sequential named `main`), for image sizes 32, 64 and 128.
+#ifndef DCGAN_MODEL_H
+#define DCGAN_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "dcgan/backend.h"
+
+typedef enum { LAYER_CONV, LAYER_CONVT, LAYER_BN, LAYER_RELU, LAYER_LRELU, LAYER_TANH } layer_kind;
+
+typedef struct {
+    int size;           // image size: 32, 64 or 128
+    int nc, nz, ngf, ndf;
+} dcgan_config;
+
+typedef struct {
+    layer_kind kind;
+    int index;          // position in the PyTorch nn.Sequential (`main.<index>.*`)
+    int C, H, W;        // input shape per sample
+    int OC, OH, OW;     // output shape per sample
+    int K, stride, pad; // conv / convt only
+    size_t weight_off;  // offsets (in floats) into the net's parameter block
+    size_t beta_off;    // bn only: gamma at weight_off, beta at beta_off
+    size_t stat_off;    // bn only: running_mean at stat_off, running_var at stat_off + C (in stats block)
+    int bn_slot;        // bn only: index into num_batches_tracked
+} layer;
+
+// One named tensor of a network, for checkpoints: points into params or stats.
+typedef struct {
+    char name[48];
+    int ndim;
+    int64_t shape[4];
+    int is_stat;        // 1: running stat (stats block), 2: num_batches_tracked (int64), 0: parameter
+    size_t off;         // offset into params or stats (floats), or bn slot for is_stat 2
+    size_t numel;
+} named_tensor;
+
+typedef struct {
+    int is_generator;
+    dcgan_config cfg;
+    const dcgan_backend *be;    // where params, grads and stats live
+    int nlayers;
+    layer layers[32];
+    int ntensors;
+    named_tensor tensors[64];
+    size_t nparams;     // floats in the parameter block (conv weights, bn gamma/beta)
+    size_t nstats;      // floats in the running-stats block
+    int nbn;            // batchnorm layers
+    // All trainable parameters in one allocation, carved into the layers by offset; the gradient,
+    // and the optimiser's moments share that layout.
+    float *params, *grads;      // backend memory, [nparams] each
+    float *stats;               // backend memory: running_mean / running_var of every BN layer
+    int64_t *num_batches_tracked;   // host memory, [nbn]
+} dcgan_net;
+
+// Validates a config; writes a one-line reason to err and returns -1 when it is unusable.
+int dcgan_config_check(const dcgan_config *cfg, char *err, size_t errlen);
+// Builds the layer list and allocates params/grads/stats (host memory). Returns 0 on success.
+int dcgan_net_build(dcgan_net *net, const dcgan_config *cfg, int is_generator, const dcgan_backend *be);
+void dcgan_net_free(dcgan_net *net);
+// Weight init as the PyTorch example: conv N(0, 0.02), BN gamma N(1, 0.02), beta 0;
+// running mean 0, var 1.
+void dcgan_net_init(dcgan_net *net, uint64_t seed);
+// Name of the net's tensor i as in the PyTorch state_dict, e.g. "main.1.running_mean".
+const named_tensor *dcgan_net_find(const dcgan_net *net, const char *name);
+// Per-sample input/output sizes in floats.
+size_t dcgan_net_in_numel(const dcgan_net *net);
+size_t dcgan_net_out_numel(const dcgan_net *net);
+
+#endif

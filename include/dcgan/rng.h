@@ -1,0 +1,76 @@
+// Philox4x32-10 counter-based RNG, written once for host and device.
+// A stream (seed, stream id) is an infinite array of 32-bit words; element i of a fill
+// at offset o is a pure function of (seed, stream, o + i), so CPU and GPU produce the same
+// numbers and a run resumes exactly by saving the offset.
+#ifndef DCGAN_RNG_H
+#define DCGAN_RNG_H
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+
+#if defined(__CUDACC__)
+#define DCGAN_HD __host__ __device__ __forceinline__
+#else
+#define DCGAN_HD static inline
+#endif
+
+typedef struct { uint32_t x[4]; } philox4;
+
+DCGAN_HD uint32_t philox_mulhilo(uint32_t a, uint32_t b, uint32_t *hi) {
+    uint64_t p = (uint64_t)a * b;
+    *hi = (uint32_t)(p >> 32);
+    return (uint32_t)p;
+}
+
+// Philox4x32 with 10 rounds; key = 64-bit seed, counter = (block index, stream id).
+DCGAN_HD philox4 philox4x32_10(uint64_t seed, uint64_t stream, uint64_t block) {
+    uint32_t c0 = (uint32_t)block, c1 = (uint32_t)(block >> 32);
+    uint32_t c2 = (uint32_t)stream, c3 = (uint32_t)(stream >> 32);
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    for (int r = 0; r < 10; r++) {
+        uint32_t hi0, hi1;
+        uint32_t lo0 = philox_mulhilo(0xD2511F53u, c0, &hi0);
+        uint32_t lo1 = philox_mulhilo(0xCD9E8D57u, c2, &hi1);
+        uint32_t n0 = hi1 ^ c1 ^ k0, n2 = hi0 ^ c3 ^ k1;
+        c0 = n0; c1 = lo1; c2 = n2; c3 = lo0;
+        k0 += 0x9E3779B9u; k1 += 0xBB67AE85u;
+    }
+    philox4 out = {{c0, c1, c2, c3}};
+    return out;
+}
+
+// Uniform in (0, 1]: never 0, so log() is safe.
+DCGAN_HD float philox_uniform(uint32_t u) { return ((float)(u >> 8) + 1.0f) * (1.0f / 16777216.0f); }
+
+// Standard normal for word index i of a stream: Box-Muller on the pair of words
+// (2j, 2j+1) of block i/4; even i takes the cosine branch, odd i the sine branch.
+DCGAN_HD float philox_normal_at(uint64_t seed, uint64_t stream, uint64_t i) {
+    philox4 r = philox4x32_10(seed, stream, i >> 2);
+    int pair = (int)((i >> 1) & 1);
+    float u1 = philox_uniform(r.x[2 * pair]);
+    float u2 = philox_uniform(r.x[2 * pair + 1]);
+    float radius = sqrtf(-2.0f * logf(u1));
+    float theta = 6.2831853071795864f * u2;
+    return (i & 1) ? radius * sinf(theta) : radius * cosf(theta);
+}
+
+DCGAN_HD uint32_t philox_u32_at(uint64_t seed, uint64_t stream, uint64_t i) {
+    return philox4x32_10(seed, stream, i >> 2).x[i & 3];
+}
+
+// Host-side stream: the position advances by the number of words consumed.
+// Fills round the position up to a multiple of 4 so each fill starts on a block.
+typedef struct { uint64_t seed, stream, offset; } dcgan_rng;
+
+enum { RNG_STREAM_NOISE = 0, RNG_STREAM_FIXED_NOISE = 1, RNG_STREAM_SHUFFLE = 2, RNG_STREAM_INIT = 3 };
+
+dcgan_rng rng_make(uint64_t seed, uint64_t stream);
+void rng_fill_normal(dcgan_rng *r, float *out, size_t n, float mean, float std);
+void rng_fill_uniform(dcgan_rng *r, float *out, size_t n, float lo, float hi);
+uint32_t rng_next_u32(dcgan_rng *r);
+// Uniform integer in [0, n) without modulo bias.
+uint32_t rng_below(dcgan_rng *r, uint32_t n);
+// Fisher-Yates shuffle of perm[0..n-1] (filled with 0..n-1 first).
+void rng_permutation(dcgan_rng *r, uint32_t *perm, size_t n);
+
+#endif

@@ -1,0 +1,33 @@
+// Picks the backend named by --device.
+#include <stdio.h>
+#include <string.h>
+#include "dcgan/backend.h"
+
+#ifdef DCGAN_HAVE_CUDA
+// Provided by kernels/ when the CUDA backend is built: NULL (with reason) when no device is usable.
+const dcgan_backend *backend_cuda(char *err, size_t errlen);
+#else
+static const dcgan_backend *backend_cuda(char *err, size_t errlen) {
+    snprintf(err, errlen, "this build has no CUDA backend (configure with nvcc and cuDNN installed, -DDCGAN_CUDA=ON)");
+    return NULL;
+}
+#endif
+
+const dcgan_backend *backend_select(const char *name, const char **notice, char *err, size_t errlen) {
+    static char why[256];
+    if (notice) *notice = NULL;
+    if (!strcmp(name, "cpu")) return backend_cpu();
+    if (!strcmp(name, "cuda")) {
+        const dcgan_backend *be = backend_cuda(why, sizeof why);
+        if (!be) snprintf(err, errlen, "--device cuda: %s", why);
+        return be;
+    }
+    if (!strcmp(name, "auto")) {
+        const dcgan_backend *be = backend_cuda(why, sizeof why);
+        if (be) return be;
+        if (notice) *notice = why;
+        return backend_cpu();
+    }
+    snprintf(err, errlen, "--device: unknown device '%s' (expected cpu, cuda or auto)", name);
+    return NULL;
+}

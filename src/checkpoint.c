@@ -1,0 +1,186 @@
+// Saving and loading G and D in the PyTorch example's state_dict layout.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dcgan/ckpt.h"
+
+int ckpt_net_tensors(const dcgan_net *net, const char *prefix, st_tensor *out, int max, void **host_copy) {
+    // One host block: params, then stats, then num_batches_tracked.
+    size_t pbytes = net->nparams * sizeof(float), sbytes = net->nstats * sizeof(float);
+    uint8_t *host = malloc(pbytes + sbytes + 1);
+    if (!host || net->ntensors > max) { free(host); return -1; }
+    net->be->download(host, net->params, pbytes);
+    net->be->download(host + pbytes, net->stats, sbytes);
+    const float *params = (const float *)host, *stats = (const float *)(host + pbytes);
+    for (int i = 0; i < net->ntensors; i++) {
+        const named_tensor *t = &net->tensors[i];
+        st_tensor *s = &out[i];
+        memset(s, 0, sizeof *s);
+        snprintf(s->name, sizeof s->name, "%s%s", prefix, t->name);
+        s->ndim = t->ndim;
+        for (int d = 0; d < t->ndim; d++) s->shape[d] = t->shape[d];
+        if (t->is_stat == 2) {
+            s->dtype = ST_I64;
+            s->data = &net->num_batches_tracked[t->off];
+            s->nbytes = sizeof(int64_t);
+        } else {
+            s->dtype = ST_F32;
+            s->data = (t->is_stat ? stats : params) + t->off;
+            s->nbytes = t->numel * sizeof(float);
+        }
+    }
+    *host_copy = host;
+    return net->ntensors;
+}
+
+static int add_meta(st_meta *m, int n, const char *key, const char *fmt, long value) {
+    snprintf(m[n].key, sizeof m[n].key, "%s", key);
+    snprintf(m[n].value, sizeof m[n].value, fmt, value);
+    return n + 1;
+}
+
+int ckpt_save_net(const dcgan_net *net, const char *path, const st_meta *extra, int nextra,
+                  char *err, size_t errlen) {
+    st_tensor tensors[64];
+    st_meta meta[32];
+    void *host = NULL;
+    if (ckpt_net_tensors(net, "", tensors, 64, &host) < 0) {
+        snprintf(err, errlen, "%s: out of memory while saving", path);
+        return -1;
+    }
+    int n = 0;
+    snprintf(meta[n].key, sizeof meta[n].key, "format"); snprintf(meta[n].value, sizeof meta[n].value, "dcgan"); n++;
+    snprintf(meta[n].key, sizeof meta[n].key, "net");
+    snprintf(meta[n].value, sizeof meta[n].value, "%s", net->is_generator ? "G" : "D"); n++;
+    n = add_meta(meta, n, "size", "%ld", net->cfg.size);
+    n = add_meta(meta, n, "nc", "%ld", net->cfg.nc);
+    n = add_meta(meta, n, "nz", "%ld", net->cfg.nz);
+    n = add_meta(meta, n, "ngf", "%ld", net->cfg.ngf);
+    n = add_meta(meta, n, "ndf", "%ld", net->cfg.ndf);
+    for (int i = 0; i < nextra && n < 32; i++) meta[n++] = extra[i];
+    int rc = st_write(path, tensors, net->ntensors, meta, n, err, errlen);
+    free(host);
+    return rc;
+}
+
+static int meta_int(const st_file *f, const char *key, int *out) {
+    const char *v = st_meta_get(f, key);
+    if (!v) return -1;
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*end || end == v) return -1;
+    *out = (int)x;
+    return 0;
+}
+
+static const st_tensor *weight_of(const st_file *f, int index) {
+    char name[64];
+    snprintf(name, sizeof name, "main.%d.weight", index);
+    return st_find(f, name);
+}
+
+// A state_dict without our metadata: G's main.1 is BatchNorm (1-D weight), D's main.1 is
+// LeakyReLU (no tensors). Conv weights are the 4-D main.N.weight tensors in order.
+static int infer_config(const st_file *f, dcgan_config *cfg, int *is_generator, char *err, size_t errlen) {
+    const st_tensor *w0 = weight_of(f, 0);
+    if (!w0 || w0->ndim != 4) {
+        snprintf(err, errlen, "not a DCGAN state_dict: no 4-D main.0.weight");
+        return -1;
+    }
+    const st_tensor *convs[16];
+    int nconv = 0;
+    for (int i = 0; i < 64 && nconv < 16; i++) {
+        const st_tensor *w = weight_of(f, i);
+        if (w && w->ndim == 4) convs[nconv++] = w;
+    }
+    int blocks = nconv - 1;
+    *is_generator = weight_of(f, 1) != NULL;
+    cfg->size = 4 << blocks;
+    if (*is_generator) {
+        cfg->nz = (int)w0->shape[0];
+        cfg->ngf = (int)(w0->shape[1] >> (blocks - 1));
+        cfg->nc = (int)convs[nconv - 1]->shape[1];
+        cfg->ndf = 64;
+    } else {
+        cfg->nc = (int)w0->shape[1];
+        cfg->ndf = (int)w0->shape[0];
+        cfg->nz = 100;
+        cfg->ngf = 64;
+    }
+    return blocks >= 1 ? 0 : (snprintf(err, errlen, "not a DCGAN state_dict: %d conv layers", nconv), -1);
+}
+
+int ckpt_read_config(const st_file *f, dcgan_config *cfg, int *is_generator, char *err, size_t errlen) {
+    const char *net = st_meta_get(f, "net");
+    if (!net) return infer_config(f, cfg, is_generator, err, errlen);
+    if (strcmp(net, "G") && strcmp(net, "D")) {
+        snprintf(err, errlen, "metadata 'net' is '%s' (expected G or D)", net);
+        return -1;
+    }
+    *is_generator = !strcmp(net, "G");
+    if (meta_int(f, "size", &cfg->size) || meta_int(f, "nc", &cfg->nc) || meta_int(f, "nz", &cfg->nz) ||
+        meta_int(f, "ngf", &cfg->ngf) || meta_int(f, "ndf", &cfg->ndf)) {
+        snprintf(err, errlen, "metadata lacks an integer size, nc, nz, ngf or ndf");
+        return -1;
+    }
+    return dcgan_config_check(cfg, err, errlen);
+}
+
+static void shape_str(char *buf, size_t n, const int64_t *shape, int ndim) {
+    size_t used = (size_t)snprintf(buf, n, "[");
+    for (int d = 0; d < ndim && used < n; d++)
+        used += (size_t)snprintf(buf + used, n - used, d ? ", %lld" : "%lld", (long long)shape[d]);
+    if (used < n) snprintf(buf + used, n - used, "]");
+}
+
+int ckpt_load_tensors(dcgan_net *net, const st_file *f, const char *prefix, char *err, size_t errlen) {
+    for (int i = 0; i < net->ntensors; i++) {
+        const named_tensor *t = &net->tensors[i];
+        char name[128];
+        snprintf(name, sizeof name, "%s%s", prefix, t->name);
+        const st_tensor *s = st_find(f, name);
+        if (!s) { snprintf(err, errlen, "missing tensor '%s'", name); return -1; }
+        int same = s->ndim == t->ndim;
+        for (int d = 0; same && d < t->ndim; d++) same = s->shape[d] == t->shape[d];
+        if (!same) {
+            char got[96], want[96];
+            shape_str(got, sizeof got, s->shape, s->ndim);
+            shape_str(want, sizeof want, t->shape, t->ndim);
+            snprintf(err, errlen, "tensor '%s' has shape %s, the model needs %s", name, got, want);
+            return -1;
+        }
+        st_dtype want_dtype = t->is_stat == 2 ? ST_I64 : ST_F32;
+        if (s->dtype != want_dtype) {
+            snprintf(err, errlen, "tensor '%s' has dtype %s, expected %s", name,
+                     s->dtype == ST_I64 ? "I64" : "F32", want_dtype == ST_I64 ? "I64" : "F32");
+            return -1;
+        }
+        if (t->is_stat == 2) memcpy(&net->num_batches_tracked[t->off], s->data, sizeof(int64_t));
+        else net->be->upload((t->is_stat ? net->stats : net->params) + t->off, s->data, t->numel * sizeof(float));
+    }
+    return 0;
+}
+
+int ckpt_load_net(dcgan_net *net, const char *path, int want_generator, const dcgan_backend *be,
+                  char *err, size_t errlen) {
+    st_file f;
+    char why[400];
+    if (st_read(path, &f, err, errlen)) return -1;
+    dcgan_config cfg;
+    int is_g = 0, rc = -1;
+    if (ckpt_read_config(&f, &cfg, &is_g, why, sizeof why) || dcgan_config_check(&cfg, why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", path, why);
+    } else if (want_generator >= 0 && is_g != want_generator) {
+        snprintf(err, errlen, "%s: this is a %s checkpoint, expected a %s", path,
+                 is_g ? "generator (G)" : "discriminator (D)", want_generator ? "generator (G)" : "discriminator (D)");
+    } else if (dcgan_net_build(net, &cfg, is_g, be)) {
+        snprintf(err, errlen, "%s: out of memory building the model", path);
+    } else if (ckpt_load_tensors(net, &f, "", why, sizeof why)) {
+        snprintf(err, errlen, "%s: %s", path, why);
+        dcgan_net_free(net);
+    } else {
+        rc = 0;
+    }
+    st_free(&f);
+    return rc;
+}

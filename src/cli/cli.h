@@ -1,0 +1,17 @@
+// Subcommands of the dcgan binary and the option-parsing helpers they share.
+#ifndef DCGAN_CLI_H
+#define DCGAN_CLI_H
+
+int cmd_train(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+// Strict number parsing for option values: on a bad value prints
+// "error: --NAME: 'VALUE' is not a valid ..." and exits with status 2.
+long parse_long(const char *option, const char *value, long min, long max);
+float parse_float(const char *option, const char *value, float min, float max);
+unsigned long long parse_seed(const char *option, const char *value);
+// Prints "error: ..." plus a hint to run --help, and exits 2.
+void usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
+#endif

@@ -1,0 +1,146 @@
+// dcgan train: option parsing for a training run.
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "dcgan/run.h"
+
+#define DEFAULT_FASHION_MNIST "/usr/share/datasets/fashion-mnist"
+
+static void help(void) {
+    printf(
+        "usage: dcgan train [options]\n"
+        "Trains a DCGAN (Radford et al.) as the PyTorch DCGAN example does.\n"
+        "\n"
+        "data:\n"
+        "  --dataset KIND       fashion-mnist | mnist | synthetic                 [fashion-mnist]\n"
+        "  --data PATH          directory with the IDX files (train-images-idx3-ubyte[.gz], ...)\n"
+        "                       [" DEFAULT_FASHION_MNIST " for fashion-mnist]\n"
+        "  --size N             image size: 32, 64 or 128                          [32]\n"
+        "  --nc N               image channels: 1 or 3 (gray is replicated)        [1]\n"
+        "model:\n"
+        "  --nz N               latent size                                        [100]\n"
+        "  --ngf N              generator width                                    [64]\n"
+        "  --ndf N              discriminator width                                [64]\n"
+        "training:\n"
+        "  --loss NAME          nonsat | minimax | ml | wgan | lsgan | hinge       [nonsat]\n"
+        "  --batch-size N                                                          [64]\n"
+        "  --iters N            total iterations (one G step each)\n"
+        "  --epochs N           passes over the data when --iters is not given     [25]\n"
+        "  --lr X               learning rate            [2e-4; wgan: 5e-5 with RMSprop]\n"
+        "  --beta1 X            Adam beta1                                         [0.5]\n"
+        "  --beta2 X            Adam beta2 (RMSprop's alpha for wgan)   [0.999; wgan: 0.99]\n"
+        "  --d-steps K          D steps per G step                         [1; wgan: 5]\n"
+        "  --clip X             clip D's weights to [-X, X] after each D step  [0; wgan: 0.01]\n"
+        "  --seed N             seed for weights, noise and data order             [1]\n"
+        "  --device D           cpu | cuda | auto                                  [auto]\n"
+        "output:\n"
+        "  --out DIR            run directory                                      [out]\n"
+        "  --sample-every N     write samples_<iter>.png every N iterations (0: end only) [500]\n"
+        "  --ckpt-every N       checkpoint every N iterations (0: end only)        [1000]\n"
+        "  --log-every N        progress line interval when output is not a terminal [50]\n"
+        "  --resume DIR         continue the run saved in DIR (its settings are kept)\n"
+        "  --verbose            more detail about the run\n"
+        "\n"
+        "The run directory receives real_samples.png, samples_<iter>.png (64 fixed-noise samples),\n"
+        "metrics.jsonl (one JSON object per iteration), netG.safetensors, netD.safetensors and\n"
+        "train_state.safetensors. Ctrl-C saves a checkpoint and exits; --resume DIR continues.\n");
+}
+
+enum {
+    OPT_DATA = 256, OPT_DATASET, OPT_SIZE, OPT_NC, OPT_NZ, OPT_NGF, OPT_NDF, OPT_LOSS, OPT_BATCH, OPT_ITERS,
+    OPT_EPOCHS, OPT_LR, OPT_BETA1, OPT_BETA2, OPT_DSTEPS, OPT_CLIP, OPT_SEED, OPT_DEVICE, OPT_OUT,
+    OPT_SAMPLE_EVERY, OPT_CKPT_EVERY, OPT_LOG_EVERY, OPT_RESUME, OPT_VERBOSE, OPT_HELP,
+};
+
+static const struct option long_options[] = {
+    {"data", required_argument, 0, OPT_DATA}, {"dataset", required_argument, 0, OPT_DATASET},
+    {"size", required_argument, 0, OPT_SIZE}, {"nc", required_argument, 0, OPT_NC},
+    {"nz", required_argument, 0, OPT_NZ}, {"ngf", required_argument, 0, OPT_NGF},
+    {"ndf", required_argument, 0, OPT_NDF}, {"loss", required_argument, 0, OPT_LOSS},
+    {"batch-size", required_argument, 0, OPT_BATCH}, {"iters", required_argument, 0, OPT_ITERS},
+    {"epochs", required_argument, 0, OPT_EPOCHS}, {"lr", required_argument, 0, OPT_LR},
+    {"beta1", required_argument, 0, OPT_BETA1}, {"beta2", required_argument, 0, OPT_BETA2},
+    {"d-steps", required_argument, 0, OPT_DSTEPS}, {"clip", required_argument, 0, OPT_CLIP},
+    {"seed", required_argument, 0, OPT_SEED}, {"device", required_argument, 0, OPT_DEVICE},
+    {"out", required_argument, 0, OPT_OUT}, {"sample-every", required_argument, 0, OPT_SAMPLE_EVERY},
+    {"ckpt-every", required_argument, 0, OPT_CKPT_EVERY}, {"log-every", required_argument, 0, OPT_LOG_EVERY},
+    {"resume", required_argument, 0, OPT_RESUME}, {"verbose", no_argument, 0, OPT_VERBOSE},
+    {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0},
+};
+
+int cmd_train(int argc, char **argv) {
+    run_options o = {.dataset = "fashion-mnist", .device = "auto", .sample_every = 500, .ckpt_every = 1000,
+                     .log_every = 50, .epochs = 0};
+    // Values given on the command line; the loss picks the defaults of the others.
+    long size = 32, nc = 1, nz = 100, ngf = 64, ndf = 64, batch = 64, dsteps = -1, epochs = 25;
+    float lr = -1, beta1 = -1, beta2 = -1, clip = -1;
+    unsigned long long seed = 1;
+    const char *loss_name = "nonsat";
+    int model_option_given = 0;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        if (c != OPT_DATA && c != OPT_DEVICE && c != OPT_OUT && c != OPT_ITERS && c != OPT_EPOCHS &&
+            c != OPT_SAMPLE_EVERY && c != OPT_CKPT_EVERY && c != OPT_LOG_EVERY && c != OPT_RESUME &&
+            c != OPT_VERBOSE && c != OPT_HELP && c != '?' && c != ':')
+            model_option_given = c;
+        switch (c) {
+        case OPT_DATA: o.data_path = optarg; break;
+        case OPT_DATASET: o.dataset = optarg; break;
+        case OPT_SIZE: size = parse_long("--size", optarg, 1, 4096); break;
+        case OPT_NC: nc = parse_long("--nc", optarg, 1, 3); break;
+        case OPT_NZ: nz = parse_long("--nz", optarg, 1, 4096); break;
+        case OPT_NGF: ngf = parse_long("--ngf", optarg, 1, 1024); break;
+        case OPT_NDF: ndf = parse_long("--ndf", optarg, 1, 1024); break;
+        case OPT_LOSS: loss_name = optarg; break;
+        case OPT_BATCH: batch = parse_long("--batch-size", optarg, 1, 65536); break;
+        case OPT_ITERS: o.iters = parse_long("--iters", optarg, 1, 1000000000L); break;
+        case OPT_EPOCHS: epochs = parse_long("--epochs", optarg, 1, 1000000); o.epochs = (int)epochs; break;
+        case OPT_LR: lr = parse_float("--lr", optarg, 0, 10); break;
+        case OPT_BETA1: beta1 = parse_float("--beta1", optarg, 0, 0.999999f); break;
+        case OPT_BETA2: beta2 = parse_float("--beta2", optarg, 0, 0.999999f); break;
+        case OPT_DSTEPS: dsteps = parse_long("--d-steps", optarg, 1, 16); break;
+        case OPT_CLIP: clip = parse_float("--clip", optarg, 0, 1e6f); break;
+        case OPT_SEED: seed = parse_seed("--seed", optarg); break;
+        case OPT_DEVICE: o.device = optarg; break;
+        case OPT_OUT: o.out_dir = optarg; break;
+        case OPT_SAMPLE_EVERY: o.sample_every = (int)parse_long("--sample-every", optarg, 0, 1000000000L); break;
+        case OPT_CKPT_EVERY: o.ckpt_every = (int)parse_long("--ckpt-every", optarg, 0, 1000000000L); break;
+        case OPT_LOG_EVERY: o.log_every = (int)parse_long("--log-every", optarg, 1, 1000000000L); break;
+        case OPT_RESUME: o.resume = optarg; break;
+        case OPT_VERBOSE: o.verbose = 1; break;
+        case OPT_HELP: help(); return 0;
+        default: usage_error("train", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) usage_error("train", "unexpected argument '%s'", argv[optind]);
+    if (o.resume) {
+        if (model_option_given) {
+            const char *name = "";
+            for (const struct option *lo = long_options; lo->name; lo++) if (lo->val == model_option_given) name = lo->name;
+            usage_error("train", "--%s cannot be combined with --resume: a resumed run keeps its settings", name);
+        }
+        return run_training(&o);
+    }
+    int loss = gan_loss_parse(loss_name);
+    if (loss < 0) usage_error("train", "--loss: unknown loss '%s' (nonsat, minimax, ml, wgan, lsgan or hinge)", loss_name);
+    train_hparams *h = &o.hp;
+    train_hparams_defaults(h, (gan_loss)loss);
+    h->cfg = (dcgan_config){.size = (int)size, .nc = (int)nc, .nz = (int)nz, .ngf = (int)ngf, .ndf = (int)ndf};
+    h->batch_size = (int)batch;
+    h->seed = seed;
+    if (lr >= 0) h->lr = lr;
+    if (beta1 >= 0) h->beta1 = beta1;
+    if (beta2 >= 0) h->beta2 = beta2;
+    if (clip >= 0) h->clip = clip;
+    if (dsteps > 0) h->d_steps = (int)dsteps;
+    if (!o.epochs) o.epochs = (int)epochs;
+    if (!o.data_path && !strcmp(o.dataset, "fashion-mnist")) o.data_path = DEFAULT_FASHION_MNIST;
+    if (!o.data_path && !strcmp(o.dataset, "mnist")) usage_error("train", "--dataset mnist needs --data DIR");
+    char err[256];
+    if (dcgan_config_check(&h->cfg, err, sizeof err)) usage_error("train", "%s", err);
+    return run_training(&o);
+}

@@ -1,0 +1,75 @@
+// dcgan: train DCGANs and use their generators.
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static void print_usage(FILE *f) {
+    fprintf(f,
+            "usage: dcgan <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  train    train a DCGAN (dcgan train --help)\n"
+            "  sample   write images from a trained generator (dcgan sample --help)\n"
+            "  bench    measure training throughput on synthetic data (dcgan bench --help)\n"
+            "\n"
+            "dcgan <command> --help documents every option and its default.\n");
+}
+
+long parse_long(const char *option, const char *value, long min, long max) {
+    char *end;
+    errno = 0;
+    long x = strtol(value, &end, 10);
+    if (errno || end == value || *end || x < min || x > max) {
+        fprintf(stderr, "error: %s: '%s' is not an integer in [%ld, %ld]\n", option, value, min, max);
+        exit(2);
+    }
+    return x;
+}
+
+float parse_float(const char *option, const char *value, float min, float max) {
+    char *end;
+    errno = 0;
+    float x = strtof(value, &end);
+    if (errno || end == value || *end || !isfinite(x) || x < min || x > max) {
+        fprintf(stderr, "error: %s: '%s' is not a number in [%g, %g]\n", option, value, min, max);
+        exit(2);
+    }
+    return x;
+}
+
+unsigned long long parse_seed(const char *option, const char *value) {
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(value, &end, 10);
+    if (errno || end == value || *end || value[0] == '-') {
+        fprintf(stderr, "error: %s: '%s' is not a non-negative integer\n", option, value);
+        exit(2);
+    }
+    return x;
+}
+
+void usage_error(const char *command, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "error: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(see: dcgan %s --help)\n", command);
+    va_end(ap);
+    exit(2);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { print_usage(stderr); return 2; }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { print_usage(stdout); return 0; }
+    if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
+    if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
+    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    fprintf(stderr, "error: unknown command '%s'\n", cmd);
+    print_usage(stderr);
+    return 2;
+}

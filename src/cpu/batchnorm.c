@@ -1,0 +1,126 @@
+// Batch normalisation over [B, C, HW]. Channel statistics are summed in double, one thread per
+// channel with a static schedule, so results do not depend on the thread count.
+#include "dcgan/ops.h"
+#include <math.h>
+
+// Sum of x[n] in double; four partial sums keep the add chain short.
+static double sum_f64(const float *x, size_t n) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += x[i];
+        s1 += x[i + 1];
+        s2 += x[i + 2];
+        s3 += x[i + 3];
+    }
+    for (; i < n; i++) s0 += x[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+// Sum of (x - mean)^2 in double.
+static double sumsq_dev_f64(const float *x, size_t n, double mean) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        double d0 = x[i] - mean, d1 = x[i + 1] - mean, d2 = x[i + 2] - mean, d3 = x[i + 3] - mean;
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
+    }
+    for (; i < n; i++) {
+        double d = x[i] - mean;
+        s0 += d * d;
+    }
+    return (s0 + s1) + (s2 + s3);
+}
+
+// Sums of dy and dy * (x - mean) in double, two lanes each.
+static void grad_sums_f64(double *sdy, double *sdyx, const float *dy, const float *x, size_t n,
+                          double mean) {
+    double a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        a0 += dy[i];
+        a1 += dy[i + 1];
+        b0 += (double)dy[i] * (x[i] - mean);
+        b1 += (double)dy[i + 1] * (x[i + 1] - mean);
+    }
+    if (i < n) {
+        a0 += dy[i];
+        b0 += (double)dy[i] * (x[i] - mean);
+    }
+    *sdy += a0 + a1;
+    *sdyx += b0 + b1;
+}
+
+// out = (in - mean) * scale + shift over one channel of every sample. Centring first keeps
+// precision when |mean| is large next to the spread.
+static void affine_channel(float *out, const float *in, int B, int C, int HW, int c, float mean,
+                           float scale, float shift) {
+    for (int b = 0; b < B; b++) {
+        const size_t off = ((size_t)b * C + c) * HW;
+        for (int i = 0; i < HW; i++) out[off + i] = (in[off + i] - mean) * scale + shift;
+    }
+}
+
+void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
+                             float *running_mean, float *running_var,
+                             const float *in, const float *gamma, const float *beta,
+                             int B, int C, int HW, float momentum, float eps) {
+    // out, in: [B, C, HW]; save_*, running_*, gamma, beta: [C]
+    const size_t N = (size_t)B * HW;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        double sum = 0;
+        for (int b = 0; b < B; b++) sum += sum_f64(in + ((size_t)b * C + c) * HW, (size_t)HW);
+        const double mean = sum / (double)N;
+        double sq = 0;
+        for (int b = 0; b < B; b++) sq += sumsq_dev_f64(in + ((size_t)b * C + c) * HW, (size_t)HW, mean);
+        const double var = sq / (double)N;
+        const double invstd = 1.0 / sqrt(var + eps);
+        save_mean[c] = (float)mean;
+        save_invstd[c] = (float)invstd;
+        const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
+        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
+        running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
+        affine_channel(out, in, B, C, HW, c, (float)mean, (float)(gamma[c] * invstd), beta[c]);
+    }
+}
+
+void batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
+                            const float *running_mean, const float *running_var,
+                            int B, int C, int HW, float eps) {
+    // out, in: [B, C, HW]; gamma, beta, running_*: [C]
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        const double scale = gamma[c] / sqrt((double)running_var[c] + eps);
+        affine_channel(out, in, B, C, HW, c, running_mean[c], (float)scale, beta[c]);
+    }
+}
+
+void batchnorm_backward(float *din, float *dgamma, float *dbeta,
+                        const float *dout, const float *in, const float *save_mean,
+                        const float *save_invstd, const float *gamma, int B, int C, int HW) {
+    // din, dout, in: [B, C, HW]; dgamma, dbeta, save_*, gamma: [C]
+    const double N = (double)B * HW;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        const double mean = save_mean[c], invstd = save_invstd[c];
+        double sdy = 0, sdyx = 0;   // sum dout, sum dout * (x - mean)
+        for (int b = 0; b < B; b++) {
+            const size_t off = ((size_t)b * C + c) * HW;
+            grad_sums_f64(&sdy, &sdyx, dout + off, in + off, (size_t)HW, mean);
+        }
+        dbeta[c] += (float)sdy;
+        dgamma[c] += (float)(sdyx * invstd);
+        // din = gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)) = dy*k + (x - mean)*m + k0
+        const double k = gamma[c] * invstd;
+        const float kf = (float)k, meanf = save_mean[c];
+        const float mf = (float)(-k * sdyx * invstd * invstd / N), k0f = (float)(-k * sdy / N);
+        for (int b = 0; b < B; b++) {
+            const size_t off = ((size_t)b * C + c) * HW;
+            for (int i = 0; i < HW; i++) din[off + i] = dout[off + i] * kf + (in[off + i] - meanf) * mf + k0f;
+        }
+    }
+}

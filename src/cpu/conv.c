@@ -1,0 +1,265 @@
+// Convolution and transposed convolution on the CPU: im2col / col2im over a chunk of the batch
+// (columns ordered (b, oh, ow)) and one large sgemm per chunk, so BLAS does the FLOPs.
+//
+// Both ops are described by one "lowering": an image side [n, ch, ih, iw] that is unfolded into
+// columns, and an activation side [n, oc, oh, ow] whose positions index the columns. The weight is
+// [oc, ch*K*K] in both cases: for conv2d the image is the input and the weight [OC, C, K, K]; for
+// conv_transpose2d (the adjoint of a conv) the image is the output and the weight [C, OC, K, K].
+#include "dcgan/ops.h"
+#include <cblas.h>
+#include <string.h>
+
+// Scratch is capped near 64 MB per chunk of the batch, unless one sample alone needs more.
+#define CONV_WORK_BUDGET_FLOATS ((size_t)16 << 20)
+
+typedef struct {
+    int ch, ih, iw;     // image side (unfolded by im2col)
+    int oc, oh, ow;     // activation side; oh*ow column positions per sample
+    int K, stride, pad;
+} lowering;
+
+conv_geom conv2d_geom(int B, int C, int H, int W, int OC, int K, int stride, int pad) {
+    conv_geom g = {.B = B, .C = C, .H = H, .W = W, .OC = OC,
+                   .OH = (H + 2 * pad - K) / stride + 1, .OW = (W + 2 * pad - K) / stride + 1,
+                   .K = K, .stride = stride, .pad = pad};
+    return g;
+}
+
+conv_geom convt2d_geom(int B, int C, int H, int W, int OC, int K, int stride, int pad) {
+    conv_geom g = {.B = B, .C = C, .H = H, .W = W, .OC = OC,
+                   .OH = (H - 1) * stride - 2 * pad + K, .OW = (W - 1) * stride - 2 * pad + K,
+                   .K = K, .stride = stride, .pad = pad};
+    return g;
+}
+
+static lowering conv_lowering(const conv_geom *g) {
+    lowering l = {g->C, g->H, g->W, g->OC, g->OH, g->OW, g->K, g->stride, g->pad};
+    return l;
+}
+
+static lowering convt_lowering(const conv_geom *g) {
+    lowering l = {g->OC, g->OH, g->OW, g->C, g->H, g->W, g->K, g->stride, g->pad};
+    return l;
+}
+
+static size_t col_rows(const lowering *l) { return (size_t)l->ch * l->K * l->K; }
+static size_t positions(const lowering *l) { return (size_t)l->oh * l->ow; }
+
+// Samples per chunk: as many as fit the budget, at least one.
+static int chunk_size(const lowering *l, int B) {
+    size_t per_sample = (col_rows(l) + (size_t)l->oc) * positions(l);
+    size_t n = CONV_WORK_BUDGET_FLOATS / per_sample;
+    if (n < 1) n = 1;
+    return n < (size_t)B ? (int)n : B;
+}
+
+// col buffer [rows, n*P] followed by the activation buffer [oc, n*P].
+static size_t lowering_work(const lowering *l, int B) {
+    return (size_t)chunk_size(l, B) * (col_rows(l) + (size_t)l->oc) * positions(l);
+}
+
+size_t conv_workspace_floats(const conv_geom *g) {
+    // The geometry does not say which op it is for; its shape formula does. When both formulas
+    // fit (or neither), cover both.
+    int s = g->stride, p = g->pad, K = g->K;
+    int is_conv = g->OH == (g->H + 2 * p - K) / s + 1 && g->OW == (g->W + 2 * p - K) / s + 1;
+    int is_convt = g->OH == (g->H - 1) * s - 2 * p + K && g->OW == (g->W - 1) * s - 2 * p + K;
+    size_t n = 0;
+    if (is_conv || !is_convt) {
+        lowering l = conv_lowering(g);
+        n = lowering_work(&l, g->B);
+    }
+    if (is_convt || !is_conv) {
+        lowering l = convt_lowering(g);
+        size_t m = lowering_work(&l, g->B);
+        if (m > n) n = m;
+    }
+    return n;
+}
+
+// Output positions o in [lo, hi) whose tap o*stride + off lands inside [0, n_in).
+static void tap_range(int *lo, int *hi, int off, int stride, int n_in, int n_out) {
+    int a = off < 0 ? (-off + stride - 1) / stride : 0;
+    int b = n_in - 1 - off < 0 ? 0 : (n_in - 1 - off) / stride + 1;
+    if (b > n_out) b = n_out;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+
+// col[ch*K*K, n*P] <- img[n, ch, ih, iw]; taps in the padding read as zero.
+static void im2col(float *col, const float *img, int n, const lowering *l) {
+    const int K = l->K, KK = K * K, s = l->stride, oh = l->oh, ow = l->ow;
+    const size_t P = positions(l), ncols = (size_t)n * P, plane = (size_t)l->ih * l->iw;
+    const long tasks = (long)col_rows(l) * n;
+#pragma omp parallel for schedule(static)
+    for (long t = 0; t < tasks; t++) {
+        const int r = (int)(t / n), b = (int)(t % n);
+        const int c = r / KK, kh = (r % KK) / K, kw = r % K;
+        const int offy = kh - l->pad, offx = kw - l->pad;
+        const float *src = img + ((size_t)b * l->ch + c) * plane;
+        float *dst = col + (size_t)r * ncols + (size_t)b * P;
+        int ylo, yhi, xlo, xhi;
+        tap_range(&ylo, &yhi, offy, s, l->ih, oh);
+        tap_range(&xlo, &xhi, offx, s, l->iw, ow);
+        memset(dst, 0, (size_t)ylo * ow * sizeof(float));
+        for (int y = ylo; y < yhi; y++) {
+            float *d = dst + (size_t)y * ow;
+            const float *row = src + (size_t)(y * s + offy) * l->iw;
+            for (int x = 0; x < xlo; x++) d[x] = 0.0f;
+            if (s == 1) {
+                memcpy(d + xlo, row + xlo + offx, (size_t)(xhi - xlo) * sizeof(float));
+            } else {
+                for (int x = xlo; x < xhi; x++) d[x] = row[x * s + offx];
+            }
+            for (int x = xhi; x < ow; x++) d[x] = 0.0f;
+        }
+        memset(dst + (size_t)yhi * ow, 0, (size_t)(oh - yhi) * ow * sizeof(float));
+    }
+}
+
+// img[n, ch, ih, iw] <- sum over taps of col[ch*K*K, n*P] (overwrites). One thread per image
+// plane, so the scatter needs no atomics and is deterministic.
+static void col2im(float *img, const float *col, int n, const lowering *l) {
+    const int K = l->K, s = l->stride, ow = l->ow;
+    const size_t P = positions(l), ncols = (size_t)n * P, plane = (size_t)l->ih * l->iw;
+    const long tasks = (long)n * l->ch;
+#pragma omp parallel for schedule(static)
+    for (long t = 0; t < tasks; t++) {
+        const int b = (int)(t / l->ch), c = (int)(t % l->ch);
+        float *dst = img + (size_t)t * plane;
+        memset(dst, 0, plane * sizeof(float));
+        for (int kh = 0; kh < K; kh++) {
+            const int offy = kh - l->pad;
+            int ylo, yhi;
+            tap_range(&ylo, &yhi, offy, s, l->ih, l->oh);
+            for (int kw = 0; kw < K; kw++) {
+                const int offx = kw - l->pad;
+                int xlo, xhi;
+                tap_range(&xlo, &xhi, offx, s, l->iw, ow);
+                const float *src = col + ((size_t)c * K * K + (size_t)kh * K + kw) * ncols + (size_t)b * P;
+                for (int y = ylo; y < yhi; y++) {
+                    float *row = dst + (size_t)(y * s + offy) * l->iw;
+                    const float *sr = src + (size_t)y * ow;
+                    for (int x = xlo; x < xhi; x++) row[x * s + offx] += sr[x];
+                }
+            }
+        }
+    }
+}
+
+// dst[oc, n*P] <- src[n, oc, P]
+static void to_channel_major(float *dst, const float *src, int n, int oc, size_t P) {
+    const long tasks = (long)n * oc;
+#pragma omp parallel for schedule(static)
+    for (long t = 0; t < tasks; t++) {
+        const int b = (int)(t / oc), c = (int)(t % oc);
+        memcpy(dst + ((size_t)c * n + b) * P, src + (size_t)t * P, P * sizeof(float));
+    }
+}
+
+// dst[n, oc, P] <- src[oc, n*P]
+static void to_batch_major(float *dst, const float *src, int n, int oc, size_t P) {
+    const long tasks = (long)n * oc;
+#pragma omp parallel for schedule(static)
+    for (long t = 0; t < tasks; t++) {
+        const int b = (int)(t / oc), c = (int)(t % oc);
+        memcpy(dst + (size_t)t * P, src + ((size_t)c * n + b) * P, P * sizeof(float));
+    }
+}
+
+// act[B, oc, P] = wmat[oc, rows] . im2col(img)   (conv2d forward, convt2d backward data)
+static void unfold_gemm(float *act, const float *img, const float *wmat, const lowering *l, int B,
+                        float *work) {
+    const int chunk = chunk_size(l, B);
+    const size_t rows = col_rows(l), P = positions(l);
+    const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
+    float *col = work, *buf = work + rows * chunk * P;
+    for (int b0 = 0; b0 < B; b0 += chunk) {
+        const int n = B - b0 < chunk ? B - b0 : chunk;
+        const int N = (int)(n * P);
+        float *dst = act + b0 * act_floats;
+        im2col(col, img + b0 * img_floats, n, l);
+        // With one sample, [oc, 1*P] and [1, oc, P] are the same layout: write in place.
+        float *out = n == 1 ? dst : buf;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l->oc, N, (int)rows,
+                    1.0f, wmat, (int)rows, col, N, 0.0f, out, N);
+        if (n > 1) to_batch_major(dst, buf, n, l->oc, P);
+    }
+}
+
+// img[B, ch, ih, iw] = col2im(wmat^T . act)   (conv2d backward data, convt2d forward)
+static void gemm_fold(float *img, const float *act, const float *wmat, const lowering *l, int B,
+                      float *work) {
+    const int chunk = chunk_size(l, B);
+    const size_t rows = col_rows(l), P = positions(l);
+    const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
+    float *col = work, *buf = work + rows * chunk * P;
+    for (int b0 = 0; b0 < B; b0 += chunk) {
+        const int n = B - b0 < chunk ? B - b0 : chunk;
+        const int N = (int)(n * P);
+        const float *a = act + b0 * act_floats;
+        if (n > 1) {
+            to_channel_major(buf, a, n, l->oc, P);
+            a = buf;
+        }
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, N, l->oc,
+                    1.0f, wmat, (int)rows, a, N, 0.0f, col, N);
+        col2im(img + b0 * img_floats, col, n, l);
+    }
+}
+
+// dwmat[oc, rows] += act . im2col(img)^T   (the weight gradient of both ops)
+static void unfold_filter(float *dwmat, const float *act, const float *img, const lowering *l, int B,
+                          float *work) {
+    const int chunk = chunk_size(l, B);
+    const size_t rows = col_rows(l), P = positions(l);
+    const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
+    float *col = work, *buf = work + rows * chunk * P;
+    for (int b0 = 0; b0 < B; b0 += chunk) {
+        const int n = B - b0 < chunk ? B - b0 : chunk;
+        const int N = (int)(n * P);
+        const float *a = act + b0 * act_floats;
+        if (n > 1) {
+            to_channel_major(buf, a, n, l->oc, P);
+            a = buf;
+        }
+        im2col(col, img + b0 * img_floats, n, l);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->oc, (int)rows, N,
+                    1.0f, a, N, col, N, 1.0f, dwmat, (int)rows);
+    }
+}
+
+void conv2d_forward(float *out, const float *in, const float *weight, const conv_geom *g, float *work) {
+    lowering l = conv_lowering(g);
+    unfold_gemm(out, in, weight, &l, g->B, work);
+}
+
+void conv2d_backward_data(float *din, const float *dout, const float *weight, const conv_geom *g,
+                          float *work) {
+    lowering l = conv_lowering(g);
+    gemm_fold(din, dout, weight, &l, g->B, work);
+}
+
+void conv2d_backward_filter(float *dweight, const float *dout, const float *in, const conv_geom *g,
+                            float *work) {
+    lowering l = conv_lowering(g);
+    unfold_filter(dweight, dout, in, &l, g->B, work);
+}
+
+void convt2d_forward(float *out, const float *in, const float *weight, const conv_geom *g, float *work) {
+    lowering l = convt_lowering(g);
+    gemm_fold(out, in, weight, &l, g->B, work);
+}
+
+void convt2d_backward_data(float *din, const float *dout, const float *weight, const conv_geom *g,
+                           float *work) {
+    lowering l = convt_lowering(g);
+    unfold_gemm(din, dout, weight, &l, g->B, work);
+}
+
+void convt2d_backward_filter(float *dweight, const float *dout, const float *in, const conv_geom *g,
+                             float *work) {
+    lowering l = convt_lowering(g);
+    unfold_filter(dweight, in, dout, &l, g->B, work);
+}

@@ -1,0 +1,212 @@
+// PNG reading and writing with libpng; libpng errors longjmp back into the calling function.
+#include "dcgan/image.h"
+
+#include <errno.h>
+#include <png.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
+    if (err && errlen) {
+        int k = snprintf(err, errlen, "%s: ", path);
+        if (k >= 0 && (size_t)k < errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return -1;
+}
+
+// State shared with the libpng callbacks. Everything that changes after setjmp lives here
+// (not in locals of the function calling setjmp), so it is still valid after a longjmp.
+typedef struct {
+    png_structp png;
+    png_infop info;
+    FILE *fp;
+    uint8_t *pixels;
+    png_bytep *rows;
+    char msg[256];
+} png_ctx;
+
+static void on_error(png_structp png, png_const_charp msg) {
+    png_ctx *ctx = png_get_error_ptr(png);
+    snprintf(ctx->msg, sizeof ctx->msg, "%s", msg ? msg : "unknown libpng error");
+    png_longjmp(png, 1);
+}
+
+// Warnings (e.g. unknown chunks, bad gamma) do not stop decoding; stay quiet.
+static void on_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
+
+static png_bytep *row_pointers(uint8_t *pixels, int height, size_t stride) {
+    png_bytep *rows = malloc((size_t)height * sizeof *rows);
+    for (int y = 0; rows && y < height; y++) rows[y] = pixels + (size_t)y * stride;
+    return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+static int color_type(int channels) {
+    switch (channels) {
+    case 1: return PNG_COLOR_TYPE_GRAY;
+    case 2: return PNG_COLOR_TYPE_GRAY_ALPHA;
+    case 3: return PNG_COLOR_TYPE_RGB;
+    default: return PNG_COLOR_TYPE_RGB_ALPHA;
+    }
+}
+
+// Encodes into ctx->fp; returns 0, or -1 with ctx->msg set by the error callback.
+static int encode(png_ctx *ctx, int width, int height, int channels) {
+    ctx->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, ctx, on_error, on_warning);
+    if (!ctx->png) { snprintf(ctx->msg, sizeof ctx->msg, "cannot create PNG writer"); return -1; }
+    ctx->info = png_create_info_struct(ctx->png);
+    if (!ctx->info) { snprintf(ctx->msg, sizeof ctx->msg, "cannot create PNG info"); return -1; }
+    if (setjmp(png_jmpbuf(ctx->png))) return -1;
+    png_init_io(ctx->png, ctx->fp);
+    png_set_IHDR(ctx->png, ctx->info, (png_uint_32)width, (png_uint_32)height, 8,
+                 color_type(channels), PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+                 PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(ctx->png, ctx->info);
+    png_write_image(ctx->png, ctx->rows);
+    png_write_end(ctx->png, NULL);
+    return 0;
+}
+
+static char *temp_name(const char *path) {
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    if (tmp) snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    return tmp;
+}
+
+// Encodes to tmp, syncs and closes it; returns a static description of the failing step.
+static const char *write_temp(png_ctx *ctx, const char *tmp, int width, int height, int channels,
+                              int *saved_errno) {
+    ctx->fp = fopen(tmp, "wb");
+    if (!ctx->fp) { *saved_errno = errno; return "cannot create temporary file"; }
+    const char *what = NULL;
+    if (encode(ctx, width, height, channels)) what = "PNG encoding failed";
+    else if (fflush(ctx->fp)) what = "flush failed";
+    else if (fsync(fileno(ctx->fp))) what = "fsync failed";
+    *saved_errno = errno;
+    if (ctx->png) png_destroy_write_struct(&ctx->png, ctx->info ? &ctx->info : NULL);
+    if (fclose(ctx->fp) && !what) { what = "close failed"; *saved_errno = errno; }
+    ctx->fp = NULL;
+    return what;
+}
+
+int png_write(const char *path, const uint8_t *pixels, int width, int height, int channels,
+              char *err, size_t errlen) {
+    if (!pixels || width <= 0 || height <= 0 || channels < 1 || channels > 4 ||
+        width > PNG_USER_WIDTH_MAX || height > PNG_USER_HEIGHT_MAX)
+        return fail(err, errlen, path, "invalid image %dx%d with %d channels", width, height,
+                    channels);
+    png_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    // libpng only reads the rows; the cast drops const for its row-pointer type.
+    ctx.rows = row_pointers((uint8_t *)pixels, height, (size_t)width * (size_t)channels);
+    char *tmp = temp_name(path);
+    if (!ctx.rows || !tmp) {
+        free(ctx.rows);
+        free(tmp);
+        return fail(err, errlen, path, "out of memory");
+    }
+    int e = 0;
+    const char *what = write_temp(&ctx, tmp, width, height, channels, &e);
+    if (!what && rename(tmp, path)) { what = "rename failed"; e = errno; }
+    int rc = 0;
+    if (what) {
+        if (ctx.msg[0]) rc = fail(err, errlen, path, "%s: %s", what, ctx.msg);
+        else rc = fail(err, errlen, path, "%s: %s", what, strerror(e));
+        remove(tmp);
+    }
+    free(ctx.rows);
+    free(tmp);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+
+// Like libpng's default reader, but names the usual cause of a short read.
+static void read_data(png_structp png, png_bytep out, size_t n) {
+    png_ctx *ctx = png_get_io_ptr(png);
+    if (fread(out, 1, n, ctx->fp) != n)
+        png_error(png, ferror(ctx->fp) ? "read error" : "truncated (unexpected end of file)");
+}
+
+// Requests 8-bit gray, gray+alpha, RGB or RGBA output whatever the stored format.
+static void set_transforms(png_structp png, png_infop info) {
+    png_set_expand(png);   // palette -> RGB, gray < 8 bit -> 8 bit, tRNS -> alpha
+    if (png_get_bit_depth(png, info) == 16) {
+#ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED
+        png_set_scale_16(png);
+#else
+        png_set_strip_16(png);
+#endif
+    }
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+}
+
+static int decode(png_ctx *ctx, int *width, int *height, int *channels) {
+    ctx->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, ctx, on_error, on_warning);
+    if (!ctx->png) { snprintf(ctx->msg, sizeof ctx->msg, "cannot create PNG reader"); return -1; }
+    ctx->info = png_create_info_struct(ctx->png);
+    if (!ctx->info) { snprintf(ctx->msg, sizeof ctx->msg, "cannot create PNG info"); return -1; }
+    if (setjmp(png_jmpbuf(ctx->png))) return -1;
+    png_set_read_fn(ctx->png, ctx, read_data);
+    png_set_sig_bytes(ctx->png, 8);
+    png_read_info(ctx->png, ctx->info);
+    set_transforms(ctx->png, ctx->info);
+    png_uint_32 w = png_get_image_width(ctx->png, ctx->info);
+    png_uint_32 h = png_get_image_height(ctx->png, ctx->info);
+    int c = png_get_channels(ctx->png, ctx->info);
+    size_t stride = png_get_rowbytes(ctx->png, ctx->info);
+    if (c < 1 || c > 4 || stride != (size_t)w * (size_t)c || (size_t)h > SIZE_MAX / stride)
+        png_error(ctx->png, "unsupported pixel layout after expansion");
+    ctx->pixels = malloc((size_t)h * stride);
+    if (!ctx->pixels) png_error(ctx->png, "out of memory for pixels");
+    ctx->rows = row_pointers(ctx->pixels, (int)h, stride);
+    if (!ctx->rows) png_error(ctx->png, "out of memory for row pointers");
+    png_read_image(ctx->png, ctx->rows);
+    png_read_end(ctx->png, NULL);
+    *width = (int)w;
+    *height = (int)h;
+    *channels = c;
+    return 0;
+}
+
+int png_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels,
+             char *err, size_t errlen) {
+    *pixels = NULL;
+    png_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.fp = fopen(path, "rb");
+    if (!ctx.fp) return fail(err, errlen, path, "cannot open: %s", strerror(errno));
+    png_byte sig[8];
+    size_t got = fread(sig, 1, 8, ctx.fp);
+    if (got != 8 || png_sig_cmp(sig, 0, 8)) {
+        int rerr = ferror(ctx.fp), e = errno;
+        fclose(ctx.fp);
+        if (rerr) return fail(err, errlen, path, "read error: %s", strerror(e));
+        if (got < 8) return fail(err, errlen, path, "truncated or not a PNG (%zu bytes)", got);
+        return fail(err, errlen, path, "not a PNG file (bad signature)");
+    }
+    int rc = decode(&ctx, width, height, channels);
+    if (ctx.png) png_destroy_read_struct(&ctx.png, ctx.info ? &ctx.info : NULL, NULL);
+    fclose(ctx.fp);   // read-only stream: nothing to lose on a failed close
+    free(ctx.rows);
+    if (rc) {
+        free(ctx.pixels);
+        return fail(err, errlen, path, "invalid PNG: %s", ctx.msg);
+    }
+    *pixels = ctx.pixels;
+    return 0;
+}

@@ -1,0 +1,197 @@
+// The training-state checkpoint: optimiser moments, counters, data/noise position and options,
+// stored as train_state.safetensors beside netG.safetensors and netD.safetensors.
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dcgan/ckpt.h"
+#include "dcgan/run.h"
+
+#define MAX_META 40
+
+typedef struct { st_meta m[MAX_META]; int n; } meta_list;
+
+__attribute__((format(printf, 3, 4)))
+static void put(meta_list *l, const char *key, const char *fmt, ...) {
+    if (l->n >= MAX_META) return;
+    st_meta *m = &l->m[l->n++];
+    snprintf(m->key, sizeof m->key, "%s", key);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m->value, sizeof m->value, fmt, ap);
+    va_end(ap);
+}
+
+static void path_in(char *buf, size_t n, const char *dir, const char *file) {
+    snprintf(buf, n, "%s/%s", dir, file);
+}
+
+int run_save_checkpoint(const trainer *t, const run_options *o, const run_position *pos,
+                        const char *dir, char *err, size_t errlen) {
+    char path[4096];
+    meta_list iter_meta = {0};
+    put(&iter_meta, "iteration", "%ld", pos->iter);
+    path_in(path, sizeof path, dir, "netG.safetensors");
+    if (ckpt_save_net(&t->G, path, iter_meta.m, iter_meta.n, err, errlen)) return -1;
+    path_in(path, sizeof path, dir, "netD.safetensors");
+    if (ckpt_save_net(&t->D, path, iter_meta.m, iter_meta.n, err, errlen)) return -1;
+
+    const train_hparams *h = &t->hp;
+    meta_list m = {0};
+    put(&m, "format", "dcgan-train-state");
+    put(&m, "iteration", "%ld", pos->iter);
+    put(&m, "total_iters", "%ld", pos->total_iters);
+    put(&m, "epoch", "%ld", pos->epoch);
+    put(&m, "batch_pos", "%ld", pos->batch_pos);
+    put(&m, "noise_offset", "%llu", (unsigned long long)pos->noise_offset);
+    put(&m, "steps_g", "%ld", t->steps_g);
+    put(&m, "steps_d", "%ld", t->steps_d);
+    put(&m, "seed", "%llu", (unsigned long long)h->seed);
+    put(&m, "loss", "%s", gan_loss_name(h->loss));
+    put(&m, "optimizer", "%s", h->optimizer == OPT_ADAM ? "adam" : "rmsprop");
+    put(&m, "lr", "%.9g", h->lr);
+    put(&m, "beta1", "%.9g", h->beta1);
+    put(&m, "beta2", "%.9g", h->beta2);
+    put(&m, "eps", "%.9g", h->eps);
+    put(&m, "clip", "%.9g", h->clip);
+    put(&m, "d_steps", "%d", h->d_steps);
+    put(&m, "batch_size", "%d", h->batch_size);
+    put(&m, "size", "%d", h->cfg.size);
+    put(&m, "nc", "%d", h->cfg.nc);
+    put(&m, "nz", "%d", h->cfg.nz);
+    put(&m, "ngf", "%d", h->cfg.ngf);
+    put(&m, "ndf", "%d", h->cfg.ndf);
+    put(&m, "dataset", "%s", o->dataset);
+    put(&m, "data", "%s", o->data_path ? o->data_path : "");
+
+    st_tensor tensors[4];
+    const dcgan_net *nets[2] = {&t->G, &t->D};
+    float *const *states[2] = {t->opt_g, t->opt_d};
+    int nstate = h->optimizer == OPT_ADAM ? 2 : 1, nt = 0;
+    float *host[4] = {0};
+    int rc = 0;
+    for (int k = 0; k < 2; k++)
+        for (int s = 0; s < nstate; s++, nt++) {
+            size_t bytes = nets[k]->nparams * sizeof(float);
+            host[nt] = malloc(bytes);
+            if (!host[nt]) { rc = -1; continue; }
+            t->be->download(host[nt], states[k][s], bytes);
+            memset(&tensors[nt], 0, sizeof tensors[nt]);
+            snprintf(tensors[nt].name, sizeof tensors[nt].name, "%s.optim.%d", k ? "D" : "G", s);
+            tensors[nt].dtype = ST_F32;
+            tensors[nt].ndim = 1;
+            tensors[nt].shape[0] = (int64_t)nets[k]->nparams;
+            tensors[nt].data = host[nt];
+            tensors[nt].nbytes = bytes;
+        }
+    if (rc) snprintf(err, errlen, "out of memory saving the training state");
+    else {
+        path_in(path, sizeof path, dir, "train_state.safetensors");
+        rc = st_write(path, tensors, nt, m.m, m.n, err, errlen);
+    }
+    for (int i = 0; i < 4; i++) free(host[i]);
+    return rc;
+}
+
+static int get_long(const st_file *f, const char *key, long *out, const char *path, char *err, size_t errlen) {
+    const char *v = st_meta_get(f, key);
+    char *end = NULL;
+    if (v) *out = strtol(v, &end, 10);
+    if (!v || end == v || *end) {
+        snprintf(err, errlen, "%s: metadata '%s' is missing or not an integer", path, key);
+        return -1;
+    }
+    return 0;
+}
+
+static int get_float(const st_file *f, const char *key, float *out, const char *path, char *err, size_t errlen) {
+    const char *v = st_meta_get(f, key);
+    char *end = NULL;
+    if (v) *out = strtof(v, &end);
+    if (!v || end == v || *end) {
+        snprintf(err, errlen, "%s: metadata '%s' is missing or not a number", path, key);
+        return -1;
+    }
+    return 0;
+}
+
+static char *keep_string(const char *s) {
+    // Options outlive the state file; the strings are kept for the whole run.
+    char *copy = strdup(s ? s : "");
+    if (!copy) { fprintf(stderr, "error: out of memory\n"); exit(1); }
+    return copy;
+}
+
+int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) {
+    char path[4096];
+    path_in(path, sizeof path, dir, "train_state.safetensors");
+    st_file f;
+    if (st_read(path, &f, err, errlen)) return -1;
+    train_hparams *h = &o->hp;
+    long v[9];
+    const char *ikeys[] = {"seed", "d_steps", "batch_size", "size", "nc", "nz", "ngf", "ndf", "total_iters"};
+    int rc = 0;
+    for (int i = 0; i < 9 && !rc; i++) rc = get_long(&f, ikeys[i], &v[i], path, err, errlen);
+    if (!rc) rc = get_float(&f, "lr", &h->lr, path, err, errlen);
+    if (!rc) rc = get_float(&f, "beta1", &h->beta1, path, err, errlen);
+    if (!rc) rc = get_float(&f, "beta2", &h->beta2, path, err, errlen);
+    if (!rc) rc = get_float(&f, "eps", &h->eps, path, err, errlen);
+    if (!rc) rc = get_float(&f, "clip", &h->clip, path, err, errlen);
+    const char *loss = st_meta_get(&f, "loss"), *opt = st_meta_get(&f, "optimizer");
+    if (!rc && (!loss || gan_loss_parse(loss) < 0 || !opt || (strcmp(opt, "adam") && strcmp(opt, "rmsprop")))) {
+        snprintf(err, errlen, "%s: metadata names an unknown loss or optimizer", path);
+        rc = -1;
+    }
+    if (!rc) {
+        h->seed = (uint64_t)v[0]; h->d_steps = (int)v[1]; h->batch_size = (int)v[2];
+        h->cfg = (dcgan_config){.size = (int)v[3], .nc = (int)v[4], .nz = (int)v[5], .ngf = (int)v[6], .ndf = (int)v[7]};
+        h->loss = (gan_loss)gan_loss_parse(loss);
+        h->optimizer = strcmp(opt, "adam") ? OPT_RMSPROP : OPT_ADAM;
+        o->dataset = keep_string(st_meta_get(&f, "dataset"));
+        const char *data = st_meta_get(&f, "data");
+        if (!o->data_path) o->data_path = data && *data ? keep_string(data) : NULL;
+        if (!o->iters && !o->epochs) o->iters = v[8];
+    }
+    st_free(&f);
+    return rc;
+}
+
+int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *err, size_t errlen) {
+    char path[4096], why[512];
+    dcgan_net *nets[2] = {&t->G, &t->D};
+    const char *files[2] = {"netG.safetensors", "netD.safetensors"};
+    for (int k = 0; k < 2; k++) {
+        st_file f;
+        path_in(path, sizeof path, dir, files[k]);
+        if (st_read(path, &f, err, errlen)) return -1;
+        int rc = ckpt_load_tensors(nets[k], &f, "", why, sizeof why);
+        st_free(&f);
+        if (rc) { snprintf(err, errlen, "%s: %s", path, why); return -1; }
+    }
+    path_in(path, sizeof path, dir, "train_state.safetensors");
+    st_file f;
+    if (st_read(path, &f, err, errlen)) return -1;
+    long it, ep, bp, sg, sd, no;
+    int rc = get_long(&f, "iteration", &it, path, err, errlen) || get_long(&f, "epoch", &ep, path, err, errlen) ||
+             get_long(&f, "batch_pos", &bp, path, err, errlen) || get_long(&f, "steps_g", &sg, path, err, errlen) ||
+             get_long(&f, "steps_d", &sd, path, err, errlen) || get_long(&f, "noise_offset", &no, path, err, errlen);
+    int nstate = t->hp.optimizer == OPT_ADAM ? 2 : 1;
+    for (int k = 0; k < 2 && !rc; k++)
+        for (int s = 0; s < nstate && !rc; s++) {
+            char name[32];
+            snprintf(name, sizeof name, "%s.optim.%d", k ? "D" : "G", s);
+            const st_tensor *st = st_find(&f, name);
+            if (!st || st->dtype != ST_F32 || st->nbytes != nets[k]->nparams * sizeof(float)) {
+                snprintf(err, errlen, "%s: tensor '%s' is missing or has the wrong size", path, name);
+                rc = -1;
+            } else {
+                t->be->upload(k ? t->opt_d[s] : t->opt_g[s], st->data, st->nbytes);
+            }
+        }
+    if (!rc) {
+        pos->iter = it; pos->epoch = ep; pos->batch_pos = bp; pos->noise_offset = (uint64_t)no;
+        t->steps_g = sg; t->steps_d = sd;
+    }
+    st_free(&f);
+    return rc ? -1 : 0;
+}

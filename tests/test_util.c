@@ -1,0 +1,49 @@
+#include "test_util.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int test_failures = 0;
+
+int check_close(const char *name, const float *got, const float *expected, size_t n,
+                double atol, double rtol) {
+    double max_abs = 0, max_rel = 0;
+    size_t bad = 0, first_bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = expected[i], g = got[i], d = fabs(g - e);
+        if (!(d <= atol + rtol * fabs(e))) { if (!bad) first_bad = i; bad++; }
+        if (d > max_abs || isnan(d)) max_abs = isnan(d) ? INFINITY : d;
+        double rel = d / (fabs(e) + 1e-12);
+        if (fabs(e) > atol && rel > max_rel) max_rel = rel;
+    }
+    printf("%-44s n=%-8zu max_abs=%.3e max_rel=%.3e %s\n", name, n, max_abs, max_rel, bad ? "MISMATCH" : "ok");
+    if (bad) {
+        fprintf(stderr, "FAIL %s: %zu of %zu elements differ; first at %zu: got %.8g expected %.8g\n",
+                name, bad, n, first_bad, got[first_bad], expected[first_bad]);
+        test_failures++;
+        return 0;
+    }
+    return 1;
+}
+
+void fill_random(float *x, size_t n, unsigned seed, float scale) {
+    unsigned long long s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = scale * (2.0f * (float)((s >> 40) & 0xFFFFFF) / 16777216.0f - 1.0f);
+    }
+}
+
+const char *make_temp_dir(const char *tag) {
+    static char path[256];
+    const char *base = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/dcgan-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    if (!mkdtemp(path)) { perror("mkdtemp"); exit(1); }
+    return path;
+}
+
+int test_summary(const char *name) {
+    if (test_failures) { printf("%s: %d check(s) FAILED\n", name, test_failures); return 1; }
+    printf("%s: all checks passed\n", name);
+    return 0;
+}

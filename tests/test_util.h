@@ -1,0 +1,23 @@
+// Small assertion helpers shared by the C tests.
+#ifndef DCGAN_TEST_UTIL_H
+#define DCGAN_TEST_UTIL_H
+#include <stddef.h>
+#include <stdio.h>
+
+extern int test_failures;
+
+#define CHECK(cond) do { if (!(cond)) { \
+    fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); test_failures++; } } while (0)
+
+// Compares two arrays; prints "name: max abs err, max rel err" and counts a failure when any
+// element differs by more than atol + rtol * |expected|. Returns 1 when they match.
+int check_close(const char *name, const float *got, const float *expected, size_t n,
+                double atol, double rtol);
+// Fills x with reproducible values in [-scale, scale].
+void fill_random(float *x, size_t n, unsigned seed, float scale);
+// Makes a fresh temporary directory and returns its path (static storage).
+const char *make_temp_dir(const char *tag);
+// Returns 0 when no test failed (prints a summary), 1 otherwise.
+int test_summary(const char *name);
+
+#endif
