@@ -90,7 +90,8 @@ static uint8_t *resize_all(const uint8_t *raw, int n, int rows, int cols, int si
 static int check_labels(const char *path, const int32_t *labels, int n, char *err, size_t errlen) {
     for (int i = 0; i < n; i++)
         if (labels[i] < 0 || labels[i] > 9)
-            return fail(err, errlen, "%s: label %d at index %d is outside 0..9", path, labels[i], i);
+            return fail(err, errlen, "%s: label %d at index %d is outside 0..9", path, labels[i],
+                        i);
     return 0;
 }
 
@@ -98,7 +99,8 @@ static int load_labels(dcgan_dataset *ds, const char *lbl, char *err, size_t err
     int nl = 0;
     if (idx_read_labels(lbl, &ds->labels, &nl, err, errlen)) return -1;
     if (nl != ds->n)
-        return fail(err, errlen, "%s: %d labels but the image file holds %d images", lbl, nl, ds->n);
+        return fail(err, errlen, "%s: %d labels but the image file holds %d images", lbl, nl,
+                    ds->n);
     if (check_labels(lbl, ds->labels, nl, err, errlen)) return -1;
     ds->nclasses = 10;
     return 0;

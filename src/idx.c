@@ -90,11 +90,12 @@ static int read_header(idx_stream *s, int ndim, const char *what, uint32_t *dims
     long long got = stream_read(s, h, need, err, errlen);
     if (got < 0) return -1;
     if (got < 4)
-        return fail(err, errlen, s->path, "truncated: %lld bytes, too short for an IDX header", got);
+        return fail(err, errlen, s->path, "truncated: %lld bytes, too short for an IDX header",
+                    got);
     uint32_t magic = be32(h), expect = 0x800u | (uint32_t)ndim;
     if (h[0] != 0 || h[1] != 0)
-        return fail(err, errlen, s->path, "not an IDX file (magic 0x%08x, expected 0x%08x for %s)",
-                    magic, expect, what);
+        return fail(err, errlen, s->path, "not an IDX %s file (magic 0x%08x, expected 0x%08x)",
+                    what, magic, expect);
     if (h[2] != 0x08)
         return fail(err, errlen, s->path, "unsupported IDX data type 0x%02x (only unsigned byte "
                     "0x08)", h[2]);
@@ -152,8 +153,8 @@ int idx_read_images(const char *path, uint8_t **pixels, int *n, int *rows, int *
     *pixels = NULL;
     idx_stream s = {0};
     if (stream_open(&s, path, err, errlen)) return -1;
-    uint32_t d[3];
-    int rc = read_header(&s, 3, "images (0x00000803)", d, err, errlen);
+    uint32_t d[3] = {0};
+    int rc = read_header(&s, 3, "images", d, err, errlen);
     if (!rc) rc = check_dim(path, "image count", d[0], IDX_MAX_COUNT, err, errlen);
     if (!rc) rc = check_dim(path, "row count", d[1], IDX_MAX_SIDE, err, errlen);
     if (!rc) rc = check_dim(path, "column count", d[2], IDX_MAX_SIDE, err, errlen);
@@ -174,8 +175,8 @@ int idx_read_labels(const char *path, int32_t **labels, int *n, char *err, size_
     *labels = NULL;
     idx_stream s = {0};
     if (stream_open(&s, path, err, errlen)) return -1;
-    uint32_t d[1];
-    int rc = read_header(&s, 1, "labels (0x00000801)", d, err, errlen);
+    uint32_t d[1] = {0};
+    int rc = read_header(&s, 1, "labels", d, err, errlen);
     if (!rc) rc = check_dim(path, "label count", d[0], IDX_MAX_COUNT, err, errlen);
     uint8_t *raw = rc ? NULL : read_body(&s, d[0], "label", err, errlen);
     stream_close(&s);

@@ -57,7 +57,8 @@ static int check_tensor(const char *path, const st_tensor *t, char *err, size_t 
     if (t->dtype != ST_F32 && t->dtype != ST_I64)
         return fail(err, errlen, path, "tensor '%s' has an unknown dtype", t->name);
     if (t->ndim < 0 || t->ndim > 8)
-        return fail(err, errlen, path, "tensor '%s' has %d dimensions (0..8 allowed)", t->name, t->ndim);
+        return fail(err, errlen, path, "tensor '%s' has %d dimensions (0..8 allowed)", t->name,
+                    t->ndim);
     int64_t numel = shape_numel(t->shape, t->ndim);
     if (numel < 0 || (uint64_t)numel > SIZE_MAX / dtype_size(t->dtype))
         return fail(err, errlen, path, "tensor '%s' has an invalid shape", t->name);
@@ -255,9 +256,11 @@ static int parse_dtype(const char *path, const char *name, const json_t *e, st_d
 
 static int parse_shape(const char *path, st_tensor *t, const json_t *e, char *err, size_t errlen) {
     const json_t *sh = json_object_get(e, "shape");
-    if (!json_is_array(sh)) return fail(err, errlen, path, "tensor '%s' has no shape array", t->name);
+    if (!json_is_array(sh))
+        return fail(err, errlen, path, "tensor '%s' has no shape array", t->name);
     size_t nd = json_array_size(sh);
-    if (nd > 8) return fail(err, errlen, path, "tensor '%s' has %zu dimensions (max 8)", t->name, nd);
+    if (nd > 8)
+        return fail(err, errlen, path, "tensor '%s' has %zu dimensions (max 8)", t->name, nd);
     t->ndim = (int)nd;
     for (size_t i = 0; i < nd; i++)
         if (get_int(json_array_get(sh, i), &t->shape[i]))
@@ -341,7 +344,8 @@ static int parse_header(const char *path, st_file *f, const json_t *root, size_t
 static json_t *load_header(const char *path, const st_file *f, size_t *hlen, char *err,
                            size_t errlen) {
     if (f->size < 8) {
-        fail(err, errlen, path, "truncated: %zu bytes, too short for a safetensors header", f->size);
+        fail(err, errlen, path, "truncated: %zu bytes, too short for a safetensors header",
+             f->size);
         return NULL;
     }
     uint64_t n = 0;
@@ -352,11 +356,13 @@ static json_t *load_header(const char *path, const st_file *f, size_t *hlen, cha
         return NULL;
     }
     if (n > ST_MAX_HEADER) {
-        fail(err, errlen, path, "header length %llu exceeds the 100 MB limit", (unsigned long long)n);
+        fail(err, errlen, path, "header length %llu exceeds the 100 MB limit",
+             (unsigned long long)n);
         return NULL;
     }
     json_error_t jerr;
-    json_t *root = json_loadb((const char *)f->buffer + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root =
+        json_loadb((const char *)f->buffer + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
         fail(err, errlen, path, "invalid JSON header: %s (line %d, column %d)", jerr.text,
              jerr.line, jerr.column);

@@ -101,7 +101,8 @@ static void test_grid_geometry(void) {
     const int n = 10, c = 1, h = 3, w = 3;
     float img[10 * 9];
     for (int k = 0; k < n; k++)
-        for (int i = 0; i < 9; i++) img[k * 9 + i] = (k % 3 == 0) ? -1.0f : (k % 3 == 1 ? 1.0f : 0.0f);
+        for (int i = 0; i < 9; i++)
+            img[k * 9 + i] = (k % 3 == 0) ? -1.0f : (k % 3 == 1 ? 1.0f : 0.0f);
     int gw = 0, gh = 0;
     uint8_t *g = image_grid(img, n, c, h, w, 8, 2, &gw, &gh);
     CHECK(g != NULL);

@@ -77,7 +77,8 @@ static void test_round_trip(void) {
     t[0].dtype = ST_F32; t[0].ndim = 3; t[0].shape[0] = 2; t[0].shape[1] = 3; t[0].shape[2] = 4;
     t[0].data = w; t[0].nbytes = sizeof w;
     strcpy(t[1].name, "step");
-    t[1].dtype = ST_I64; t[1].ndim = 1; t[1].shape[0] = 3; t[1].data = steps; t[1].nbytes = sizeof steps;
+    t[1].dtype = ST_I64; t[1].ndim = 1; t[1].shape[0] = 3;
+    t[1].data = steps; t[1].nbytes = sizeof steps;
     strcpy(t[2].name, "scalar");
     t[2].dtype = ST_F32; t[2].ndim = 0; t[2].data = &scalar; t[2].nbytes = 4;
     strcpy(t[3].name, "empty");
@@ -184,7 +185,8 @@ static void test_truncation(void) {
         expect_reject(label, raw, cuts[i], cuts[i] > 8 + h ? "truncated" : NULL);
     }
     // The exact message for a data section that is too short.
-    expect_reject("short data", raw, 8 + (size_t)h + 100, "ends at byte 256 but the data section has 100");
+    expect_reject("short data", raw, 8 + (size_t)h + 100,
+                  "ends at byte 256 but the data section has 100");
     // A header length larger than the file.
     uint8_t big[16] = {0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, '{', '}'};
     expect_reject("huge header length", big, sizeof big, "header length");
@@ -196,7 +198,8 @@ static void test_bad_headers(void) {
     expect_reject_header("not an object", "[1, 2, 3]", 0, "not an object");
     expect_reject_header("wrong dtype",
         "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, "F16");
-    expect_reject_header("missing dtype", "{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "dtype");
+    expect_reject_header("missing dtype", "{\"a\":{\"shape\":[2],\"data_offsets\":[0,8]}}", 8,
+                         "dtype");
     expect_reject_header("offsets mismatch",
         "{\"a\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}", 16, "span 12 bytes");
     expect_reject_header("offsets reversed",

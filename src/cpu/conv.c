@@ -45,6 +45,13 @@ static lowering convt_lowering(const conv_geom *g) {
 static size_t col_rows(const lowering *l) { return (size_t)l->ch * l->K * l->K; }
 static size_t positions(const lowering *l) { return (size_t)l->oh * l->ow; }
 
+// The kernel covers the whole unpadded image at one position (D's last layer, G's first): each
+// sample's column is its image in memory order, so the op is a plain matrix product on
+// [B, ch*K*K] and [B, oc] with no scratch.
+static int is_dense(const lowering *l) {
+    return l->oh == 1 && l->ow == 1 && l->pad == 0 && l->ih == l->K && l->iw == l->K;
+}
+
 // Samples per chunk: as many as fit the budget, at least one.
 static int chunk_size(const lowering *l, int B) {
     size_t per_sample = (col_rows(l) + (size_t)l->oc) * positions(l);
@@ -55,6 +62,7 @@ static int chunk_size(const lowering *l, int B) {
 
 // col buffer [rows, n*P] followed by the activation buffer [oc, n*P].
 static size_t lowering_work(const lowering *l, int B) {
+    if (is_dense(l)) return 0;
     return (size_t)chunk_size(l, B) * (col_rows(l) + (size_t)l->oc) * positions(l);
 }
 
@@ -87,34 +95,36 @@ static void tap_range(int *lo, int *hi, int off, int stride, int n_in, int n_out
     *hi = b;
 }
 
-// col[ch*K*K, n*P] <- img[n, ch, ih, iw]; taps in the padding read as zero.
+// col[ch*K*K, n*P] <- img[n, ch, ih, iw]; taps in the padding read as zero. One thread per
+// column row, which walks every sample, so the tap ranges are computed once per row.
 static void im2col(float *col, const float *img, int n, const lowering *l) {
     const int K = l->K, KK = K * K, s = l->stride, oh = l->oh, ow = l->ow;
     const size_t P = positions(l), ncols = (size_t)n * P, plane = (size_t)l->ih * l->iw;
-    const long tasks = (long)col_rows(l) * n;
+    const long rows = (long)col_rows(l);
 #pragma omp parallel for schedule(static)
-    for (long t = 0; t < tasks; t++) {
-        const int r = (int)(t / n), b = (int)(t % n);
-        const int c = r / KK, kh = (r % KK) / K, kw = r % K;
+    for (long r = 0; r < rows; r++) {
+        const int c = (int)(r / KK), kh = (int)(r % KK) / K, kw = (int)(r % K);
         const int offy = kh - l->pad, offx = kw - l->pad;
-        const float *src = img + ((size_t)b * l->ch + c) * plane;
-        float *dst = col + (size_t)r * ncols + (size_t)b * P;
         int ylo, yhi, xlo, xhi;
         tap_range(&ylo, &yhi, offy, s, l->ih, oh);
         tap_range(&xlo, &xhi, offx, s, l->iw, ow);
-        memset(dst, 0, (size_t)ylo * ow * sizeof(float));
-        for (int y = ylo; y < yhi; y++) {
-            float *d = dst + (size_t)y * ow;
-            const float *row = src + (size_t)(y * s + offy) * l->iw;
-            for (int x = 0; x < xlo; x++) d[x] = 0.0f;
-            if (s == 1) {
-                memcpy(d + xlo, row + xlo + offx, (size_t)(xhi - xlo) * sizeof(float));
-            } else {
-                for (int x = xlo; x < xhi; x++) d[x] = row[x * s + offx];
+        for (int b = 0; b < n; b++) {
+            const float *src = img + ((size_t)b * l->ch + c) * plane;
+            float *dst = col + (size_t)r * ncols + (size_t)b * P;
+            memset(dst, 0, (size_t)ylo * ow * sizeof(float));
+            for (int y = ylo; y < yhi; y++) {
+                float *d = dst + (size_t)y * ow;
+                const float *row = src + (size_t)(y * s + offy) * l->iw;
+                for (int x = 0; x < xlo; x++) d[x] = 0.0f;
+                if (s == 1) {
+                    memcpy(d + xlo, row + xlo + offx, (size_t)(xhi - xlo) * sizeof(float));
+                } else {
+                    for (int x = xlo; x < xhi; x++) d[x] = row[x * s + offx];
+                }
+                for (int x = xhi; x < ow; x++) d[x] = 0.0f;
             }
-            for (int x = xhi; x < ow; x++) d[x] = 0.0f;
+            memset(dst + (size_t)yhi * ow, 0, (size_t)(oh - yhi) * ow * sizeof(float));
         }
-        memset(dst + (size_t)yhi * ow, 0, (size_t)(oh - yhi) * ow * sizeof(float));
     }
 }
 
@@ -171,8 +181,13 @@ static void to_batch_major(float *dst, const float *src, int n, int oc, size_t P
 // act[B, oc, P] = wmat[oc, rows] . im2col(img)   (conv2d forward, convt2d backward data)
 static void unfold_gemm(float *act, const float *img, const float *wmat, const lowering *l, int B,
                         float *work) {
-    const int chunk = chunk_size(l, B);
     const size_t rows = col_rows(l), P = positions(l);
+    if (is_dense(l)) {   // act[B, oc] = img[B, rows] . wmat^T
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, l->oc, (int)rows,
+                    1.0f, img, (int)rows, wmat, (int)rows, 0.0f, act, l->oc);
+        return;
+    }
+    const int chunk = chunk_size(l, B);
     const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
     float *col = work, *buf = work + rows * chunk * P;
     for (int b0 = 0; b0 < B; b0 += chunk) {
@@ -191,8 +206,13 @@ static void unfold_gemm(float *act, const float *img, const float *wmat, const l
 // img[B, ch, ih, iw] = col2im(wmat^T . act)   (conv2d backward data, convt2d forward)
 static void gemm_fold(float *img, const float *act, const float *wmat, const lowering *l, int B,
                       float *work) {
-    const int chunk = chunk_size(l, B);
     const size_t rows = col_rows(l), P = positions(l);
+    if (is_dense(l)) {   // img[B, rows] = act[B, oc] . wmat
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, (int)rows, l->oc,
+                    1.0f, act, l->oc, wmat, (int)rows, 0.0f, img, (int)rows);
+        return;
+    }
+    const int chunk = chunk_size(l, B);
     const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
     float *col = work, *buf = work + rows * chunk * P;
     for (int b0 = 0; b0 < B; b0 += chunk) {
@@ -212,8 +232,13 @@ static void gemm_fold(float *img, const float *act, const float *wmat, const low
 // dwmat[oc, rows] += act . im2col(img)^T   (the weight gradient of both ops)
 static void unfold_filter(float *dwmat, const float *act, const float *img, const lowering *l, int B,
                           float *work) {
-    const int chunk = chunk_size(l, B);
     const size_t rows = col_rows(l), P = positions(l);
+    if (is_dense(l)) {   // dwmat[oc, rows] += act[B, oc]^T . img[B, rows]
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l->oc, (int)rows, B,
+                    1.0f, act, l->oc, img, (int)rows, 1.0f, dwmat, (int)rows);
+        return;
+    }
+    const int chunk = chunk_size(l, B);
     const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
     float *col = work, *buf = work + rows * chunk * P;
     for (int b0 = 0; b0 < B; b0 += chunk) {
