@@ -55,6 +55,7 @@ static int is_dense(const lowering *l) {
 // Samples per chunk: as many as fit the budget, at least one.
 static int chunk_size(const lowering *l, int B) {
     size_t per_sample = (col_rows(l) + (size_t)l->oc) * positions(l);
+    if (per_sample == 0) return B;
     size_t n = CONV_WORK_BUDGET_FLOATS / per_sample;
     if (n < 1) n = 1;
     return n < (size_t)B ? (int)n : B;
@@ -255,6 +256,7 @@ static void unfold_filter(float *dwmat, const float *act, const float *img, cons
     }
 }
 
+// conv2d: in [B, C, H, W], weight [OC, C, K, K], out [B, OC, OH, OW]
 void conv2d_forward(float *out, const float *in, const float *weight, const conv_geom *g, float *work) {
     lowering l = conv_lowering(g);
     unfold_gemm(out, in, weight, &l, g->B, work);
@@ -272,6 +274,7 @@ void conv2d_backward_filter(float *dweight, const float *dout, const float *in, 
     unfold_filter(dweight, dout, in, &l, g->B, work);
 }
 
+// conv_transpose2d: in [B, C, H, W], weight [C, OC, K, K], out [B, OC, OH, OW]
 void convt2d_forward(float *out, const float *in, const float *weight, const conv_geom *g, float *work) {
     lowering l = convt_lowering(g);
     gemm_fold(out, in, weight, &l, g->B, work);
