@@ -13,6 +13,16 @@ static conv_geom layer_geom(const layer *l, int B) {
 
 static int is_conv(const layer *l) { return l->kind == LAYER_CONV || l->kind == LAYER_CONVT; }
 
+// A batchnorm followed by ReLU / leaky ReLU runs as one fused op; returns the activation's
+// slope (1: no activation follows).
+static float fused_slope(const dcgan_net *net, int i) {
+    if (net->layers[i].kind != LAYER_BN || i + 1 >= net->nlayers) return 1.0f;
+    layer_kind next = net->layers[i + 1].kind;
+    return next == LAYER_RELU ? 0.0f : next == LAYER_LRELU ? 0.2f : 1.0f;
+}
+
+static int fused_into_previous(const dcgan_net *net, int i) { return i > 0 && fused_slope(net, i - 1) != 1.0f; }
+
 int net_exec_init(net_exec *x, dcgan_net *net, int B, size_t *bytes_needed) {
     const dcgan_backend *be = net->be;
     memset(x, 0, sizeof *x);
@@ -31,6 +41,7 @@ int net_exec_init(net_exec *x, dcgan_net *net, int B, size_t *bytes_needed) {
     }
     int failed = 0;
     for (int i = 0; i < net->nlayers; i++) {
+        if (fused_slope(net, i) != 1.0f) continue;   // the fused activation's buffer holds the output
         size_t bytes = (size_t)B * layer_out_numel(&net->layers[i]) * sizeof(float);
         total += bytes;
         if (!failed && !(x->act[i] = be->alloc(bytes))) failed = 1;
@@ -66,7 +77,10 @@ const float *net_forward(net_exec *x, const float *in, bn_mode bn) {
     x->input = in;
     for (int i = 0; i < net->nlayers; i++) {
         const layer *l = &net->layers[i];
-        float *out = x->act[i];
+        if (fused_into_previous(net, i)) continue;
+        float slope = fused_slope(net, i);
+        int out_layer = slope != 1.0f ? i + 1 : i;
+        float *out = x->act[out_layer];
         size_t n = (size_t)x->B * layer_out_numel(l);
         int HW = l->H * l->W;
         conv_geom g;
@@ -85,12 +99,12 @@ const float *net_forward(net_exec *x, const float *in, bn_mode bn) {
                 be->batchnorm_forward_train(out, x->bn_mean + bn_off, x->bn_invstd + bn_off,
                                             running, running + l->C,
                                             cur, net->params + l->weight_off, net->params + l->beta_off,
-                                            x->B, l->C, HW, BN_MOMENTUM, BN_EPS);
+                                            x->B, l->C, HW, BN_MOMENTUM, BN_EPS, slope);
                 if (bn == BN_TRAIN) net->num_batches_tracked[l->bn_slot]++;
             } else {
                 be->batchnorm_forward_eval(out, cur, net->params + l->weight_off, net->params + l->beta_off,
                                            net->stats + l->stat_off, net->stats + l->stat_off + l->C,
-                                           x->B, l->C, HW, BN_EPS);
+                                           x->B, l->C, HW, BN_EPS, slope);
             }
             bn_off += (size_t)l->C;
             break;
@@ -99,6 +113,7 @@ const float *net_forward(net_exec *x, const float *in, bn_mode bn) {
         case LAYER_TANH: be->tanh_forward(out, cur, n); break;
         }
         cur = out;
+        i = out_layer;
     }
     return cur;
 }
@@ -110,6 +125,8 @@ void net_backward(net_exec *x, const float *dout, float *din, int param_grads) {
     size_t bn_off = x->bn_channels;
     for (int i = net->nlayers - 1; i >= 0; i--) {
         const layer *l = &net->layers[i];
+        if (fused_into_previous(net, i)) continue;   // handled by the batchnorm before it
+        float slope = fused_slope(net, i);
         const float *in = i ? x->act[i - 1] : x->input;
         // The first layer writes straight into din; others alternate between the two buffers.
         float *g_in = i ? (g_out == x->grad_a ? x->grad_b : x->grad_a) : din;
@@ -130,9 +147,10 @@ void net_backward(net_exec *x, const float *dout, float *din, int param_grads) {
         case LAYER_BN:
             bn_off -= (size_t)l->C;
             if (g_in)
-                be->batchnorm_backward(g_in, net->grads + l->weight_off, net->grads + l->beta_off, g_out, in,
+                be->batchnorm_backward(g_in, net->grads + l->weight_off, net->grads + l->beta_off, g_out,
+                                       slope != 1.0f ? x->act[i + 1] : NULL, in,
                                        x->bn_mean + bn_off, x->bn_invstd + bn_off,
-                                       net->params + l->weight_off, x->B, l->C, HW);
+                                       net->params + l->weight_off, x->B, l->C, HW, slope);
             break;
         case LAYER_RELU: if (g_in) be->relu_backward(g_in, g_out, x->act[i], n); break;
         case LAYER_LRELU: if (g_in) be->leaky_relu_backward(g_in, g_out, in, n, 0.2f); break;

@@ -297,18 +297,20 @@ static void test_conv(void) {
 typedef struct {
     int B, C, HW;
     size_t n;
+    float slope;   // fused activation: 1 none, 0 ReLU, 0.2 leaky ReLU
     float *in, *gamma, *beta, *out, *r, *mean, *invstd, *rm, *rv;
 } bn_case;
 
 static double bn_objective(void *ctx) {
     bn_case *c = ctx;
     batchnorm_forward_train(c->out, c->mean, c->invstd, c->rm, c->rv, c->in, c->gamma, c->beta,
-                            c->B, c->C, c->HW, 0.1f, 1e-5f);
+                            c->B, c->C, c->HW, 0.1f, 1e-5f, c->slope);
     return dot_f64(c->out, c->r, c->n);
 }
 
-static void test_bn_grad(void) {
-    bn_case c = {.B = 3, .C = 2, .HW = 5};
+static void test_bn_grad(float slope) {
+    printf("batchnorm fused with activation slope %g:\n", slope);
+    bn_case c = {.B = 3, .C = 2, .HW = 5, .slope = slope};
     c.n = (size_t)c.B * c.C * c.HW;
     c.in = alloc_floats(c.n); c.out = alloc_floats(c.n); c.r = alloc_floats(c.n);
     c.gamma = alloc_floats(c.C); c.beta = alloc_floats(c.C); c.mean = alloc_floats(c.C);
@@ -324,7 +326,7 @@ static void test_bn_grad(void) {
     float *num_in = alloc_floats(c.n), *num_g = alloc_floats(c.C), *num_b = alloc_floats(c.C);
     bn_objective(&c);
     fill_value(din, c.n, NAN);
-    batchnorm_backward(din, dgamma, dbeta, c.r, c.in, c.mean, c.invstd, c.gamma, c.B, c.C, c.HW);
+    batchnorm_backward(din, dgamma, dbeta, c.r, c.out, c.in, c.mean, c.invstd, c.gamma, c.B, c.C, c.HW, slope);
     numeric_grad(num_in, c.in, c.n, FD_EPS, bn_objective, &c);
     numeric_grad(num_g, c.gamma, c.C, FD_EPS, bn_objective, &c);
     numeric_grad(num_b, c.beta, c.C, FD_EPS, bn_objective, &c);
@@ -338,7 +340,7 @@ static void test_bn_grad(void) {
     memcpy(g2, dgamma, c.C * sizeof(float));
     memcpy(b2, dbeta, c.C * sizeof(float));
     fill_value(din2, c.n, 1e30f);
-    batchnorm_backward(din2, g2, b2, c.r, c.in, c.mean, c.invstd, c.gamma, c.B, c.C, c.HW);
+    batchnorm_backward(din2, g2, b2, c.r, c.out, c.in, c.mean, c.invstd, c.gamma, c.B, c.C, c.HW, slope);
     for (int i = 0; i < c.C; i++) { dgamma[i] *= 2.0f; dbeta[i] *= 2.0f; }
     check_close("batchnorm backward d_gamma accumulates", g2, dgamma, c.C, 1e-6, 1e-6);
     check_close("batchnorm backward d_beta accumulates", b2, dbeta, c.C, 1e-6, 1e-6);
@@ -365,7 +367,7 @@ static void test_bn_stats(void) {
     for (int step = 0; step < 2; step++) {
         fill_random(in, B * C * HW, 23 + step, 3.0f);
         for (int i = 0; i < B * C * HW; i++) in[i] += (float)((i / HW) % C) - 1.0f;
-        batchnorm_forward_train(out, mean, invstd, rm, rv, in, gamma, beta, B, C, HW, momentum, eps);
+        batchnorm_forward_train(out, mean, invstd, rm, rv, in, gamma, beta, B, C, HW, momentum, eps, 1.0f);
         for (int c = 0; c < C; c++) {
             double s = 0, sq = 0;
             for (int b = 0; b < B; b++) for (int i = 0; i < HW; i++) s += in[(b * C + c) * HW + i];
@@ -394,7 +396,7 @@ static void test_bn_stats(void) {
     }
 
     fill_random(in, B * C * HW, 31, 2.0f);
-    batchnorm_forward_eval(out, in, gamma, beta, rm, rv, B, C, HW, eps);
+    batchnorm_forward_eval(out, in, gamma, beta, rm, rv, B, C, HW, eps, 1.0f);
     for (int k = 0; k < B * C * HW; k++) {
         const int c = (k / HW) % C;
         ref[k] = (float)(((double)in[k] - rm[c]) / sqrt((double)rv[c] + eps) * gamma[c] + beta[c]);
@@ -607,7 +609,9 @@ static void test_rmsprop(void) {
 
 int main(void) {
     test_conv();
-    test_bn_grad();
+    test_bn_grad(1.0f);
+    test_bn_grad(0.2f);
+    test_bn_grad(0.0f);
     test_bn_stats();
     test_activation(ACT_RELU, "relu");
     test_activation(ACT_LRELU, "leaky_relu(0.2)");

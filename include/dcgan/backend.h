@@ -28,12 +28,13 @@ typedef struct dcgan_backend {
     size_t (*conv_workspace_floats)(const conv_geom *g);
     void (*batchnorm_forward_train)(float *out, float *mean, float *invstd, float *rmean, float *rvar,
                                     const float *in, const float *gamma, const float *beta,
-                                    int B, int C, int HW, float momentum, float eps);
+                                    int B, int C, int HW, float momentum, float eps, float act_slope);
     void (*batchnorm_forward_eval)(float *out, const float *in, const float *gamma, const float *beta,
-                                   const float *rmean, const float *rvar, int B, int C, int HW, float eps);
+                                   const float *rmean, const float *rvar, int B, int C, int HW, float eps,
+                                   float act_slope);
     void (*batchnorm_backward)(float *din, float *dgamma, float *dbeta, const float *dout,
-                               const float *in, const float *mean, const float *invstd,
-                               const float *gamma, int B, int C, int HW);
+                               const float *out, const float *in, const float *mean, const float *invstd,
+                               const float *gamma, int B, int C, int HW, float act_slope);
     void (*relu_forward)(float *out, const float *in, size_t n);
     void (*relu_backward)(float *din, const float *dout, const float *out, size_t n);
     void (*leaky_relu_forward)(float *out, const float *in, size_t n, float slope);

@@ -28,18 +28,24 @@ void convt2d_forward(float *out, const float *in, const float *weight, const con
 void convt2d_backward_data(float *din, const float *dout, const float *weight, const conv_geom *g, float *work);
 void convt2d_backward_filter(float *dweight, const float *dout, const float *in, const conv_geom *g, float *work);
 
-// Batchnorm over [B, C, HW]. Training: normalises with the biased batch variance, saves mean and
-// 1/sqrt(var + eps) per channel, and updates running stats with the unbiased variance (as PyTorch).
+// Batchnorm over [B, C, HW], fused with the activation that follows it in the model:
+// out = act(bn(in)) with act(y) = y > 0 ? y : act_slope * y, so act_slope 1 is plain batchnorm,
+// 0 is ReLU and 0.2 the discriminator's leaky ReLU. Fusing saves a pass over the tensor each way.
+// Training: normalises with the biased batch variance, saves mean and 1/sqrt(var + eps) per
+// channel, and updates running stats with the unbiased variance (as PyTorch).
 void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
                              float *running_mean, float *running_var,
                              const float *in, const float *gamma, const float *beta,
-                             int B, int C, int HW, float momentum, float eps);
+                             int B, int C, int HW, float momentum, float eps, float act_slope);
 void batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
                             const float *running_mean, const float *running_var,
-                            int B, int C, int HW, float eps);
+                            int B, int C, int HW, float eps, float act_slope);
+// dout is the gradient of the activation's output `out` (read only when act_slope != 1: the
+// activation's slope is chosen by the sign of out, which equals the sign of bn(in)).
 void batchnorm_backward(float *din, float *dgamma, float *dbeta,
-                        const float *dout, const float *in, const float *save_mean,
-                        const float *save_invstd, const float *gamma, int B, int C, int HW);
+                        const float *dout, const float *out, const float *in, const float *save_mean,
+                        const float *save_invstd, const float *gamma, int B, int C, int HW,
+                        float act_slope);
 
 void relu_forward(float *out, const float *in, size_t n);
 void relu_backward(float *din, const float *dout, const float *out, size_t n);

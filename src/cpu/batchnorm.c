@@ -35,39 +35,47 @@ static double sumsq_dev_f64(const float *x, size_t n, double mean) {
     return (s0 + s1) + (s2 + s3);
 }
 
-// Sums of dy and dy * (x - mean) in double, two lanes each.
-static void grad_sums_f64(double *sdy, double *sdyx, const float *dy, const float *x, size_t n,
-                          double mean) {
-    double a0 = 0, a1 = 0, b0 = 0, b1 = 0;
-    size_t i = 0;
-    for (; i + 2 <= n; i += 2) {
-        a0 += dy[i];
-        a1 += dy[i + 1];
-        b0 += (double)dy[i] * (x[i] - mean);
-        b1 += (double)dy[i + 1] * (x[i + 1] - mean);
+// The activation's derivative, picked by the sign of its output (a select, so loops vectorise).
+static inline float act_grad(float dout, float out, float slope) { return dout * (out > 0.0f ? 1.0f : slope); }
+
+// Sums of dy and dy * (x - mean), dy = act'(out) * dout (or dout itself when out is NULL).
+// Float partial sums over one plane (at most a few thousand terms), double across planes.
+static void grad_sums(double *sdy, double *sdyx, const float *dout, const float *out,
+                      const float *x, int n, float mean, float slope) {
+    float a = 0.0f, b = 0.0f;
+    if (out) {
+        for (int i = 0; i < n; i++) {
+            const float d = act_grad(dout[i], out[i], slope);
+            a += d;
+            b += d * (x[i] - mean);
+        }
+    } else {
+        for (int i = 0; i < n; i++) {
+            a += dout[i];
+            b += dout[i] * (x[i] - mean);
+        }
     }
-    if (i < n) {
-        a0 += dy[i];
-        b0 += (double)dy[i] * (x[i] - mean);
-    }
-    *sdy += a0 + a1;
-    *sdyx += b0 + b1;
+    *sdy += a;
+    *sdyx += b;
 }
 
-// out = (in - mean) * scale + shift over one channel of every sample. Centring first keeps
+// out = act((in - mean) * scale + shift) over one channel of every sample. Centring first keeps
 // precision when |mean| is large next to the spread.
 static void affine_channel(float *out, const float *in, int B, int C, int HW, int c, float mean,
-                           float scale, float shift) {
+                           float scale, float shift, float slope) {
     for (int b = 0; b < B; b++) {
         const size_t off = ((size_t)b * C + c) * HW;
-        for (int i = 0; i < HW; i++) out[off + i] = (in[off + i] - mean) * scale + shift;
+        for (int i = 0; i < HW; i++) {
+            const float y = (in[off + i] - mean) * scale + shift;
+            out[off + i] = fmaxf(y, 0.0f) + slope * fminf(y, 0.0f);
+        }
     }
 }
 
 void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
                              float *running_mean, float *running_var,
                              const float *in, const float *gamma, const float *beta,
-                             int B, int C, int HW, float momentum, float eps) {
+                             int B, int C, int HW, float momentum, float eps, float act_slope) {
     // out, in: [B, C, HW]; save_*, running_*, gamma, beta: [C]
     const size_t N = (size_t)B * HW;
 #pragma omp parallel for schedule(static)
@@ -84,25 +92,27 @@ void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
         const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
         running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
         running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
-        affine_channel(out, in, B, C, HW, c, (float)mean, (float)(gamma[c] * invstd), beta[c]);
+        affine_channel(out, in, B, C, HW, c, (float)mean, (float)(gamma[c] * invstd), beta[c], act_slope);
     }
 }
 
 void batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
                             const float *running_mean, const float *running_var,
-                            int B, int C, int HW, float eps) {
+                            int B, int C, int HW, float eps, float act_slope) {
     // out, in: [B, C, HW]; gamma, beta, running_*: [C]
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
         const double scale = gamma[c] / sqrt((double)running_var[c] + eps);
-        affine_channel(out, in, B, C, HW, c, running_mean[c], (float)scale, beta[c]);
+        affine_channel(out, in, B, C, HW, c, running_mean[c], (float)scale, beta[c], act_slope);
     }
 }
 
 void batchnorm_backward(float *din, float *dgamma, float *dbeta,
-                        const float *dout, const float *in, const float *save_mean,
-                        const float *save_invstd, const float *gamma, int B, int C, int HW) {
-    // din, dout, in: [B, C, HW]; dgamma, dbeta, save_*, gamma: [C]
+                        const float *dout, const float *out, const float *in, const float *save_mean,
+                        const float *save_invstd, const float *gamma, int B, int C, int HW,
+                        float act_slope) {
+    // din, dout, out, in: [B, C, HW]; dgamma, dbeta, save_*, gamma: [C]
+    if (act_slope == 1.0f) out = NULL;   // no activation: dout is already d bn(in)
     const double N = (double)B * HW;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
@@ -110,7 +120,7 @@ void batchnorm_backward(float *din, float *dgamma, float *dbeta,
         double sdy = 0, sdyx = 0;   // sum dout, sum dout * (x - mean)
         for (int b = 0; b < B; b++) {
             const size_t off = ((size_t)b * C + c) * HW;
-            grad_sums_f64(&sdy, &sdyx, dout + off, in + off, (size_t)HW, mean);
+            grad_sums(&sdy, &sdyx, dout + off, out ? out + off : NULL, in + off, HW, (float)mean, act_slope);
         }
         dbeta[c] += (float)sdy;
         dgamma[c] += (float)(sdyx * invstd);
@@ -120,7 +130,11 @@ void batchnorm_backward(float *din, float *dgamma, float *dbeta,
         const float mf = (float)(-k * sdyx * invstd * invstd / N), k0f = (float)(-k * sdy / N);
         for (int b = 0; b < B; b++) {
             const size_t off = ((size_t)b * C + c) * HW;
-            for (int i = 0; i < HW; i++) din[off + i] = dout[off + i] * kf + (in[off + i] - meanf) * mf + k0f;
+            if (out)
+                for (int i = 0; i < HW; i++)
+                    din[off + i] = act_grad(dout[off + i], out[off + i], act_slope) * kf + (in[off + i] - meanf) * mf + k0f;
+            else
+                for (int i = 0; i < HW; i++) din[off + i] = dout[off + i] * kf + (in[off + i] - meanf) * mf + k0f;
         }
     }
 }
