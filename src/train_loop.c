@@ -120,6 +120,7 @@ static int setup(run_state *s, char *err, size_t errlen) {
     const dcgan_backend *be = backend_select(o->device, &notice, err, errlen);
     if (!be) return -1;
     if (notice) printf("note: --device auto: %s; using the CPU\n", notice);
+    if (h->d_steps > 16) { snprintf(err, errlen, "--d-steps must be at most 16"); return -1; }
     if (make_dir(o->out_dir, err, errlen)) return -1;
     printf("loading %s%s%s ...\n", o->dataset, o->data_path ? " from " : "", o->data_path ? o->data_path : "");
     if (dataset_load(&s->ds, o->dataset, o->data_path, h->cfg.size, h->cfg.nc, h->seed, err, errlen)) return -1;
@@ -132,7 +133,6 @@ static int setup(run_state *s, char *err, size_t errlen) {
     if (o->resume && run_load_checkpoint(&s->t, o->resume, &s->pos, err, errlen)) return -1;
     s->pos.total_iters = o->iters ? o->iters : (long)o->epochs * s->batches_per_epoch / h->d_steps;
     if (s->pos.total_iters < 1) s->pos.total_iters = 1;
-    if (h->d_steps > 16) { snprintf(err, errlen, "--d-steps must be at most 16"); return -1; }
 
     size_t img = (size_t)h->batch_size * h->cfg.nc * h->cfg.size * h->cfg.size;
     s->perm = malloc((size_t)s->ds.n * sizeof(uint32_t));

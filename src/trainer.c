@@ -22,10 +22,7 @@ void train_hparams_defaults(train_hparams *h, gan_loss loss) {
     }
 }
 
-static float *alloc_floats(const dcgan_backend *be, size_t n, size_t *total) {
-    *total += n * sizeof(float);
-    return be->alloc(n * sizeof(float));
-}
+static float *alloc_floats(const dcgan_backend *be, size_t n) { return be->alloc(n * sizeof(float)); }
 
 int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, char *err, size_t errlen) {
     memset(t, 0, sizeof *t);
@@ -36,18 +33,18 @@ int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, c
         snprintf(err, errlen, "batch size and D steps must be at least 1");
         return -1;
     }
-    size_t need_g = 0, need_d = 0, need = 0;
+    size_t need_g = 0, need_d = 0;
     int B = hp->batch_size, failed = 0;
     if (dcgan_net_build(&t->G, &hp->cfg, 1, be) || dcgan_net_build(&t->D, &hp->cfg, 0, be)) failed = 1;
     if (!failed && net_exec_init(&t->xg, &t->G, B, &need_g)) failed = 1;
     if (!failed && net_exec_init(&t->xd, &t->D, B, &need_d)) failed = 1;
     for (int i = 0; i < 2 && !failed; i++) {
-        if (!(t->opt_g[i] = alloc_floats(be, t->G.nparams, &need))) failed = 1;
-        if (!failed && !(t->opt_d[i] = alloc_floats(be, t->D.nparams, &need))) failed = 1;
+        if (!(t->opt_g[i] = alloc_floats(be, t->G.nparams))) failed = 1;
+        if (!failed && !(t->opt_d[i] = alloc_floats(be, t->D.nparams))) failed = 1;
     }
-    if (!failed && !(t->dlogits = alloc_floats(be, (size_t)B, &need))) failed = 1;
-    if (!failed && !(t->dfake = alloc_floats(be, (size_t)B * dcgan_net_out_numel(&t->G), &need))) failed = 1;
-    if (!failed && !(t->stats = alloc_floats(be, 8, &need))) failed = 1;
+    if (!failed && !(t->dlogits = alloc_floats(be, (size_t)B))) failed = 1;
+    if (!failed && !(t->dfake = alloc_floats(be, (size_t)B * dcgan_net_out_numel(&t->G)))) failed = 1;
+    if (!failed && !(t->stats = alloc_floats(be, 8))) failed = 1;
     if (failed) {
         snprintf(err, errlen, "out of %s memory for batch size %d: activations of G need %.1f MiB and of D %.1f MiB"
                  " (try a smaller --batch-size)", be->name, B, need_g / 1048576.0, need_d / 1048576.0);
