@@ -3,7 +3,7 @@
 # Does nothing when they are all present already.
 set -euo pipefail
 packages=(build-essential cmake pkg-config libpng-dev zlib1g-dev libopenblas-openmp-dev libjansson-dev
-          dataset-fashion-mnist)
+          libjpeg62-turbo-dev libwebp-dev liblmdb-dev libcairo2-dev libgif-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -57,8 +57,8 @@ static void expect_error(int status, const char *err, const char *needle) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 2) { fprintf(stderr, "usage: test_e2e PATH_TO_DCGAN\n"); return 2; }
-    bin = argv[1];
+    bin = argc > 1 ? argv[1] : getenv("DCGAN_BIN");
+    if (!bin) { fprintf(stderr, "usage: test_e2e PATH_TO_DCGAN (or set DCGAN_BIN)\n"); return 2; }
     const char *dir = make_temp_dir("e2e");
     char err[4096], path[1024];
     // 32 px, 64 fixed-noise samples in an 8x8 grid with 2-pixel padding: 8*34+2 = 274.

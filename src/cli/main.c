@@ -7,16 +7,22 @@
 #include <string.h>
 #include "cli.h"
 
+// One line per subcommand: name, entry point, one-line summary for the usage text.
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"train", cmd_train, "train a DCGAN"},
+    {"sample", cmd_sample, "write images from a trained generator"},
+    {"bench", cmd_bench, "measure training throughput on synthetic data"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
 static void print_usage(FILE *f) {
-    fprintf(f,
-            "usage: dcgan <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  train    train a DCGAN (dcgan train --help)\n"
-            "  sample   write images from a trained generator (dcgan sample --help)\n"
-            "  bench    measure training throughput on synthetic data (dcgan bench --help)\n"
-            "\n"
-            "dcgan <command> --help documents every option and its default.\n");
+    fprintf(f, "usage: dcgan <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\ndcgan <command> --help documents every option and its default.\n");
 }
 
 long parse_long(const char *option, const char *value, long min, long max) {
@@ -66,9 +72,8 @@ int main(int argc, char **argv) {
     if (argc < 2) { print_usage(stderr); return 2; }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { print_usage(stdout); return 0; }
-    if (!strcmp(cmd, "train")) return cmd_train(argc - 1, argv + 1);
-    if (!strcmp(cmd, "sample")) return cmd_sample(argc - 1, argv + 1);
-    if (!strcmp(cmd, "bench")) return cmd_bench(argc - 1, argv + 1);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s'\n", cmd);
     print_usage(stderr);
     return 2;
