@@ -95,25 +95,31 @@ static int check_labels(const char *path, const int32_t *labels, int n, char *er
     return 0;
 }
 
-static int load_labels(dcgan_dataset *ds, const char *lbl, char *err, size_t errlen) {
+static const char *const mnist_names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+static const char *const synthetic_names[2] = {"disc", "square"};
+
+static int load_labels(dcgan_dataset *ds, const char *lbl, const char *const *names, char *err,
+                       size_t errlen) {
     int nl = 0;
     if (idx_read_labels(lbl, &ds->labels, &nl, err, errlen)) return -1;
     if (nl != ds->n)
         return fail(err, errlen, "%s: %d labels but the image file holds %d images", lbl, nl,
                     ds->n);
     if (check_labels(lbl, ds->labels, nl, err, errlen)) return -1;
-    ds->nclasses = 10;
+    if (dataset_set_class_names(ds, names, 10)) return fail(err, errlen, "%s: out of memory", lbl);
     return 0;
 }
 
-static int load_idx(dcgan_dataset *ds, const char *path, int size, int nc, char *err,
-                    size_t errlen) {
+static int load_idx(dcgan_dataset *ds, const char *path, const char *const *names, int size, int nc,
+                    char *err, size_t errlen) {
     char img[4096], lbl[4096];
     int have_labels = 0, rows = 0, cols = 0;
     if (idx_paths(path, img, lbl, sizeof img, &have_labels, err, errlen)) return -1;
     uint8_t *raw = NULL;
     if (idx_read_images(img, &raw, &ds->n, &rows, &cols, err, errlen)) return -1;
-    if (have_labels && load_labels(ds, lbl, err, errlen)) { free(raw); return -1; }
+    if (have_labels && load_labels(ds, lbl, names, err, errlen)) { free(raw); return -1; }
     ds->pixels = resize_all(raw, ds->n, rows, cols, size, nc);
     free(raw);
     if (!ds->pixels) return fail(err, errlen, "%s: out of memory for %d images", img, ds->n);
@@ -161,7 +167,7 @@ static int load_synthetic(dcgan_dataset *ds, int size, int nc, uint64_t seed, ch
     ds->n = SYNTH_COUNT;
     ds->c = nc;
     ds->h = ds->w = size;
-    ds->nclasses = 2;
+    if (dataset_set_class_names(ds, synthetic_names, 2)) return fail(err, errlen, "synthetic: out of memory");
     size_t per = (size_t)nc * size * size;
     ds->pixels = malloc(SYNTH_COUNT * per);
     ds->labels = malloc(SYNTH_COUNT * sizeof *ds->labels);
@@ -186,8 +192,10 @@ int dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size
     int rc;
     if (!kind)
         rc = fail(err, errlen, "no dataset kind given (valid: mnist, fashion-mnist, synthetic)");
-    else if (strcmp(kind, "mnist") == 0 || strcmp(kind, "fashion-mnist") == 0)
-        rc = load_idx(ds, path, size, nc, err, errlen);
+    else if (strcmp(kind, "mnist") == 0)
+        rc = load_idx(ds, path, mnist_names, size, nc, err, errlen);
+    else if (strcmp(kind, "fashion-mnist") == 0)
+        rc = load_idx(ds, path, fashion_names, size, nc, err, errlen);
     else if (strcmp(kind, "synthetic") == 0)
         rc = load_synthetic(ds, size, nc, seed, err, errlen);
     else
@@ -201,7 +209,25 @@ void dataset_free(dcgan_dataset *ds) {
     if (!ds) return;
     free(ds->pixels);
     free(ds->labels);
+    for (int i = 0; ds->class_names && i < ds->nclasses; i++) free(ds->class_names[i]);
+    free(ds->class_names);
     memset(ds, 0, sizeof *ds);
+}
+
+int dataset_set_class_names(dcgan_dataset *ds, const char *const *names, int n) {
+    char **copy = calloc((size_t)n, sizeof *copy);
+    if (!copy) return -1;
+    for (int i = 0; i < n; i++)
+        if (!(copy[i] = strdup(names[i]))) {
+            for (int j = 0; j < i; j++) free(copy[j]);
+            free(copy);
+            return -1;
+        }
+    for (int i = 0; ds->class_names && i < ds->nclasses; i++) free(ds->class_names[i]);
+    free(ds->class_names);
+    ds->class_names = copy;
+    ds->nclasses = n;
+    return 0;
 }
 
 void dataset_batch(const dcgan_dataset *ds, const uint32_t *idx, int B, float *out) {

@@ -9,6 +9,7 @@ typedef struct {
     uint8_t *pixels;        // [n, c, h, w]
     int32_t *labels;        // [n], or NULL
     int nclasses;
+    char **class_names;     // [nclasses] owned strings, or NULL
 } dcgan_dataset;
 
 // Reads an IDX image file (magic 0x00000803, uint8, [n, rows, cols]), plain or gzip-compressed.
@@ -29,6 +30,8 @@ void resize_center_crop(uint8_t *dst, const uint8_t *src, int c, int h, int w, i
 int dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
                  uint64_t seed, char *err, size_t errlen);
 void dataset_free(dcgan_dataset *ds);
+// Copies names[0..n-1] into ds->class_names and sets ds->nclasses = n. Returns 0 or -1 (no memory).
+int dataset_set_class_names(dcgan_dataset *ds, const char *const *names, int n);
 // Writes images idx[0..B-1] as float [B, c, h, w] scaled to [-1, 1].
 void dataset_batch(const dcgan_dataset *ds, const uint32_t *idx, int B, float *out);
 
