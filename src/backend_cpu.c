@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dcgan/backend.h"
+#include "dcgan/data.h"
 #include "dcgan/rng.h"
 
 static void *cpu_alloc(size_t bytes) { return calloc(1, bytes ? bytes : 1); }
@@ -34,6 +35,17 @@ static void cpu_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream
     for (size_t i = 0; i < n; i++) out[i] = mean + std * philox_normal_at(seed, stream, offset + i);
 }
 
+static void cpu_gather_normalize(float *out, const uint8_t *pixels, const uint32_t *idx, int B, size_t per) {
+    dcgan_dataset ds = {.c = 1, .h = 1, .w = (int)per, .pixels = (uint8_t *)pixels};
+    dataset_batch(&ds, idx, B, out);
+}
+
+static void *cpu_host_alloc(size_t bytes) { return malloc(bytes ? bytes : 1); }
+static void cpu_stage_upload(void *dst, const void *src, size_t bytes, int slot) { (void)slot; cpu_copy(dst, src, bytes); }
+static void cpu_stage_noop(int slot) { (void)slot; }
+static int cpu_mem_info(size_t *free_bytes, size_t *total_bytes) { *free_bytes = *total_bytes = 0; return -1; }
+static void cpu_set_verbose(int on) { (void)on; }
+
 static const dcgan_backend cpu_backend = {
     .name = "cpu",
     .alloc = cpu_alloc, .release = cpu_release,
@@ -51,6 +63,10 @@ static const dcgan_backend cpu_backend = {
     .loss_d = cpu_loss_d, .loss_g = cpu_loss_g,
     .adam_update = adam_update, .rmsprop_update = rmsprop_update, .clip_values = clip_values,
     .fill_normal = cpu_fill_normal,
+    .gather_normalize = cpu_gather_normalize, .host_memory = 1,
+    .host_alloc = cpu_host_alloc, .host_release = cpu_release,
+    .stage_upload = cpu_stage_upload, .stage_release = cpu_stage_noop, .stage_host_wait = cpu_stage_noop,
+    .mem_info = cpu_mem_info, .set_verbose = cpu_set_verbose,
 };
 
 const dcgan_backend *backend_cpu(void) { return &cpu_backend; }

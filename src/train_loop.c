@@ -12,6 +12,7 @@
 #include "dcgan/run.h"
 
 #define SAMPLE_COUNT 64
+#define RING_MAX 64                // iterations whose statistics wait on the device for one read-back
 #define SHUFFLE_STREAM_BASE 1000   // epoch e shuffles with stream SHUFFLE_STREAM_BASE + e
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -28,11 +29,23 @@ typedef struct {
     uint32_t *perm;             // [ds.n] order of the current epoch
     long perm_epoch;
     long batches_per_epoch;
-    float *host_batch;          // [B, nc, S, S]
     float *reals[16], *noises[16];
     float *fixed_noise;         // [64, nz] backend memory
     net_exec sampler;           // G on the fixed noise
     long last_ckpt_iter;
+    // Data on the backend: the whole set resident (ds.pixels itself on the CPU), or batches staged
+    // through page-locked host buffers when it does not fit.
+    const uint8_t *dev_pixels;  // [ds.n, per] backend memory, NULL when staged
+    uint8_t *pixels_copy;       // the device copy behind dev_pixels
+    uint32_t *dev_perm;         // [ds.n] the epoch's order in backend memory
+    long perm_uploaded;         // epoch whose order dev_perm holds
+    uint8_t *pinned[2], *staged[2];  // [B, per] host / backend staging buffers
+    uint32_t *dev_iota;         // [B] 0..B-1, the gather order of a staged batch
+    long staged_batches;
+    // Step statistics of the iterations since the last print, read back in one copy.
+    float *ring;                // [RING_MAX, 6] backend memory
+    long ring_iter[RING_MAX], ring_epoch[RING_MAX];
+    int ring_len, ring_used;
 } run_state;
 
 static int make_dir(const char *dir, char *err, size_t errlen) {
@@ -69,9 +82,30 @@ static void load_batches(run_state *s) {
     const dcgan_backend *be = s->t.be;
     size_t nz = (size_t)h->batch_size * h->cfg.nz;
     size_t img = (size_t)h->batch_size * s->ds.c * s->ds.h * s->ds.w;
+    size_t per = img / (size_t)h->batch_size;
     for (int j = 0; j < h->d_steps; j++) {
-        dataset_batch(&s->ds, next_batch(s), h->batch_size, s->host_batch);
-        be->upload(s->reals[j], s->host_batch, img * sizeof(float));
+        const uint32_t *idx = next_batch(s);
+        if (s->dev_pixels) {
+            const uint32_t *didx = idx;
+            if (!be->host_memory) {
+                if (s->perm_uploaded != s->perm_epoch) {
+                    be->upload(s->dev_perm, s->perm, (size_t)s->ds.n * sizeof(uint32_t));
+                    s->perm_uploaded = s->perm_epoch;
+                }
+                didx = s->dev_perm + (idx - s->perm);
+            }
+            be->gather_normalize(s->reals[j], s->dev_pixels, didx, h->batch_size, per);
+        } else {
+            // Staged: gather on the host while the device runs the previous iteration, copy on the
+            // side stream, normalise on the device.
+            int slot = (int)(s->staged_batches++ & 1);
+            be->stage_host_wait(slot);
+            for (int b = 0; b < h->batch_size; b++)
+                memcpy(s->pinned[slot] + (size_t)b * per, s->ds.pixels + (size_t)idx[b] * per, per);
+            be->stage_upload(s->staged[slot], s->pinned[slot], (size_t)h->batch_size * per, slot);
+            be->gather_normalize(s->reals[j], s->staged[slot], s->dev_iota, h->batch_size, per);
+            be->stage_release(slot);
+        }
         be->fill_normal(s->noises[j], nz, h->seed, RNG_STREAM_NOISE, s->pos.noise_offset, 0.0f, 1.0f);
         s->pos.noise_offset += (nz + 3) & ~(size_t)3;
     }
@@ -113,6 +147,39 @@ static int checkpoint(run_state *s, char *err, size_t errlen) {
     return 0;
 }
 
+// Puts the dataset where the ops can read it: resident in backend memory when it fits with room to
+// spare (DCGAN_STAGE_DATA=1 forces staging), else staged per batch through page-locked buffers.
+static int place_data(run_state *s, char *err, size_t errlen) {
+    const dcgan_backend *be = s->t.be;
+    int B = s->t.hp.batch_size;
+    size_t per = (size_t)s->ds.c * s->ds.h * s->ds.w, bytes = (size_t)s->ds.n * per, fr = 0, total = 0;
+    s->ring_len = be->host_memory ? 1 : RING_MAX;
+    if (!(s->ring = be->alloc((size_t)s->ring_len * 6 * sizeof(float)))) goto oom;
+    if (be->host_memory) { s->dev_pixels = s->ds.pixels; return 0; }
+    const char *force = getenv("DCGAN_STAGE_DATA");
+    int fits = !(force && !strcmp(force, "1")) && be->mem_info(&fr, &total) == 0 && bytes + ((size_t)512 << 20) < fr;
+    if (fits && (s->pixels_copy = be->alloc(bytes)) && (s->dev_perm = be->alloc((size_t)s->ds.n * sizeof(uint32_t)))) {
+        be->upload(s->pixels_copy, s->ds.pixels, bytes);
+        s->dev_pixels = s->pixels_copy;
+        if (s->o->verbose) printf("data: %d images (%.1f MiB) resident in %s memory\n", s->ds.n, bytes / 1048576.0, be->name);
+        return 0;
+    }
+    if (s->pixels_copy) { be->release(s->pixels_copy); s->pixels_copy = NULL; }
+    uint32_t *iota = malloc((size_t)B * sizeof(uint32_t));
+    if (!iota || !(s->dev_iota = be->alloc((size_t)B * sizeof(uint32_t)))) { free(iota); goto oom; }
+    for (int b = 0; b < B; b++) iota[b] = (uint32_t)b;
+    be->upload(s->dev_iota, iota, (size_t)B * sizeof(uint32_t));
+    free(iota);
+    for (int k = 0; k < 2; k++)
+        if (!(s->pinned[k] = be->host_alloc((size_t)B * per)) || !(s->staged[k] = be->alloc((size_t)B * per))) goto oom;
+    if (s->o->verbose)
+        printf("data: %d images (%.1f MiB) staged per batch through page-locked memory\n", s->ds.n, bytes / 1048576.0);
+    return 0;
+oom:
+    snprintf(err, errlen, "out of %s memory for the data buffers of batch size %d", be->name, B);
+    return -1;
+}
+
 static int setup(run_state *s, char *err, size_t errlen) {
     run_options *o = s->o;
     train_hparams *h = &o->hp;
@@ -120,6 +187,7 @@ static int setup(run_state *s, char *err, size_t errlen) {
     const dcgan_backend *be = backend_select(o->device, &notice, err, errlen);
     if (!be) return -1;
     if (notice) printf("note: --device auto: %s; using the CPU\n", notice);
+    be->set_verbose(o->verbose);
     if (h->d_steps > 16) { snprintf(err, errlen, "--d-steps must be at most 16"); return -1; }
     if (make_dir(o->out_dir, err, errlen)) return -1;
     printf("loading %s%s%s ...\n", o->dataset, o->data_path ? " from " : "", o->data_path ? o->data_path : "");
@@ -136,9 +204,8 @@ static int setup(run_state *s, char *err, size_t errlen) {
 
     size_t img = (size_t)h->batch_size * h->cfg.nc * h->cfg.size * h->cfg.size;
     s->perm = malloc((size_t)s->ds.n * sizeof(uint32_t));
-    s->host_batch = malloc(img * sizeof(float));
     s->fixed_noise = be->alloc((size_t)SAMPLE_COUNT * h->cfg.nz * sizeof(float));
-    int failed = !s->perm || !s->host_batch || !s->fixed_noise;
+    int failed = !s->perm || !s->fixed_noise;
     for (int j = 0; j < h->d_steps && !failed; j++) {
         s->reals[j] = be->alloc(img * sizeof(float));
         s->noises[j] = be->alloc((size_t)h->batch_size * h->cfg.nz * sizeof(float));
@@ -148,7 +215,8 @@ static int setup(run_state *s, char *err, size_t errlen) {
         snprintf(err, errlen, "out of memory for the training buffers");
         return -1;
     }
-    s->perm_epoch = -1;
+    s->perm_epoch = s->perm_uploaded = -1;
+    if (place_data(s, err, errlen)) return -1;
     be->fill_normal(s->fixed_noise, (size_t)SAMPLE_COUNT * h->cfg.nz, h->seed, RNG_STREAM_FIXED_NOISE, 0, 0.0f, 1.0f);
     return 0;
 }
@@ -162,15 +230,39 @@ static void teardown(run_state *s) {
         }
         if (s->fixed_noise) be->release(s->fixed_noise);
         net_exec_free(&s->sampler);
+        void *bufs[] = {s->pixels_copy, s->dev_perm, s->staged[0], s->staged[1], s->dev_iota, s->ring};
+        for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(bufs[i]);
+        for (int k = 0; k < 2; k++) if (s->pinned[k]) be->host_release(s->pinned[k]);
     }
     trainer_free(&s->t);
     dataset_free(&s->ds);
     free(s->perm);
-    free(s->host_batch);
 }
 
 static int finite_stats(const step_stats *st) {
     return isfinite(st->loss_d_real) && isfinite(st->loss_d_fake) && isfinite(st->loss_g);
+}
+
+// Reads back the buffered step statistics, checks them and logs them; -1 at the first non-finite loss.
+static int flush_stats(run_state *s, progress *pr, char *err, size_t errlen) {
+    float host[RING_MAX * 6];
+    int n = s->ring_used;
+    s->ring_used = 0;
+    s->t.be->download(host, s->ring, (size_t)n * 6 * sizeof(float));
+    for (int k = 0; k < n; k++) {
+        const float *v = host + 6 * k;
+        step_stats st = {.loss_d_real = v[0], .d_x = v[1], .loss_d_fake = v[2], .d_g_z1 = v[3], .loss_g = v[4],
+                         .d_g_z2 = v[5]};
+        if (!finite_stats(&st)) {
+            progress_break(pr);
+            snprintf(err, errlen, "loss became non-finite at iteration %ld (Loss_D %g, Loss_G %g); stopped without"
+                     " saving. The last good checkpoint in %s is from iteration %ld", s->ring_iter[k],
+                     st.loss_d_real + st.loss_d_fake, st.loss_g, s->o->out_dir, s->last_ckpt_iter);
+            return -1;
+        }
+        progress_update(pr, s->ring_iter[k], s->ring_epoch[k], &st);
+    }
+    return 0;
 }
 
 static int train_loop(run_state *s, char *err, size_t errlen) {
@@ -188,21 +280,22 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     int rc = 0;
-    step_stats st;
     while (s->pos.iter < s->pos.total_iters) {
         load_batches(s);
-        trainer_iteration(&s->t, s->reals, s->noises, &st);
-        if (!finite_stats(&st)) {
-            progress_break(&pr);
-            snprintf(err, errlen, "loss became non-finite at iteration %ld (Loss_D %g, Loss_G %g); stopped without"
-                     " saving. The last good checkpoint in %s is from iteration %ld", s->pos.iter + 1,
-                     st.loss_d_real + st.loss_d_fake, st.loss_g, o->out_dir, s->last_ckpt_iter);
+        trainer_iteration(&s->t, s->reals, s->noises, NULL);
+        // The statistics stay on the device until a line is printed or something is saved.
+        s->t.be->copy(s->ring + (size_t)s->ring_used * 6, s->t.stats, 6 * sizeof(float));
+        s->ring_iter[s->ring_used] = s->pos.iter + 1;
+        s->ring_epoch[s->ring_used++] = s->pos.epoch;
+        s->pos.iter++;
+        int last = s->pos.iter == s->pos.total_iters;
+        int saving = (o->sample_every > 0 && s->pos.iter % o->sample_every == 0) ||
+                     (o->ckpt_every > 0 && s->pos.iter % o->ckpt_every == 0);
+        if ((s->ring_used == s->ring_len || s->pos.iter % pr.log_every == 0 || last || saving || stop_requested) &&
+            flush_stats(s, &pr, err, errlen)) {
             rc = 1;
             break;
         }
-        s->pos.iter++;
-        progress_update(&pr, s->pos.iter, s->pos.epoch, &st);
-        int last = s->pos.iter == s->pos.total_iters;
         if (o->sample_every > 0 && (s->pos.iter % o->sample_every == 0 || last)) {
             snprintf(path, sizeof path, "samples_%06ld.png", s->pos.iter);
             if (write_samples(s, path, err, errlen)) { rc = 1; break; }

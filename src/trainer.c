@@ -46,8 +46,12 @@ int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, c
     if (!failed && !(t->dfake = alloc_floats(be, (size_t)B * dcgan_net_out_numel(&t->G)))) failed = 1;
     if (!failed && !(t->stats = alloc_floats(be, 8))) failed = 1;
     if (failed) {
-        snprintf(err, errlen, "out of %s memory for batch size %d: activations of G need %.1f MiB and of D %.1f MiB"
-                 " (try a smaller --batch-size)", be->name, B, need_g / 1048576.0, need_d / 1048576.0);
+        size_t fr = 0, total = 0;
+        char avail[96] = "";
+        if (be->mem_info(&fr, &total) == 0)
+            snprintf(avail, sizeof avail, "; %.1f MiB of %.1f MiB are free", fr / 1048576.0, total / 1048576.0);
+        snprintf(err, errlen, "out of %s memory for batch size %d: activations of G need %.1f MiB and of D %.1f MiB%s"
+                 " (try a smaller --batch-size)", be->name, B, need_g / 1048576.0, need_d / 1048576.0, avail);
         trainer_free(t);
         return -1;
     }

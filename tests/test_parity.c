@@ -141,6 +141,7 @@ static int run_fixture(const char *loss, const dcgan_backend *be) {
 
 int main(int argc, char **argv) {
     const char *device = argc > 1 ? argv[1] : "cpu";
+    setenv("DCGAN_CUDNN_MATH", "fma", 1);   // GPU convolutions without TF32: fp32 tolerances
     char err[256];
     const dcgan_backend *be = backend_select(device, NULL, err, sizeof err);
     if (!be) { printf("skipped: %s\n", err); return 77; }

@@ -52,6 +52,23 @@ typedef struct dcgan_backend {
     // Philox normal noise: out[i] = mean + std * philox_normal_at(seed, stream, offset + i).
     void (*fill_normal)(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset,
                         float mean, float std);
+    // Data batches: out[B, per] = (pixels[idx[b]] / 255 - 0.5) / 0.5 (dataset_batch's arithmetic),
+    // pixels uint8 [n, per] and idx [B] in backend memory.
+    void (*gather_normalize)(float *out, const uint8_t *pixels, const uint32_t *idx, int B, size_t per);
+    int host_memory;                              // 1: backend memory is host memory
+    // Page-locked host buffers for staged uploads (plain heap memory on the CPU).
+    void *(*host_alloc)(size_t bytes);
+    void (*host_release)(void *p);
+    // Staged upload through slot 0..3, overlapped with compute: the copy runs on a side stream
+    // after the work marked by stage_release(slot), and ops enqueued later wait for it.
+    // stage_host_wait(slot) blocks until the slot's host buffer may be refilled.
+    void (*stage_upload)(void *dst, const void *host_src, size_t bytes, int slot);
+    void (*stage_release)(int slot);
+    void (*stage_host_wait)(int slot);
+    // Free and total backend memory in bytes; returns -1 when the backend cannot tell.
+    int (*mem_info)(size_t *free_bytes, size_t *total_bytes);
+    // With on = 1 the backend reports its device and per-shape choices on stdout.
+    void (*set_verbose)(int on);
 } dcgan_backend;
 
 const dcgan_backend *backend_cpu(void);

@@ -1,0 +1,174 @@
+// Kernel benchmark: our batchnorm (+ fused activation) forward / backward against cuDNN's batchnorm
+// on every DCGAN batchnorm shape (32, 64, 128 px; ngf = ndf = 64) at batch 64, 128 and 256, plus
+// the activations, the loss and the optimisers. Times are medians of repeats measured with
+// cudaEvents after a warm-up; bandwidth is the minimum traffic of the op over its time, against
+// the device's peak (memory clock x bus width from the device attributes).
+// Usage: bench_kernels [repeats]   (DCGAN_BENCH_QUICK=1: batch 64 only)
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cuda_check.h"
+#include "cuda_ops.h"
+
+extern "C" const dcgan_backend *backend_cuda(char *err, size_t errlen);
+
+static int reps = 20;
+static double peak_gbs;
+
+static int cmp_float(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+// Median milliseconds of fn() over `reps` runs after 3 warm-up runs.
+template <typename F> static float median_ms(F fn) {
+    cudaStream_t s = cuda_stream();
+    cudaEvent_t a, b;
+    CUDA_CHECK(cudaEventCreate(&a));
+    CUDA_CHECK(cudaEventCreate(&b));
+    for (int i = 0; i < 3; i++) fn();
+    float *t = (float *)malloc(sizeof(float) * reps);
+    for (int i = 0; i < reps; i++) {
+        CUDA_CHECK(cudaEventRecord(a, s));
+        fn();
+        CUDA_CHECK(cudaEventRecord(b, s));
+        CUDA_CHECK(cudaEventSynchronize(b));
+        CUDA_CHECK(cudaEventElapsedTime(&t[i], a, b));
+    }
+    qsort(t, reps, sizeof(float), cmp_float);
+    float m = t[reps / 2];
+    free(t);
+    CUDA_CHECK(cudaEventDestroy(a));
+    CUDA_CHECK(cudaEventDestroy(b));
+    return m;
+}
+
+static double gbs(double bytes, float ms) { return bytes / (ms * 1e-3) / 1e9; }
+
+static float *dalloc(size_t n, float value) {
+    float *p;
+    CUDA_CHECK(cudaMalloc(&p, n * sizeof(float)));
+    float *h = (float *)malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) h[i] = value + 0.001f * (float)((i * 2654435761u) % 1000);
+    CUDA_CHECK(cudaMemcpy(p, h, n * sizeof(float), cudaMemcpyHostToDevice));
+    free(h);
+    return p;
+}
+
+static void bench_bn(const char *tag, int B, int C, int HW, float slope) {
+    size_t n = (size_t)B * C * HW;
+    float *x = dalloc(n, -0.3f), *y = dalloc(n, 0), *dy = dalloc(n, -0.5f), *dx = dalloc(n, 0);
+    float *gamma = dalloc(C, 1), *beta = dalloc(C, 0), *rm = dalloc(C, 0), *rv = dalloc(C, 1);
+    float *mean = dalloc(C, 0), *inv = dalloc(C, 1), *dg = dalloc(C, 0), *db = dalloc(C, 0);
+    float *mean2 = dalloc(C, 0), *inv2 = dalloc(C, 1);
+    cudnnTensorDescriptor_t xd, bd;
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd));
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&bd));
+    int h = 1;
+    while (h * h < HW) h++;
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, B, C, h, HW / h));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(bd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, C, 1, 1));
+    const float one = 1.0f, zero = 0.0f;
+    float ours_f = median_ms([&] {
+        cuda_batchnorm_forward_train(y, mean, inv, rm, rv, x, gamma, beta, B, C, HW, 0.1f, 1e-5f, slope);
+    });
+    float cudnn_f = median_ms([&] {
+        CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(cuda_cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, xd, x, xd,
+                                                           dx, bd, gamma, beta, 0.1, rm, rv, 1e-5, mean2, inv2));
+    });
+    float ours_b = median_ms([&] {
+        cuda_batchnorm_backward(dx, dg, db, dy, y, x, mean, inv, gamma, B, C, HW, slope);
+    });
+    float cudnn_b = median_ms([&] {
+        CUDNN_CHECK(cudnnBatchNormalizationBackward(cuda_cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &one, xd, x,
+                                                    xd, dy, xd, dx, bd, gamma, dg, db, 1e-5, mean2, inv2));
+    });
+    // Minimum traffic: forward reads x and writes y; backward reads x, dy (and y for the activation)
+    // and writes dx. cuDNN's ops have no activation, so theirs is one tensor less in backward.
+    double fb = 2.0 * n * 4, bb_ours = (slope != 1.0f ? 4.0 : 3.0) * n * 4, bb_cudnn = 3.0 * n * 4;
+    printf("bn %-4s B%-3d C%-4d HW%-5d act %.1f | fwd ours %8.3f ms %7.1f GB/s (%4.1f%%)  cudnn %8.3f ms %7.1f GB/s"
+           "  speed-up x%.2f | bwd ours %8.3f ms %7.1f GB/s (%4.1f%%)  cudnn %8.3f ms %7.1f GB/s  speed-up x%.2f\n",
+           tag, B, C, HW, slope, ours_f, gbs(fb, ours_f), 100 * gbs(fb, ours_f) / peak_gbs, cudnn_f, gbs(fb, cudnn_f),
+           cudnn_f / ours_f, ours_b, gbs(bb_ours, ours_b), 100 * gbs(bb_ours, ours_b) / peak_gbs, cudnn_b,
+           gbs(bb_cudnn, cudnn_b), cudnn_b / ours_b);
+    float *bufs[] = {x, y, dy, dx, gamma, beta, rm, rv, mean, inv, dg, db, mean2, inv2};
+    for (int i = 0; i < 14; i++) CUDA_CHECK(cudaFree(bufs[i]));
+    CUDNN_CHECK(cudnnDestroyTensorDescriptor(xd));
+    CUDNN_CHECK(cudnnDestroyTensorDescriptor(bd));
+}
+
+static void bench_elementwise(size_t n) {
+    float *a = dalloc(n, -0.5f), *b = dalloc(n, 0), *c = dalloc(n, 0.1f), *d = dalloc(n, 0);
+    struct { const char *name; double tensors; float ms; } r[6];
+    r[0] = {"relu fwd", 2, median_ms([&] { cuda_relu_forward(b, a, n); })};
+    r[1] = {"relu bwd", 3, median_ms([&] { cuda_relu_backward(d, c, b, n); })};
+    r[2] = {"leaky relu fwd", 2, median_ms([&] { cuda_leaky_relu_forward(b, a, n, 0.2f); })};
+    r[3] = {"leaky relu bwd", 3, median_ms([&] { cuda_leaky_relu_backward(d, c, a, n, 0.2f); })};
+    r[4] = {"tanh fwd", 2, median_ms([&] { cuda_tanh_forward(b, a, n); })};
+    r[5] = {"tanh bwd", 3, median_ms([&] { cuda_tanh_backward(d, c, b, n); })};
+    for (int i = 0; i < 6; i++)
+        printf("%-16s n %zu: %8.3f ms %7.1f GB/s (%4.1f%% of peak)\n", r[i].name, n, r[i].ms,
+               gbs(r[i].tensors * n * 4, r[i].ms), 100 * gbs(r[i].tensors * n * 4, r[i].ms) / peak_gbs);
+    CUDA_CHECK(cudaFree(a)); CUDA_CHECK(cudaFree(b)); CUDA_CHECK(cudaFree(c)); CUDA_CHECK(cudaFree(d));
+}
+
+static void bench_optim(size_t n) {
+    float *p = dalloc(n, 0), *g = dalloc(n, 0.01f), *m = dalloc(n, 0), *v = dalloc(n, 0);
+    long t = 1;
+    float adam = median_ms([&] { cuda_adam_update(p, g, m, v, n, 2e-4f, 0.5f, 0.999f, 1e-8f, t++); });
+    float rms = median_ms([&] { cuda_rmsprop_update(p, g, m, n, 5e-5f, 0.99f, 1e-8f); });
+    float clip = median_ms([&] { cuda_clip_values(p, n, 0.01f); });
+    printf("adam     n %zu: %8.3f ms %7.1f GB/s (%4.1f%% of peak; reads p g m v, writes p m v)\n", n, adam,
+           gbs(7.0 * n * 4, adam), 100 * gbs(7.0 * n * 4, adam) / peak_gbs);
+    printf("rmsprop  n %zu: %8.3f ms %7.1f GB/s (%4.1f%% of peak)\n", n, rms, gbs(5.0 * n * 4, rms),
+           100 * gbs(5.0 * n * 4, rms) / peak_gbs);
+    printf("clip     n %zu: %8.3f ms %7.1f GB/s (%4.1f%% of peak)\n", n, clip, gbs(2.0 * n * 4, clip),
+           100 * gbs(2.0 * n * 4, clip) / peak_gbs);
+    CUDA_CHECK(cudaFree(p)); CUDA_CHECK(cudaFree(g)); CUDA_CHECK(cudaFree(m)); CUDA_CHECK(cudaFree(v));
+}
+
+static void bench_loss(int B) {
+    float *l = dalloc(B, -0.2f), *dl = dalloc(B, 0), *st = dalloc(2, 0);
+    float ms = median_ms([&] { cuda_loss_d(dl, st, l, B, LOSS_NONSAT, 1); });
+    printf("loss (nonsat, D real) B %d: %.4f ms (one launch: gradient, loss and D(x) reduced on the device)\n", B, ms);
+    CUDA_CHECK(cudaFree(l)); CUDA_CHECK(cudaFree(dl)); CUDA_CHECK(cudaFree(st));
+}
+
+int main(int argc, char **argv) {
+    char err[256];
+    if (argc > 1) reps = atoi(argv[1]) > 0 ? atoi(argv[1]) : reps;
+    if (!backend_cuda(err, sizeof err)) { printf("skipped: %s\n", err); return 77; }
+    int dev = 0, clk_khz = 0, bus_bits = 0;
+    cudaDeviceProp prop;
+    CUDA_CHECK(cudaGetDevice(&dev));
+    CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&clk_khz, cudaDevAttrMemoryClockRate, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev));
+    peak_gbs = 2.0 * clk_khz * 1e3 * (bus_bits / 8.0) / 1e9;
+    printf("device %s, %d SMs, peak memory bandwidth %.0f GB/s (2 x %d MHz x %d bit); median of %d repeats\n",
+           prop.name, prop.multiProcessorCount, peak_gbs, clk_khz / 1000, bus_bits, reps);
+    const char *q = getenv("DCGAN_BENCH_QUICK");
+    int quick = q && !strcmp(q, "1");
+    const int batches[] = {64, 128, 256};
+    for (int bi = 0; bi < (quick ? 1 : 3); bi++) {
+        int B = batches[bi];
+        for (int size = 32; size <= 128; size *= 2) {
+            int blocks = 0;
+            for (int s = 4; s < size; s *= 2) blocks++;
+            char tag[8];
+            // G: BN after each ConvT except the last: channels 64 * 2^(blocks-1) at 4x4 halving as the side doubles.
+            snprintf(tag, sizeof tag, "G%d", size);
+            for (int k = 0, ch = 64 << (blocks - 1), hw = 4; k < blocks; k++, ch /= 2, hw *= 2)
+                bench_bn(tag, B, ch, hw * hw, 0.0f);
+            // D: BN after each stride-2 conv but the first: 128 channels at size/4, doubling as the side halves.
+            snprintf(tag, sizeof tag, "D%d", size);
+            for (int k = 1, ch = 128, hw = size / 4; k < blocks; k++, ch *= 2, hw /= 2)
+                bench_bn(tag, B, ch, hw * hw, 0.2f);
+        }
+    }
+    bench_elementwise((size_t)128 * 128 * 32 * 32);
+    bench_optim((size_t)3576704);   // G's parameters at 64 px, nc 3
+    bench_loss(64);
+    bench_loss(256);
+    return 0;
+}
