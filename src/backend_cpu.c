@@ -51,6 +51,7 @@ static const dcgan_backend cpu_backend = {
     .loss_d = cpu_loss_d, .loss_g = cpu_loss_g,
     .adam_update = adam_update, .rmsprop_update = rmsprop_update, .clip_values = clip_values,
     .fill_normal = cpu_fill_normal,
+    .concat_onehot = concat_onehot, .slice_channels = slice_channels,
 };
 
 const dcgan_backend *backend_cpu(void) { return &cpu_backend; }

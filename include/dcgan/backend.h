@@ -52,6 +52,12 @@ typedef struct dcgan_backend {
     // Philox normal noise: out[i] = mean + std * philox_normal_at(seed, stream, offset + i).
     void (*fill_normal)(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset,
                         float mean, float std);
+    // Class conditioning (same contracts as ops.h; classes is backend memory, int32 [B]).
+    // concat_onehot builds a conditional net's first-layer input, slice_channels takes the image
+    // part of D's input gradient back out. A backend may leave both NULL: net_exec then does the
+    // same with the memory ops above (one copy per sample), slower but with identical results.
+    void (*concat_onehot)(float *out, const float *in, const int32_t *classes, int B, int C, int HW, int K);
+    void (*slice_channels)(float *out, const float *in, int B, int C, int Ctot, int HW);
 } dcgan_backend;
 
 const dcgan_backend *backend_cpu(void);
