@@ -238,6 +238,9 @@ static void user_errors(const char *dir, int have_fashion) {
 int main(int argc, char **argv) {
     bin = argc > 1 ? argv[1] : getenv("DCGAN_BIN");
     if (!bin) { fprintf(stderr, "usage: test_conditional PATH_TO_DCGAN (or set DCGAN_BIN)\n"); return 2; }
+    // Threads that wait passively: on a loaded machine OpenMP's default spinning made the training
+    // below ten times slower (73 s instead of 7 s wall with two threads on two busy cores).
+    setenv("OMP_WAIT_POLICY", "passive", 0);
     const char *dir = make_temp_dir("cond");
     char err[4096];
     struct stat st;
@@ -245,7 +248,7 @@ int main(int argc, char **argv) {
     resume_keeps_conditioning(dir);
     plain_state_dicts(dir);
     if (have_fashion) {
-        // 120 iterations of batch 32 at 32 px, widths 8: about 10 s of CPU on an idle 2-core machine.
+        // 120 iterations of batch 32 at 32 px, widths 8: about 3 s of CPU (7 s wall on two busy cores).
         // nz 16 rather than 100 keeps the one-hot class a large share of G's input, so the
         // conditioning shows within so few steps (with nz 100 it takes several hundred).
         long iters = 120;
