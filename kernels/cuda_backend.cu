@@ -157,6 +157,7 @@ static const dcgan_backend cuda_backend = {
     .host_alloc = cu_host_alloc, .host_release = cu_host_release,
     .stage_upload = cu_stage_upload, .stage_release = cu_stage_release, .stage_host_wait = cu_stage_host_wait,
     .mem_info = cu_mem_info, .set_verbose = cu_set_verbose,
+    .concat_onehot = cuda_concat_onehot, .slice_channels = cuda_slice_channels,
 };
 
 // DCGAN_CUDNN_MATH=fma|default (default: default, i.e. TF32 allowed as in PyTorch's convolutions);

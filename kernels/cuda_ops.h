@@ -74,6 +74,8 @@ void cuda_clip_values(float *x, size_t n, float limit);
 // noise and data (kernels/noise.cu, kernels/data.cu)
 void cuda_fill_normal(float *out, size_t n, uint64_t seed, uint64_t stream, uint64_t offset, float mean, float std);
 void cuda_gather_normalize(float *out, const uint8_t *pixels, const uint32_t *idx, int B, size_t per);
+void cuda_concat_onehot(float *out, const float *in, const int32_t *classes, int B, int C, int HW, int K);
+void cuda_slice_channels(float *out, const float *in, int B, int C, int Ctot, int HW);
 }
 
 #endif

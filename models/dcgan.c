@@ -3,6 +3,13 @@
 // G (size 64): ConvT(nz, 8g, 4,1,0) BN ReLU | ConvT(8g, 4g, 4,2,1) BN ReLU | ... | ConvT(g, nc, 4,2,1) Tanh
 // D (size 64): Conv(nc, d, 4,2,1) LReLU | Conv(d, 2d) BN LReLU | ... | Conv(8d, 1, 4,1,0)  -> logit
 // Each doubling of the image size adds one stride-2 block (widest layer 2^(blocks-1) * width).
+// Conditional nets (cfg.nclasses = K > 0) differ only in their first layer's input channels:
+// G's ConvT takes nz + K (z, then the one-hot class), D's Conv takes nc + K (the image, then K
+// constant planes, the one-hot class broadcast over the image). Every tensor keeps the PyTorch
+// layout, so main.0.weight is [nz + K, 8g, 4, 4] in G and [d, nc + K, 4, 4] in D. Concatenation
+// rather than a projection D: it is the conditional GAN paper's form, adds no layer type and keeps
+// the state_dicts those of the example's modules; its cost, K more input planes in D's first
+// layer, is small for the ~10 classes and 32-64 px images trained here.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +28,10 @@ int dcgan_config_check(const dcgan_config *cfg, char *err, size_t errlen) {
     if (cfg->nz < 1 || cfg->nz > 4096 || cfg->ngf < 1 || cfg->ngf > 1024 || cfg->ndf < 1 || cfg->ndf > 1024) {
         snprintf(err, errlen, "nz=%d ngf=%d ndf=%d out of range (nz 1..4096, ngf/ndf 1..1024)",
                  cfg->nz, cfg->ngf, cfg->ndf);
+        return -1;
+    }
+    if (cfg->nclasses < 0 || cfg->nclasses > DCGAN_MAX_CLASSES) {
+        snprintf(err, errlen, "%d classes is out of range (0..%d)", cfg->nclasses, DCGAN_MAX_CLASSES);
         return -1;
     }
     return 0;
@@ -86,7 +97,7 @@ static void push_bn(dcgan_net *net, int *index, int C, int H) {
 static void build_generator(dcgan_net *net, const dcgan_config *c) {
     int blocks = stride2_blocks(c->size), index = 0;
     int ch = c->ngf << (blocks - 1), h = 4;
-    push_conv(net, LAYER_CONVT, &index, c->nz, 1, ch, 1, 0);
+    push_conv(net, LAYER_CONVT, &index, c->nz + c->nclasses, 1, ch, 1, 0);
     push_bn(net, &index, ch, h);
     push(net, LAYER_RELU, &index, ch, h);
     for (int b = 1; b < blocks; b++, ch /= 2, h *= 2) {
@@ -101,7 +112,7 @@ static void build_generator(dcgan_net *net, const dcgan_config *c) {
 static void build_discriminator(dcgan_net *net, const dcgan_config *c) {
     int blocks = stride2_blocks(c->size), index = 0;
     int ch = c->ndf, h = c->size / 2;
-    push_conv(net, LAYER_CONV, &index, c->nc, c->size, ch, 2, 1);
+    push_conv(net, LAYER_CONV, &index, c->nc + c->nclasses, c->size, ch, 2, 1);
     push(net, LAYER_LRELU, &index, ch, h);
     for (int b = 1; b < blocks; b++, ch *= 2, h /= 2) {
         push_conv(net, LAYER_CONV, &index, ch, h, ch * 2, 2, 1);
@@ -170,7 +181,7 @@ const named_tensor *dcgan_net_find(const dcgan_net *net, const char *name) {
 
 size_t dcgan_net_in_numel(const dcgan_net *net) {
     const layer *l = &net->layers[0];
-    return (size_t)l->C * l->H * l->W;
+    return (size_t)(l->C - net->cfg.nclasses) * l->H * l->W;
 }
 
 size_t dcgan_net_out_numel(const dcgan_net *net) {

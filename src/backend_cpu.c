@@ -67,6 +67,7 @@ static const dcgan_backend cpu_backend = {
     .host_alloc = cpu_host_alloc, .host_release = cpu_release,
     .stage_upload = cpu_stage_upload, .stage_release = cpu_stage_noop, .stage_host_wait = cpu_stage_noop,
     .mem_info = cpu_mem_info, .set_verbose = cpu_set_verbose,
+    .concat_onehot = concat_onehot, .slice_channels = slice_channels,
 };
 
 const dcgan_backend *backend_cpu(void) { return &cpu_backend; }

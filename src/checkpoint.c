@@ -42,10 +42,12 @@ static int add_meta(st_meta *m, int n, const char *key, const char *fmt, long va
 int ckpt_save_net(const dcgan_net *net, const char *path, const st_meta *extra, int nextra,
                   char *err, size_t errlen) {
     st_tensor tensors[64];
-    st_meta meta[32];
     void *host = NULL;
-    if (ckpt_net_tensors(net, "", tensors, 64, &host) < 0) {
+    // Heap-allocated: the extra entries of a conditional net include one per class name.
+    st_meta *meta = calloc((size_t)(16 + (nextra > 0 ? nextra : 0)), sizeof *meta);
+    if (!meta || ckpt_net_tensors(net, "", tensors, 64, &host) < 0) {
         snprintf(err, errlen, "%s: out of memory while saving", path);
+        free(meta);
         return -1;
     }
     int n = 0;
@@ -57,9 +59,14 @@ int ckpt_save_net(const dcgan_net *net, const char *path, const st_meta *extra, 
     n = add_meta(meta, n, "nz", "%ld", net->cfg.nz);
     n = add_meta(meta, n, "ngf", "%ld", net->cfg.ngf);
     n = add_meta(meta, n, "ndf", "%ld", net->cfg.ndf);
-    for (int i = 0; i < nextra && n < 32; i++) meta[n++] = extra[i];
+    if (net->cfg.nclasses > 0) {
+        n = add_meta(meta, n, "conditional", "%ld", 1);
+        n = add_meta(meta, n, "nclasses", "%ld", net->cfg.nclasses);
+    }
+    for (int i = 0; i < nextra; i++) meta[n++] = extra[i];
     int rc = st_write(path, tensors, net->ntensors, meta, n, err, errlen);
     free(host);
+    free(meta);
     return rc;
 }
 
@@ -96,16 +103,36 @@ static int infer_config(const st_file *f, dcgan_config *cfg, int *is_generator, 
     int blocks = nconv - 1;
     *is_generator = weight_of(f, 1) != NULL;
     cfg->size = 4 << blocks;
+    cfg->nclasses = 0;
+    // The first layer's input channels: z (G) or the image (D), plus the classes of a conditional net.
+    int in0 = (int)(*is_generator ? w0->shape[0] : w0->shape[1]);
     if (*is_generator) {
-        cfg->nz = (int)w0->shape[0];
+        cfg->nz = in0;
         cfg->ngf = (int)(w0->shape[1] >> (blocks - 1));
         cfg->nc = (int)convs[nconv - 1]->shape[1];
         cfg->ndf = 64;
     } else {
-        cfg->nc = (int)w0->shape[1];
+        cfg->nc = in0;
         cfg->ndf = (int)w0->shape[0];
         cfg->nz = 100;
         cfg->ngf = 64;
+    }
+    const char *cond = st_meta_get(f, "conditional");
+    if (cond && !strcmp(cond, "1")) {
+        int K = 0, base = 0;
+        if (!meta_int(f, "nclasses", &K)) base = in0 - K;
+        else if (!meta_int(f, *is_generator ? "nz" : "nc", &base)) K = in0 - base;
+        else {
+            snprintf(err, errlen, "a conditional state_dict needs metadata nclasses (or %s)", *is_generator ? "nz" : "nc");
+            return -1;
+        }
+        if (K < 1 || base < 1) {
+            snprintf(err, errlen, "main.0.weight has %d input channels, too few for %d classes", in0, K);
+            return -1;
+        }
+        cfg->nclasses = K;
+        if (*is_generator) cfg->nz = base;
+        else cfg->nc = base;
     }
     return blocks >= 1 ? 0 : (snprintf(err, errlen, "not a DCGAN state_dict: %d conv layers", nconv), -1);
 }
@@ -123,7 +150,29 @@ int ckpt_read_config(const st_file *f, dcgan_config *cfg, int *is_generator, cha
         snprintf(err, errlen, "metadata lacks an integer size, nc, nz, ngf or ndf");
         return -1;
     }
+    cfg->nclasses = 0;
+    if (st_meta_get(f, "nclasses") && meta_int(f, "nclasses", &cfg->nclasses)) {
+        snprintf(err, errlen, "metadata 'nclasses' is not an integer");
+        return -1;
+    }
     return dcgan_config_check(cfg, err, errlen);
+}
+
+char **ckpt_class_names(const st_file *f, int nclasses) {
+    char **names = calloc((size_t)(nclasses > 0 ? nclasses : 1), sizeof *names);
+    for (int k = 0; names && k < nclasses; k++) {
+        char key[32], index[16];
+        snprintf(key, sizeof key, CKPT_CLASS_NAME_KEY "%d", k);
+        snprintf(index, sizeof index, "%d", k);
+        const char *v = st_meta_get(f, key);
+        if (!(names[k] = strdup(v ? v : index))) { ckpt_free_class_names(names, k); return NULL; }
+    }
+    return names;
+}
+
+void ckpt_free_class_names(char **names, int nclasses) {
+    for (int k = 0; names && k < nclasses; k++) free(names[k]);
+    free(names);
 }
 
 static void shape_str(char *buf, size_t n, const int64_t *shape, int ndim) {

@@ -1,5 +1,6 @@
 // Forward and backward walks over a net's layer list, calling ops through the backend.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "dcgan/net_exec.h"
 
@@ -55,17 +56,65 @@ int net_exec_init(net_exec *x, dcgan_net *net, int B, size_t *bytes_needed) {
     if (!failed && !(x->grad_b = be->alloc(grad_bytes))) failed = 1;
     if (!failed && !(x->scratch_stats = be->alloc(2 * bn_bytes))) failed = 1;
     if (!failed && !(x->work = be->alloc(work * sizeof(float)))) failed = 1;
+    if (net->cfg.nclasses > 0) {
+        // The conditioned first-layer input and its gradient, plus the classes.
+        const layer *l0 = &net->layers[0];
+        size_t HW = (size_t)l0->H * l0->W, cond_bytes = (size_t)B * layer_in_numel(l0) * sizeof(float);
+        total += 2 * cond_bytes + (size_t)B * sizeof(int32_t);
+        if (!failed && !(x->cond_in = be->alloc(cond_bytes))) failed = 1;
+        if (!failed && !(x->cond_grad = be->alloc(cond_bytes))) failed = 1;
+        if (!failed && !(x->classes = be->alloc((size_t)B * sizeof(int32_t)))) failed = 1;
+        if (!failed && !(x->classes_host = calloc((size_t)B, sizeof(int32_t)))) failed = 1;
+        if (!failed && !(x->ones_host = malloc(HW * sizeof(float)))) failed = 1;
+        for (size_t i = 0; !failed && i < HW; i++) x->ones_host[i] = 1.0f;
+    }
     if (bytes_needed) *bytes_needed = total;
     if (failed) { net_exec_free(x); return -1; }
     return 0;
+}
+
+void net_set_classes(net_exec *x, const int32_t *classes) {
+    if (x->net->cfg.nclasses <= 0) return;
+    memcpy(x->classes_host, classes, (size_t)x->B * sizeof(int32_t));
+    x->net->be->upload(x->classes, classes, (size_t)x->B * sizeof(int32_t));
+}
+
+// in [B, C, HW] + one-hot planes -> x->cond_in [B, C + K, HW].
+static void build_cond_input(net_exec *x, const float *in) {
+    const dcgan_backend *be = x->net->be;
+    const layer *l0 = &x->net->layers[0];
+    int K = x->net->cfg.nclasses, C = l0->C - K, HW = l0->H * l0->W;
+    if (be->concat_onehot) { be->concat_onehot(x->cond_in, in, x->classes, x->B, C, HW, K); return; }
+    size_t data = (size_t)C * HW, per = (size_t)(C + K) * HW;
+    for (int b = 0; b < x->B; b++) {
+        float *o = x->cond_in + b * per;
+        be->copy(o, in + b * data, data * sizeof(float));
+        be->zero(o + data, (size_t)K * HW * sizeof(float));
+        int k = x->classes_host[b];
+        if (k >= 0 && k < K) be->upload(o + data + (size_t)k * HW, x->ones_host, (size_t)HW * sizeof(float));
+    }
+}
+
+// x->cond_grad [B, C + K, HW] -> din [B, C, HW].
+static void drop_class_grad(net_exec *x, float *din) {
+    const dcgan_backend *be = x->net->be;
+    const layer *l0 = &x->net->layers[0];
+    int K = x->net->cfg.nclasses, C = l0->C - K, HW = l0->H * l0->W;
+    if (be->slice_channels) { be->slice_channels(din, x->cond_grad, x->B, C, C + K, HW); return; }
+    size_t data = (size_t)C * HW, per = (size_t)(C + K) * HW;
+    for (int b = 0; b < x->B; b++) be->copy(din + b * data, x->cond_grad + b * per, data * sizeof(float));
 }
 
 void net_exec_free(net_exec *x) {
     if (!x->net) return;
     const dcgan_backend *be = x->net->be;
     for (int i = 0; i < 32; i++) if (x->act[i]) be->release(x->act[i]);
-    float *bufs[] = {x->bn_mean, x->bn_invstd, x->grad_a, x->grad_b, x->scratch_stats, x->work};
+    float *bufs[] = {x->bn_mean, x->bn_invstd, x->grad_a, x->grad_b, x->scratch_stats, x->work,
+                     x->cond_in, x->cond_grad};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(bufs[i]);
+    if (x->classes) be->release(x->classes);
+    free(x->classes_host);
+    free(x->ones_host);
     memset(x, 0, sizeof *x);
 }
 
@@ -74,7 +123,11 @@ const float *net_forward(net_exec *x, const float *in, bn_mode bn) {
     const dcgan_backend *be = net->be;
     const float *cur = in;
     size_t bn_off = 0;
-    x->input = in;
+    if (net->cfg.nclasses > 0) {
+        build_cond_input(x, in);
+        cur = x->cond_in;
+    }
+    x->input = cur;
     for (int i = 0; i < net->nlayers; i++) {
         const layer *l = &net->layers[i];
         if (fused_into_previous(net, i)) continue;
@@ -128,8 +181,10 @@ void net_backward(net_exec *x, const float *dout, float *din, int param_grads) {
         if (fused_into_previous(net, i)) continue;   // handled by the batchnorm before it
         float slope = fused_slope(net, i);
         const float *in = i ? x->act[i - 1] : x->input;
-        // The first layer writes straight into din; others alternate between the two buffers.
-        float *g_in = i ? (g_out == x->grad_a ? x->grad_b : x->grad_a) : din;
+        // The first layer writes straight into din (a conditional net's into cond_grad, whose data
+        // part is copied to din below); others alternate between the two buffers.
+        float *first_din = din && net->cfg.nclasses > 0 ? x->cond_grad : din;
+        float *g_in = i ? (g_out == x->grad_a ? x->grad_b : x->grad_a) : first_din;
         size_t n = (size_t)x->B * layer_in_numel(l);
         int HW = l->H * l->W;
         conv_geom g;
@@ -159,4 +214,5 @@ void net_backward(net_exec *x, const float *dout, float *din, int param_grads) {
         if (!g_in) return;   // only the first layer may skip its input gradient
         g_out = g_in;
     }
+    if (net->cfg.nclasses > 0) drop_class_grad(x, din);
 }

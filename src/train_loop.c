@@ -11,8 +11,10 @@
 #include "dcgan/progress.h"
 #include "dcgan/run.h"
 
-#define SAMPLE_COUNT 64
-#define RING_MAX 64                // iterations whose statistics wait on the device for one read-back
+#define SAMPLE_COUNT 64             // fixed-noise samples of a run: an 8 x 8 grid
+#define SAMPLE_COLS 8
+#define SAMPLE_MAX_CLASS_ROWS 16    // a conditional run's grid: one row per class, at most 16 rows
+#define RING_MAX 64                 // iterations whose statistics wait on the device for one read-back
 #define SHUFFLE_STREAM_BASE 1000   // epoch e shuffles with stream SHUFFLE_STREAM_BASE + e
 
 static volatile sig_atomic_t stop_requested = 0;
@@ -30,7 +32,9 @@ typedef struct {
     long perm_epoch;
     long batches_per_epoch;
     float *reals[16], *noises[16];
-    float *fixed_noise;         // [64, nz] backend memory
+    int32_t *real_classes[16], *fake_classes[16];   // [B] host, conditional runs
+    int nsamples;               // fixed-noise samples: 64, or 8 per class row of a conditional run
+    float *fixed_noise;         // [nsamples, nz] backend memory
     net_exec sampler;           // G on the fixed noise
     long last_ckpt_iter;
     // Data on the backend: the whole set resident (ds.pixels itself on the CPU), or batches staged
@@ -85,6 +89,16 @@ static void load_batches(run_state *s) {
     size_t per = img / (size_t)h->batch_size;
     for (int j = 0; j < h->d_steps; j++) {
         const uint32_t *idx = next_batch(s);
+        if (h->cfg.nclasses > 0) {
+            // Reals carry their labels; fakes get uniform classes from their own stream.
+            dcgan_rng r = rng_make(h->seed, RNG_STREAM_FAKE_CLASSES);
+            r.offset = s->pos.class_offset;
+            for (int b = 0; b < h->batch_size; b++) {
+                s->real_classes[j][b] = s->ds.labels[idx[b]];
+                s->fake_classes[j][b] = (int32_t)rng_below(&r, (uint32_t)h->cfg.nclasses);
+            }
+            s->pos.class_offset = r.offset;
+        }
         if (s->dev_pixels) {
             const uint32_t *didx = idx;
             if (!be->host_memory) {
@@ -113,14 +127,14 @@ static void load_batches(run_state *s) {
 
 static int write_samples(run_state *s, const char *name, char *err, size_t errlen) {
     const dcgan_config *c = &s->t.hp.cfg;
-    size_t n = (size_t)SAMPLE_COUNT * c->nc * c->size * c->size;
+    size_t n = (size_t)s->nsamples * c->nc * c->size * c->size;
     float *host = malloc(n * sizeof(float));
     if (!host) { snprintf(err, errlen, "out of memory writing samples"); return -1; }
     const float *out = net_forward(&s->sampler, s->fixed_noise, BN_RUNNING);
     s->t.be->download(host, out, n * sizeof(float));
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", s->o->out_dir, name);
-    int rc = save_grid_png(path, host, SAMPLE_COUNT, c->nc, c->size, c->size, 8, err, errlen);
+    int rc = save_grid_png(path, host, s->nsamples, c->nc, c->size, c->size, SAMPLE_COLS, err, errlen);
     free(host);
     return rc;
 }
@@ -139,6 +153,23 @@ static int write_real_samples(run_state *s, char *err, size_t errlen) {
     int rc = save_grid_png(path, host, n, s->ds.c, s->ds.h, s->ds.w, 8, err, errlen);
     free(host);
     return rc;
+}
+
+// A resumed conditional run must see the classes it was trained on, in the same order.
+static int check_same_classes(run_state *s, char *err, size_t errlen) {
+    const run_options *o = s->o;
+    if (!s->ds.labels || s->ds.nclasses != o->nclasses) {
+        snprintf(err, errlen, "the run is conditional on %d classes, the %s dataset has %d", o->nclasses, o->dataset,
+                 s->ds.labels ? s->ds.nclasses : 0);
+        return -1;
+    }
+    for (int k = 0; k < o->nclasses; k++)
+        if (s->ds.class_names && strcmp(s->ds.class_names[k], o->class_names[k])) {
+            snprintf(err, errlen, "class %d of the run is '%s', of the dataset '%s'", k, o->class_names[k],
+                     s->ds.class_names[k]);
+            return -1;
+        }
+    return 0;
 }
 
 static int checkpoint(run_state *s, char *err, size_t errlen) {
@@ -192,6 +223,17 @@ static int setup(run_state *s, char *err, size_t errlen) {
     if (make_dir(o->out_dir, err, errlen)) return -1;
     printf("loading %s%s%s ...\n", o->dataset, o->data_path ? " from " : "", o->data_path ? o->data_path : "");
     if (dataset_load(&s->ds, o->dataset, o->data_path, h->cfg.size, h->cfg.nc, h->seed, err, errlen)) return -1;
+    if (o->resume && h->cfg.nclasses > 0 && check_same_classes(s, err, errlen)) return -1;
+    if (o->conditional && !o->resume) {
+        if (!s->ds.labels || s->ds.nclasses < 1) {
+            snprintf(err, errlen, "--conditional needs class labels, and the %s dataset%s%s has none", o->dataset,
+                     o->data_path ? " at " : "", o->data_path ? o->data_path : "");
+            return -1;
+        }
+        h->cfg.nclasses = s->ds.nclasses;
+        o->nclasses = s->ds.nclasses;
+        o->class_names = s->ds.class_names;
+    }
     if (s->ds.n < h->batch_size) {
         snprintf(err, errlen, "the dataset has %d images, fewer than the batch size %d", s->ds.n, h->batch_size);
         return -1;
@@ -204,20 +246,40 @@ static int setup(run_state *s, char *err, size_t errlen) {
 
     size_t img = (size_t)h->batch_size * h->cfg.nc * h->cfg.size * h->cfg.size;
     s->perm = malloc((size_t)s->ds.n * sizeof(uint32_t));
-    s->fixed_noise = be->alloc((size_t)SAMPLE_COUNT * h->cfg.nz * sizeof(float));
+    // A conditional run's grid has one row per class (the first 16), each row the same 8 latent
+    // vectors: columns differ by z only, rows by class only.
+    int K = h->cfg.nclasses, rows = K < SAMPLE_MAX_CLASS_ROWS ? K : SAMPLE_MAX_CLASS_ROWS;
+    s->nsamples = K > 0 ? rows * SAMPLE_COLS : SAMPLE_COUNT;
+    s->fixed_noise = be->alloc((size_t)s->nsamples * h->cfg.nz * sizeof(float));
     int failed = !s->perm || !s->fixed_noise;
     for (int j = 0; j < h->d_steps && !failed; j++) {
         s->reals[j] = be->alloc(img * sizeof(float));
         s->noises[j] = be->alloc((size_t)h->batch_size * h->cfg.nz * sizeof(float));
         failed = !s->reals[j] || !s->noises[j];
+        if (!failed && K > 0) {
+            s->real_classes[j] = malloc((size_t)h->batch_size * sizeof(int32_t));
+            s->fake_classes[j] = malloc((size_t)h->batch_size * sizeof(int32_t));
+            failed = !s->real_classes[j] || !s->fake_classes[j];
+        }
     }
-    if (failed || net_exec_init(&s->sampler, &s->t.G, SAMPLE_COUNT, NULL)) {
+    if (failed || net_exec_init(&s->sampler, &s->t.G, s->nsamples, NULL)) {
         snprintf(err, errlen, "out of memory for the training buffers");
         return -1;
     }
     s->perm_epoch = s->perm_uploaded = -1;
     if (place_data(s, err, errlen)) return -1;
-    be->fill_normal(s->fixed_noise, (size_t)SAMPLE_COUNT * h->cfg.nz, h->seed, RNG_STREAM_FIXED_NOISE, 0, 0.0f, 1.0f);
+    if (K > 0) {
+        size_t row = (size_t)SAMPLE_COLS * h->cfg.nz;
+        int32_t classes[SAMPLE_MAX_CLASS_ROWS * SAMPLE_COLS];
+        be->fill_normal(s->fixed_noise, row, h->seed, RNG_STREAM_FIXED_NOISE, 0, 0.0f, 1.0f);
+        for (int r = 0; r < rows; r++) {
+            if (r) be->copy(s->fixed_noise + r * row, s->fixed_noise, row * sizeof(float));
+            for (int c = 0; c < SAMPLE_COLS; c++) classes[r * SAMPLE_COLS + c] = r;
+        }
+        net_set_classes(&s->sampler, classes);
+    } else {
+        be->fill_normal(s->fixed_noise, (size_t)SAMPLE_COUNT * h->cfg.nz, h->seed, RNG_STREAM_FIXED_NOISE, 0, 0.0f, 1.0f);
+    }
     return 0;
 }
 
@@ -227,6 +289,8 @@ static void teardown(run_state *s) {
         for (int j = 0; j < 16; j++) {
             if (s->reals[j]) be->release(s->reals[j]);
             if (s->noises[j]) be->release(s->noises[j]);
+            free(s->real_classes[j]);
+            free(s->fake_classes[j]);
         }
         if (s->fixed_noise) be->release(s->fixed_noise);
         net_exec_free(&s->sampler);
@@ -277,12 +341,19 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
            " output in %s\n", s->t.be->name, s->t.hp.cfg.size, s->t.hp.cfg.nc, s->t.hp.cfg.nz, s->t.hp.cfg.ngf,
            s->t.hp.cfg.ndf, o->dataset, gan_loss_name(s->t.hp.loss), s->t.hp.batch_size, s->pos.iter,
            s->pos.total_iters, o->out_dir);
+    if (s->t.hp.cfg.nclasses > 0)
+        printf("conditional on %d classes (%s%s%s%s)\n", s->t.hp.cfg.nclasses, o->class_names[0],
+               s->t.hp.cfg.nclasses > 1 ? ", " : "", s->t.hp.cfg.nclasses > 1 ? o->class_names[1] : "",
+               s->t.hp.cfg.nclasses > 2 ? ", ..." : "");
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     int rc = 0;
     while (s->pos.iter < s->pos.total_iters) {
         load_batches(s);
-        trainer_iteration(&s->t, s->reals, s->noises, NULL);
+        if (s->t.hp.cfg.nclasses > 0)
+            trainer_iteration_cond(&s->t, s->reals, s->real_classes, s->noises, s->fake_classes, NULL);
+        else
+            trainer_iteration(&s->t, s->reals, s->noises, NULL);
         // The statistics stay on the device until a line is printed or something is saved.
         s->t.be->copy(s->ring + (size_t)s->ring_used * 6, s->t.stats, 6 * sizeof(float));
         s->ring_iter[s->ring_used] = s->pos.iter + 1;

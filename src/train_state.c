@@ -7,12 +7,14 @@
 #include "dcgan/ckpt.h"
 #include "dcgan/run.h"
 
-#define MAX_META 40
+#define MAX_META (48 + DCGAN_MAX_CLASSES)   // options, position, and a conditional run's class names
 
-typedef struct { st_meta m[MAX_META]; int n; } meta_list;
+// Heap-allocated: a conditional run adds one entry per class name.
+typedef struct { st_meta *m; int n; } meta_list;
 
 __attribute__((format(printf, 3, 4)))
 static void put(meta_list *l, const char *key, const char *fmt, ...) {
+    if (!l->m && !(l->m = calloc(MAX_META, sizeof *l->m))) { fprintf(stderr, "error: out of memory\n"); exit(1); }
     if (l->n >= MAX_META) return;
     st_meta *m = &l->m[l->n++];
     snprintf(m->key, sizeof m->key, "%s", key);
@@ -26,15 +28,27 @@ static void path_in(char *buf, size_t n, const char *dir, const char *file) {
     snprintf(buf, n, "%s/%s", dir, file);
 }
 
+// A conditional run's class names: "class_name.<k>" = name of class k.
+static void put_class_names(meta_list *l, const trainer *t, const run_options *o) {
+    for (int k = 0; k < t->hp.cfg.nclasses && o->class_names; k++) {
+        char key[32];
+        snprintf(key, sizeof key, CKPT_CLASS_NAME_KEY "%d", k);
+        put(l, key, "%s", o->class_names[k]);
+    }
+}
+
 int run_save_checkpoint(const trainer *t, const run_options *o, const run_position *pos,
                         const char *dir, char *err, size_t errlen) {
     char path[4096];
     meta_list iter_meta = {0};
     put(&iter_meta, "iteration", "%ld", pos->iter);
+    put_class_names(&iter_meta, t, o);
     path_in(path, sizeof path, dir, "netG.safetensors");
-    if (ckpt_save_net(&t->G, path, iter_meta.m, iter_meta.n, err, errlen)) return -1;
+    int rc = ckpt_save_net(&t->G, path, iter_meta.m, iter_meta.n, err, errlen);
     path_in(path, sizeof path, dir, "netD.safetensors");
-    if (ckpt_save_net(&t->D, path, iter_meta.m, iter_meta.n, err, errlen)) return -1;
+    if (!rc) rc = ckpt_save_net(&t->D, path, iter_meta.m, iter_meta.n, err, errlen);
+    free(iter_meta.m);
+    if (rc) return -1;
 
     const train_hparams *h = &t->hp;
     meta_list m = {0};
@@ -63,13 +77,15 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
     put(&m, "ndf", "%d", h->cfg.ndf);
     put(&m, "dataset", "%s", o->dataset);
     put(&m, "data", "%s", o->data_path ? o->data_path : "");
+    put(&m, "nclasses", "%d", h->cfg.nclasses);
+    put(&m, "class_offset", "%llu", (unsigned long long)pos->class_offset);
+    put_class_names(&m, t, o);
 
     st_tensor tensors[4];
     const dcgan_net *nets[2] = {&t->G, &t->D};
     float *const *states[2] = {t->opt_g, t->opt_d};
     int nstate = h->optimizer == OPT_ADAM ? 2 : 1, nt = 0;
     float *host[4] = {0};
-    int rc = 0;
     for (int k = 0; k < 2; k++)
         for (int s = 0; s < nstate; s++, nt++) {
             size_t bytes = nets[k]->nparams * sizeof(float);
@@ -90,6 +106,7 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
         rc = st_write(path, tensors, nt, m.m, m.n, err, errlen);
     }
     for (int i = 0; i < 4; i++) free(host[i]);
+    free(m.m);
     return rc;
 }
 
@@ -152,6 +169,27 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
         if (!o->data_path) o->data_path = data && *data ? keep_string(data) : NULL;
         if (!o->iters && !o->epochs) o->iters = v[8];
     }
+    // Conditioning (absent in the state of an unconditional run written before it existed).
+    long K = 0;
+    if (!rc && st_meta_get(&f, "nclasses")) rc = get_long(&f, "nclasses", &K, path, err, errlen);
+    if (!rc && (K < 0 || K > DCGAN_MAX_CLASSES)) {
+        snprintf(err, errlen, "%s: metadata 'nclasses' is %ld (expected 0..%d)", path, K, DCGAN_MAX_CLASSES);
+        rc = -1;
+    }
+    if (!rc && K > 0) {
+        h->cfg.nclasses = (int)K;
+        o->conditional = 1;
+        o->nclasses = (int)K;
+        o->class_names = calloc((size_t)K, sizeof *o->class_names);
+        if (!o->class_names) { fprintf(stderr, "error: out of memory\n"); exit(1); }
+        for (long k = 0; k < K; k++) {
+            char key[32];
+            snprintf(key, sizeof key, CKPT_CLASS_NAME_KEY "%ld", k);
+            const char *name = st_meta_get(&f, key);
+            if (!name) { snprintf(err, errlen, "%s: metadata '%s' is missing", path, key); rc = -1; break; }
+            o->class_names[k] = keep_string(name);
+        }
+    }
     st_free(&f);
     return rc;
 }
@@ -190,6 +228,8 @@ int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *er
         }
     if (!rc) {
         pos->iter = it; pos->epoch = ep; pos->batch_pos = bp; pos->noise_offset = (uint64_t)no;
+        const char *co = st_meta_get(&f, "class_offset");
+        pos->class_offset = co ? strtoull(co, NULL, 10) : 0;
         t->steps_g = sg; t->steps_d = sd;
     }
     st_free(&f);

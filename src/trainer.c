@@ -1,5 +1,6 @@
 // One GAN training iteration on any backend, in the PyTorch DCGAN example's order.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "dcgan/train.h"
 
@@ -45,6 +46,7 @@ int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, c
     if (!failed && !(t->dlogits = alloc_floats(be, (size_t)B))) failed = 1;
     if (!failed && !(t->dfake = alloc_floats(be, (size_t)B * dcgan_net_out_numel(&t->G)))) failed = 1;
     if (!failed && !(t->stats = alloc_floats(be, 8))) failed = 1;
+    if (!failed && !(t->fake_classes = calloc((size_t)B, sizeof(int32_t)))) failed = 1;
     if (failed) {
         size_t fr = 0, total = 0;
         char avail[96] = "";
@@ -69,18 +71,31 @@ void trainer_free(trainer *t) {
     dcgan_net_free(&t->D);
     float *bufs[] = {t->opt_g[0], t->opt_g[1], t->opt_d[0], t->opt_d[1], t->dlogits, t->dfake, t->stats};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(bufs[i]);
+    free(t->fake_classes);
     memset(t, 0, sizeof *t);
 }
 
 void trainer_d_grads(trainer *t, const float *real, const float *noise) {
+    trainer_d_grads_cond(t, real, NULL, noise, NULL);
+}
+
+void trainer_d_grads_cond(trainer *t, const float *real, const int32_t *real_classes, const float *noise,
+                          const int32_t *fake_classes) {
     const dcgan_backend *be = t->be;
     int B = t->hp.batch_size;
     be->zero(t->D.grads, t->D.nparams * sizeof(float));
     // Real half: forward, loss, backward (D's input gradient is not needed).
+    if (real_classes) net_set_classes(&t->xd, real_classes);
     const float *logits = net_forward(&t->xd, real, BN_TRAIN);
     be->loss_d(t->dlogits, t->stats + 0, logits, B, t->hp.loss, 1);
     net_backward(&t->xd, t->dlogits, NULL, 1);
-    // Fake half: a separate forward pass, so separate BN statistics; gradients add up.
+    // Fake half: a separate forward pass, so separate BN statistics; gradients add up. A
+    // conditional D judges each fake with the class G drew it for.
+    if (fake_classes) {
+        memcpy(t->fake_classes, fake_classes, (size_t)B * sizeof(int32_t));
+        net_set_classes(&t->xg, fake_classes);
+        net_set_classes(&t->xd, fake_classes);
+    }
     const float *fake = net_forward(&t->xg, noise, BN_TRAIN);
     logits = net_forward(&t->xd, fake, BN_TRAIN);
     be->loss_d(t->dlogits, t->stats + 2, logits, B, t->hp.loss, 0);
@@ -106,6 +121,7 @@ void trainer_g_grads(trainer *t) {
     be->zero(t->G.grads, t->G.nparams * sizeof(float));
     // G's activations are still those of the last D step's fake batch: G has not changed since.
     const float *fake = t->xg.act[t->G.nlayers - 1];
+    net_set_classes(&t->xd, t->fake_classes);   // (conditional nets) the classes of those fakes
     const float *logits = net_forward(&t->xd, fake, BN_TRAIN);
     be->loss_g(t->dlogits, t->stats + 4, logits, B, t->hp.loss);
     net_backward(&t->xd, t->dlogits, t->dfake, 0);   // D's weight gradients are not needed here
@@ -123,8 +139,14 @@ void trainer_read_stats(trainer *t, step_stats *st) {
 }
 
 void trainer_iteration(trainer *t, float *const *reals, float *const *noises, step_stats *st) {
+    trainer_iteration_cond(t, reals, NULL, noises, NULL, st);
+}
+
+void trainer_iteration_cond(trainer *t, float *const *reals, int32_t *const *real_classes, float *const *noises,
+                            int32_t *const *fake_classes, step_stats *st) {
     for (int j = 0; j < t->hp.d_steps; j++) {
-        trainer_d_grads(t, reals[j], noises[j]);
+        trainer_d_grads_cond(t, reals[j], real_classes ? real_classes[j] : NULL, noises[j],
+                             fake_classes ? fake_classes[j] : NULL);
         trainer_d_update(t);
     }
     trainer_g_grads(t);

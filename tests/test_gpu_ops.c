@@ -252,6 +252,28 @@ static void test_noise_and_data(void) {
     free(pix); free(out);
 }
 
+// Class planes of the conditional nets: exact copies, so bit-identical.
+static void test_class_planes(int B, int C, int HW, int K) {
+    size_t nin = (size_t)B * C * HW, nout = (size_t)B * (C + K) * HW;
+    float *in = host_random(nin, 21, 1.0f, 0.0f), *out = malloc(nout * 4), *back = malloc(nin * 4);
+    int32_t *cls = malloc((size_t)B * sizeof(int32_t));
+    for (int b = 0; b < B; b++) cls[b] = (b * 7 + 3) % K;
+    cpu->concat_onehot(out, in, cls, B, C, HW, K);
+    cpu->slice_channels(back, out, B, C, C + K, HW);
+    float *d_in = to_gpu(in, nin), *d_out = dev_alloc(nout), *d_back = dev_alloc(nin);
+    int32_t *d_cls = gpu->alloc((size_t)B * sizeof(int32_t));
+    gpu->upload(d_cls, cls, (size_t)B * sizeof(int32_t));
+    gpu->concat_onehot(d_out, d_in, d_cls, B, C, HW, K);
+    gpu->slice_channels(d_back, d_out, B, C, C + K, HW);
+    char label[64];
+    snprintf(label, sizeof label, "concat_onehot B%d C%d HW%d K%d", B, C, HW, K);
+    compare_dev(label, d_out, out, nout, 0, 0);
+    snprintf(label, sizeof label, "slice_channels B%d C%d HW%d K%d", B, C, HW, K);
+    compare_dev(label, d_back, back, nin, 0, 0);
+    gpu->release(d_in); gpu->release(d_out); gpu->release(d_back); gpu->release(d_cls);
+    free(in); free(out); free(back); free(cls);
+}
+
 static void test_net_shapes(int size, int B) {
     dcgan_config cfg = {.size = size, .nc = 3, .nz = 100, .ngf = 64, .ndf = 64};
     for (int gen = 1; gen >= 0; gen--) {
@@ -283,6 +305,8 @@ int main(void) {
     const char *q = getenv("DCGAN_TEST_QUICK");
     int quick = q && !strcmp(q, "1");
     test_noise_and_data();
+    test_class_planes(1, 100, 1, 10);
+    test_class_planes(65, 3, 64 * 64, 10);
     test_activations(1);
     test_activations(100003);
     test_losses(1);

@@ -69,6 +69,12 @@ typedef struct dcgan_backend {
     int (*mem_info)(size_t *free_bytes, size_t *total_bytes);
     // With on = 1 the backend reports its device and per-shape choices on stdout.
     void (*set_verbose)(int on);
+    // Class conditioning (same contracts as ops.h; classes is backend memory, int32 [B]).
+    // concat_onehot builds a conditional net's first-layer input, slice_channels takes the image
+    // part of D's input gradient back out. A backend may leave both NULL: net_exec then does the
+    // same with the memory ops above (one copy per sample), slower but with identical results.
+    void (*concat_onehot)(float *out, const float *in, const int32_t *classes, int B, int C, int HW, int K);
+    void (*slice_channels)(float *out, const float *in, int B, int C, int Ctot, int HW);
 } dcgan_backend;
 
 const dcgan_backend *backend_cpu(void);

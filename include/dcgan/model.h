@@ -6,11 +6,17 @@
 #include <stdint.h>
 #include "dcgan/backend.h"
 
+#define DCGAN_MAX_CLASSES 4096   // conditional nets: the most classes a config may have
+
 typedef enum { LAYER_CONV, LAYER_CONVT, LAYER_BN, LAYER_RELU, LAYER_LRELU, LAYER_TANH } layer_kind;
 
 typedef struct {
     int size;           // image size: 32, 64 or 128
     int nc, nz, ngf, ndf;
+    // Class-conditional nets (Mirza & Osindero) when > 0: G's input is z with the one-hot class
+    // appended (nz + nclasses channels), D's input the image with nclasses constant one-hot
+    // planes appended (nc + nclasses channels). 0: the plain DCGAN.
+    int nclasses;
 } dcgan_config;
 
 typedef struct {
@@ -63,7 +69,8 @@ void dcgan_net_free(dcgan_net *net);
 void dcgan_net_init(dcgan_net *net, uint64_t seed);
 // Name of the net's tensor i as in the PyTorch state_dict, e.g. "main.1.running_mean".
 const named_tensor *dcgan_net_find(const dcgan_net *net, const char *name);
-// Per-sample input/output sizes in floats.
+// Per-sample input/output sizes in floats; the input is what the caller passes (z or the image),
+// without the class planes a conditional net appends itself.
 size_t dcgan_net_in_numel(const dcgan_net *net);
 size_t dcgan_net_out_numel(const dcgan_net *net);
 

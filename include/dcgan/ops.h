@@ -4,6 +4,7 @@
 #ifndef DCGAN_OPS_H
 #define DCGAN_OPS_H
 #include <stddef.h>
+#include <stdint.h>
 
 // Geometry of a 2-D convolution with square kernels and no bias.
 // For conv2d:           in [B, C, H, W] -> out [B, OC, OH, OW], OH = (H + 2p - K) / s + 1, weight [OC, C, K, K].
@@ -60,5 +61,12 @@ void adam_update(float *param, const float *grad, float *m, float *v, size_t n,
 void rmsprop_update(float *param, const float *grad, float *sq_avg, size_t n,
                     float lr, float alpha, float eps);
 void clip_values(float *x, size_t n, float limit);
+
+// Class conditioning. concat_onehot: out [B, C + K, HW] = in [B, C, HW] with K planes appended,
+// plane k of sample b all 1 where k == classes[b] and 0 elsewhere (classes [B], each in [0, K)).
+// slice_channels: out [B, C, HW] = channels 0..C-1 of in [B, Ctot, HW], the gradient of
+// concat_onehot with respect to in (the class planes are inputs and get no gradient).
+void concat_onehot(float *out, const float *in, const int32_t *classes, int B, int C, int HW, int K);
+void slice_channels(float *out, const float *in, int B, int C, int Ctot, int HW);
 
 #endif

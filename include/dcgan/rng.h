@@ -63,6 +63,9 @@ DCGAN_HD uint32_t philox_u32_at(uint64_t seed, uint64_t stream, uint64_t i) {
 typedef struct { uint64_t seed, stream, offset; } dcgan_rng;
 
 enum { RNG_STREAM_NOISE = 0, RNG_STREAM_FIXED_NOISE = 1, RNG_STREAM_SHUFFLE = 2, RNG_STREAM_INIT = 3 };
+// Conditional training: the classes of the fake batches, B draws of rng_below(nclasses) per
+// D step; the stream position is saved with the run (train_state "class_offset").
+enum { RNG_STREAM_FAKE_CLASSES = 6 };
 
 dcgan_rng rng_make(uint64_t seed, uint64_t stream);
 void rng_fill_normal(dcgan_rng *r, float *out, size_t n, float mean, float std);

@@ -14,6 +14,10 @@ typedef struct {
     int epochs;
     int sample_every, ckpt_every, log_every;
     int verbose;
+    int conditional;            // class-conditional G and D, on the dataset's labels
+    // Set by the run: the classes of a conditional run (the dataset's, or the resumed run's).
+    int nclasses;
+    char **class_names;         // [nclasses]
 } run_options;
 
 // Position of a run, saved in train_state.safetensors next to netG/netD.
@@ -21,6 +25,7 @@ typedef struct {
     long iter;                  // completed iterations
     long epoch, batch_pos;      // next batch to read: batch_pos of epoch's permutation
     uint64_t noise_offset;      // words of the noise stream used so far
+    uint64_t class_offset;      // words of the fake-class stream used so far (conditional runs)
     long total_iters;
 } run_position;
 

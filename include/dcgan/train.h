@@ -38,6 +38,7 @@ typedef struct {
     float *dlogits;                 // [B]
     float *dfake;                   // [B, nc, size, size]
     float *stats;                   // [6] backend memory: loss/mean-D of real, fake, G halves
+    int32_t *fake_classes;          // [B] host: classes of the last D step's fakes (conditional nets)
 } trainer;
 
 // Builds G and D, buffers and optimiser state on backend be; weights initialised from hp->seed.
@@ -48,12 +49,20 @@ void trainer_free(trainer *t);
 // One D step: zero D's grads, real [B, nc, S, S] and noise [B, nz] (backend memory) forward and
 // backward (gradients summed), without the optimiser update.
 void trainer_d_grads(trainer *t, const float *real, const float *noise);
+// The same for conditional nets (hp.cfg.nclasses > 0): real_classes [B] are the reals' labels,
+// fake_classes [B] the classes G draws the fakes of (host int32); the G step that follows uses the
+// same fakes and classes. With NULL classes it is trainer_d_grads.
+void trainer_d_grads_cond(trainer *t, const float *real, const int32_t *real_classes, const float *noise,
+                          const int32_t *fake_classes);
 void trainer_d_update(trainer *t);
 // The G step on the fakes of the last D step: D forward (train mode), backward to G, G's grads.
 void trainer_g_grads(trainer *t);
 void trainer_g_update(trainer *t);
 // d_steps D steps (reals[j], noises[j]) then one G step. Reads the losses back into *st.
 void trainer_iteration(trainer *t, float *const *reals, float *const *noises, step_stats *st);
+// trainer_iteration for conditional nets: D step j uses real_classes[j] and fake_classes[j].
+void trainer_iteration_cond(trainer *t, float *const *reals, int32_t *const *real_classes, float *const *noises,
+                            int32_t *const *fake_classes, step_stats *st);
 void trainer_read_stats(trainer *t, step_stats *st);
 
 #endif

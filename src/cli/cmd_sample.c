@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include "cli.h"
 #include "dcgan/ckpt.h"
@@ -27,20 +28,25 @@ static void help(void) {
         "  --z FILE.npy         latent vectors, float32 [N, nz] (instead of --seed)\n"
         "  --bn MODE            running | batch: batchnorm statistics     [running]\n"
         "  --batch-size N       images generated per forward pass        [64]\n"
-        "  --device D           cpu | cuda | auto                        [auto]\n");
+        "  --device D           cpu | cuda | auto                        [auto]\n"
+        "  --class K            conditional G: every image of class K (index or name)\n"
+        "\n"
+        "A conditional generator without --class draws one row per class, each row the same 8 latent\n"
+        "vectors (the first 8 of --seed or --z), so rows differ by class and columns by z; with\n"
+        "--out-dir image i gets class i mod the class count and its own z.\n");
 }
 
-enum { O_CKPT = 256, O_GRID, O_OUTDIR, O_COUNT, O_SEED, O_Z, O_BN, O_BATCH, O_DEVICE, O_HELP };
+enum { O_CKPT = 256, O_GRID, O_OUTDIR, O_COUNT, O_SEED, O_Z, O_BN, O_BATCH, O_DEVICE, O_HELP, O_CLASS };
 static const struct option long_options[] = {
     {"ckpt", required_argument, 0, O_CKPT}, {"grid", required_argument, 0, O_GRID},
     {"out-dir", required_argument, 0, O_OUTDIR}, {"count", required_argument, 0, O_COUNT},
     {"seed", required_argument, 0, O_SEED}, {"z", required_argument, 0, O_Z}, {"bn", required_argument, 0, O_BN},
     {"batch-size", required_argument, 0, O_BATCH}, {"device", required_argument, 0, O_DEVICE},
-    {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
+    {"help", no_argument, 0, O_HELP}, {"class", required_argument, 0, O_CLASS}, {0, 0, 0, 0},
 };
 
 typedef struct {
-    const char *ckpt, *grid, *out_dir, *z_path, *device;
+    const char *ckpt, *grid, *out_dir, *z_path, *device, *class_arg;
     long count;
     unsigned long long seed;
     bn_mode bn;
@@ -63,6 +69,50 @@ static int write_individual(const char *dir, long first, const float *images, in
     return failed ? -1 : 0;
 }
 
+// --class for the conditional G loaded from path: an index, or a class name (case-insensitive).
+// Returns the class, or -1 after printing the error.
+static int resolve_class(const char *path, const char *arg, const dcgan_config *cfg) {
+    if (cfg->nclasses <= 0) {
+        fprintf(stderr, "error: --class: %s is an unconditional generator (trained without --conditional)\n", path);
+        return -1;
+    }
+    char err[512], *end;
+    long k = strtol(arg, &end, 10);
+    if (end != arg && !*end) {
+        if (k >= 0 && k < cfg->nclasses) return (int)k;
+        fprintf(stderr, "error: --class %s is out of range: %s has classes 0..%d\n", arg, path, cfg->nclasses - 1);
+        return -1;
+    }
+    st_file f;
+    if (st_read(path, &f, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return -1; }
+    char **names = ckpt_class_names(&f, cfg->nclasses);
+    st_free(&f);
+    if (!names) { fprintf(stderr, "error: out of memory\n"); return -1; }
+    int found = -1;
+    for (int i = 0; i < cfg->nclasses && found < 0; i++) if (!strcasecmp(names[i], arg)) found = i;
+    if (found < 0) {
+        char list[512] = "";
+        for (int i = 0; i < cfg->nclasses && strlen(list) + 40 < sizeof list; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", names[i]);
+        fprintf(stderr, "error: --class: no class '%s' in %s (classes: %s%s)\n", arg, path, list,
+                strlen(list) + 40 >= sizeof list ? ", ..." : "");
+    }
+    ckpt_free_class_names(names, cfg->nclasses);
+    return found;
+}
+
+// The default picture of a conditional G: latent rows for `count` images laid out one row of
+// `cols` per class, every row the same `cols` vectors (z, or the first of the seed's stream).
+static float *class_rows_z(const float *z, int cols, long count, int nz, unsigned long long seed) {
+    float *out = malloc((size_t)count * nz * sizeof(float));
+    for (long i = 0; out && i < count; i++)
+        for (int j = 0; j < nz; j++) {
+            size_t src = (size_t)(i % cols) * nz + j;
+            out[i * nz + j] = z ? z[src] : philox_normal_at(seed, RNG_STREAM_SAMPLE, src);
+        }
+    return out;
+}
+
 static int run(const sample_options *o) {
     char err[1024];
     const char *notice;
@@ -83,6 +133,17 @@ static int run(const sample_options *o) {
         if (o->count > rows) { fprintf(stderr, "error: --count %ld exceeds the %d vectors in %s\n", o->count, rows, o->z_path); goto fail; }
         count = o->count > 0 ? o->count : rows;
     }
+    // Conditional G: the class of image i (-1: one row of `cols` per class, see --help).
+    int fixed_class = -1, cols = 8;
+    if (o->class_arg && (fixed_class = resolve_class(o->ckpt, o->class_arg, cfg)) < 0) goto fail;
+    if (cfg->nclasses > 0 && fixed_class < 0 && !o->out_dir) {
+        if (z && count < cols) cols = (int)count;
+        if (o->count <= 0) count = (long)cols * cfg->nclasses;
+        float *rows_z = class_rows_z(z, cols, count, cfg->nz, o->seed);
+        if (!rows_z) { fprintf(stderr, "error: out of memory\n"); goto fail; }
+        free(z);
+        z = rows_z;
+    }
     if (o->out_dir && mkdir(o->out_dir, 0777) && errno != EEXIST) {
         fprintf(stderr, "error: cannot create %s: %s\n", o->out_dir, strerror(errno));
         goto fail;
@@ -93,9 +154,15 @@ static int run(const sample_options *o) {
     size_t per = (size_t)cfg->nc * cfg->size * cfg->size;
     float *zdev = be->alloc((size_t)B * cfg->nz * sizeof(float));
     float *images = malloc((size_t)(o->out_dir ? B : count) * per * sizeof(float));
-    int rc = (!zdev || !images) ? (fprintf(stderr, "error: out of memory\n"), 1) : 0;
+    int32_t *classes = malloc((size_t)B * sizeof(int32_t));
+    int rc = (!zdev || !images || !classes) ? (fprintf(stderr, "error: out of memory\n"), 1) : 0;
     for (long first = 0; !rc && first < count; first += B) {
         int n = (int)(count - first < B ? count - first : B);
+        for (int b = 0; b < n && cfg->nclasses > 0; b++) {
+            long i = first + b;
+            classes[b] = fixed_class >= 0 ? fixed_class
+                       : (int32_t)((o->out_dir ? i : i / cols) % cfg->nclasses);
+        }
         if (z) be->upload(zdev, z + first * cfg->nz, (size_t)n * cfg->nz * sizeof(float));
         else be->fill_normal(zdev, (size_t)n * cfg->nz, o->seed, RNG_STREAM_SAMPLE, (uint64_t)first * cfg->nz, 0.0f, 1.0f);
         // A short last chunk gets buffers of its own size, so batch statistics see only its images.
@@ -103,6 +170,7 @@ static int run(const sample_options *o) {
             net_exec_free(&x);
             if (net_exec_init(&x, &G, n, NULL)) { fprintf(stderr, "error: out of memory\n"); rc = 1; break; }
         }
+        net_set_classes(&x, classes);
         const float *out = net_forward(&x, zdev, o->bn);
         float *dst = o->out_dir ? images : images + first * per;
         be->download(dst, out, (size_t)n * per * sizeof(float));
@@ -113,7 +181,7 @@ static int run(const sample_options *o) {
     }
     if (!rc && !o->out_dir) {
         const char *grid = o->grid ? o->grid : "samples.png";
-        if (save_grid_png(grid, images, (int)count, cfg->nc, cfg->size, cfg->size, 8, err, sizeof err)) {
+        if (save_grid_png(grid, images, (int)count, cfg->nc, cfg->size, cfg->size, cols, err, sizeof err)) {
             fprintf(stderr, "error: %s\n", err);
             rc = 1;
         } else {
@@ -123,6 +191,7 @@ static int run(const sample_options *o) {
     if (!rc && o->out_dir) printf("wrote %ld images to %s\n", count, o->out_dir);
     if (zdev) be->release(zdev);
     free(images);
+    free(classes);
     net_exec_free(&x);
     dcgan_net_free(&G);
     free(z);
@@ -153,6 +222,7 @@ int cmd_sample(int argc, char **argv) {
             break;
         case O_BATCH: o.batch = (int)parse_long("--batch-size", optarg, 1, 65536); break;
         case O_DEVICE: o.device = optarg; break;
+        case O_CLASS: o.class_arg = optarg; break;
         case O_HELP: help(); return 0;
         default: usage_error("sample", "unknown or incomplete option '%s'", argv[optind - 1]);
         }

@@ -23,6 +23,8 @@ static void help(void) {
         "  --nz N               latent size                                        [100]\n"
         "  --ngf N              generator width                                    [64]\n"
         "  --ndf N              discriminator width                                [64]\n"
+        "  --conditional        class-conditional G and D on the dataset's labels: the one-hot\n"
+        "                       class is appended to z and, as constant planes, to D's input\n"
         "training:\n"
         "  --loss NAME          nonsat | minimax | ml | wgan | lsgan | hinge       [nonsat]\n"
         "  --batch-size N                                                          [64]\n"
@@ -43,7 +45,8 @@ static void help(void) {
         "  --resume DIR         continue the run saved in DIR (its settings are kept)\n"
         "  --verbose            more detail about the run\n"
         "\n"
-        "The run directory receives real_samples.png, samples_<iter>.png (64 fixed-noise samples),\n"
+        "The run directory receives real_samples.png, samples_<iter>.png (64 fixed-noise samples;\n"
+        "conditional runs: one row of 8 per class, the first 16 classes, the same 8 z in every row),\n"
         "metrics.jsonl (one JSON object per iteration), netG.safetensors, netD.safetensors and\n"
         "train_state.safetensors. Ctrl-C saves a checkpoint and exits; --resume DIR continues.\n");
 }
@@ -51,7 +54,7 @@ static void help(void) {
 enum {
     OPT_DATA = 256, OPT_DATASET, OPT_SIZE, OPT_NC, OPT_NZ, OPT_NGF, OPT_NDF, OPT_LOSS, OPT_BATCH, OPT_ITERS,
     OPT_EPOCHS, OPT_LR, OPT_BETA1, OPT_BETA2, OPT_DSTEPS, OPT_CLIP, OPT_SEED, OPT_DEVICE, OPT_OUT,
-    OPT_SAMPLE_EVERY, OPT_CKPT_EVERY, OPT_LOG_EVERY, OPT_RESUME, OPT_VERBOSE, OPT_HELP,
+    OPT_SAMPLE_EVERY, OPT_CKPT_EVERY, OPT_LOG_EVERY, OPT_RESUME, OPT_VERBOSE, OPT_HELP, OPT_CONDITIONAL,
 };
 
 static const struct option long_options[] = {
@@ -67,7 +70,7 @@ static const struct option long_options[] = {
     {"out", required_argument, 0, OPT_OUT}, {"sample-every", required_argument, 0, OPT_SAMPLE_EVERY},
     {"ckpt-every", required_argument, 0, OPT_CKPT_EVERY}, {"log-every", required_argument, 0, OPT_LOG_EVERY},
     {"resume", required_argument, 0, OPT_RESUME}, {"verbose", no_argument, 0, OPT_VERBOSE},
-    {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0},
+    {"help", no_argument, 0, OPT_HELP}, {"conditional", no_argument, 0, OPT_CONDITIONAL}, {0, 0, 0, 0},
 };
 
 int cmd_train(int argc, char **argv) {
@@ -112,6 +115,7 @@ int cmd_train(int argc, char **argv) {
         case OPT_LOG_EVERY: o.log_every = (int)parse_long("--log-every", optarg, 1, 1000000000L); break;
         case OPT_RESUME: o.resume = optarg; break;
         case OPT_VERBOSE: o.verbose = 1; break;
+        case OPT_CONDITIONAL: o.conditional = 1; break;
         case OPT_HELP: help(); return 0;
         default: usage_error("train", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
