@@ -91,20 +91,20 @@ int latent_parse_indices(const char *s, int *idx, int max, int limit, char *err,
     int n = 0;
     const char *p = s;
     for (;;) {
-        if (*p == ',' || *p == 0) { snprintf(err, errlen, "'%s': empty entry in the index list", s); return -1; }
-        if (*p == '-' || *p == '+' || *p == ' ') { snprintf(err, errlen, "'%s': indices are non-negative integers", s); return -1; }
+        if (*p == ',' || *p == 0) { snprintf(err, errlen, "empty entry in the index list"); return -1; }
+        if (*p == '-' || *p == '+' || *p == ' ') { snprintf(err, errlen, "indices are non-negative integers"); return -1; }
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
         if (end == p || errno || (*end && *end != ',')) {
-            snprintf(err, errlen, "'%s': '%.*s' is not an index", s, (int)strcspn(p, ","), p);
+            snprintf(err, errlen, "'%.*s' is not an index", (int)strcspn(p, ","), p);
             return -1;
         }
         if (v < 0 || v >= limit) {
             snprintf(err, errlen, "index %ld is out of range: the sheet has %d vectors (0 to %d)", v, limit, limit - 1);
             return -1;
         }
-        if (n >= max) { snprintf(err, errlen, "'%s': more than %d indices in one group", s, max); return -1; }
+        if (n >= max) { snprintf(err, errlen, "more than %d indices in one group", max); return -1; }
         idx[n++] = (int)v;
         if (!*end) break;
         p = end + 1;
