@@ -2,6 +2,7 @@
 // equal `dcgan sample` of the same vectors pixel for pixel, frames, numbered sheets, arithmetic,
 // the run's plot and progress GIF, and a clear error with a non-zero exit for every bad input.
 // Usage: test_latent_cli PATH_TO_DCGAN (or DCGAN_BIN set)
+#include <gif_lib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,28 @@ static int same_cell(const picture *a, int r, int c, const picture *b, int r2, i
     return 1;
 }
 
+// The GIF has `frames` frames and its first frame equals the first gray grid exactly.
+static void check_gif(const char *gif_path, const char *first_png, int frames) {
+    int e = 0;
+    GifFileType *gif = DGifOpenFileName(gif_path, &e);
+    CHECK(gif != NULL);
+    if (!gif) { fprintf(stderr, "%s: %s\n", gif_path, GifErrorString(e)); return; }
+    CHECK(DGifSlurp(gif) == GIF_OK);
+    printf("%s: %d frame(s), %dx%d\n", gif_path, gif->ImageCount, gif->SWidth, gif->SHeight);
+    CHECK(gif->ImageCount == frames);
+    picture p;
+    if (gif->ImageCount > 0 && load(&p, first_png) == 0) {
+        const SavedImage *im = &gif->SavedImages[0];
+        const ColorMapObject *map = im->ImageDesc.ColorMap ? im->ImageDesc.ColorMap : gif->SColorMap;
+        CHECK(map && p.c == 1 && im->ImageDesc.Width == p.w && im->ImageDesc.Height == p.h);
+        int same = map != NULL;
+        for (long i = 0; same && i < (long)p.w * p.h; i++) same = map->Colors[im->RasterBits[i]].Red == p.px[i];
+        CHECK(same);
+        free(p.px);
+    }
+    DGifCloseFile(gif, &e);
+}
+
 static int file_exists(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && st.st_size > 0;
@@ -92,9 +115,11 @@ int main(int argc, char **argv) {
     free(plot.px);
     snprintf(path, sizeof path, "%s/run/progress.gif", dir);
     FILE *f = fopen(path, "rb");
-    char magic[6] = {0};
+    char magic[6] = {0}, first[1024];
     CHECK(f && fread(magic, 1, 6, f) == 6 && memcmp(magic, "GIF89a", 6) == 0);
     if (f) fclose(f);
+    snprintf(first, sizeof first, "%s/run/samples_000001.png", dir);
+    check_gif(path, first, 3);
 
     // Points with a large spread, so that even a barely trained G draws them differently.
     enum { R = 2, K = 2, STEPS = 5 };
