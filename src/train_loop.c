@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "dcgan/data.h"
+#include "dcgan/draw.h"
 #include "dcgan/image.h"
 #include "dcgan/progress.h"
 #include "dcgan/run.h"
@@ -211,6 +212,27 @@ oom:
     return -1;
 }
 
+// Pictures of the run (plot at checkpoints, animation at the end) are a convenience: a failure
+// is reported and training goes on.
+static void refresh_plot(run_state *s, FILE *metrics, progress *pr) {
+    char metrics_path[4200], png[4200], err[1024];
+    if (metrics) fflush(metrics);
+    snprintf(metrics_path, sizeof metrics_path, "%s/metrics.jsonl", s->o->out_dir);
+    snprintf(png, sizeof png, "%s/plot.png", s->o->out_dir);
+    if (plot_metrics(metrics_path, png, NULL, NULL, err, sizeof err)) {
+        progress_break(pr);
+        fprintf(stderr, "warning: plot not updated: %s\n", err);
+    }
+}
+
+static void write_progress_gif(run_state *s) {
+    char gif[4200], err[1024];
+    snprintf(gif, sizeof gif, "%s/progress.gif", s->o->out_dir);
+    int frames = 0;
+    if (progress_gif(s->o->out_dir, gif, 20, &frames, err, sizeof err))
+        fprintf(stderr, "warning: no progress animation: %s\n", err);
+}
+
 static int setup(run_state *s, char *err, size_t errlen) {
     run_options *o = s->o;
     train_hparams *h = &o->hp;
@@ -373,6 +395,7 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         }
         if ((o->ckpt_every > 0 && s->pos.iter % o->ckpt_every == 0) || last) {
             if (checkpoint(s, err, errlen)) { rc = 1; break; }
+            refresh_plot(s, metrics, &pr);
         }
         if (stop_requested) {
             progress_break(&pr);
@@ -408,6 +431,7 @@ int run_training(run_options *o) {
         if (s.pos.iter >= s.pos.total_iters)
             printf("nothing to do: the run already has %ld of %ld iterations\n", s.pos.iter, s.pos.total_iters);
         rc = train_loop(&s, err, sizeof err);
+        if ((rc == 0 || rc == 130) && o->sample_every > 0) write_progress_gif(&s);
         if (rc == 0) printf("done: %ld iterations; checkpoints and samples in %s\n", s.pos.iter, o->out_dir);
     }
     if (rc == 1) fprintf(stderr, "error: %s\n", err);

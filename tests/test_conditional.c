@@ -152,6 +152,26 @@ static void checkpoint_keeps_conditioning(const char *dir, long iters) {
         // ...and the rows are not one picture repeated: the class changes the image.
         CHECK(rms(rows, rows + 1 * 8 * S * S) > 5);
     }
+    // interpolate and arithmetic take the class too: a walk through the 8 vectors in 8 steps
+    // lands on each of them, so with --class trouser it redraws row 1 exactly.
+    snprintf(path, sizeof path, "%s/walk.png", dir);
+    expect_ok(dcgan(err, sizeof err, "interpolate --ckpt %s/run/netG.safetensors --device cpu --z %s --rows 1"
+                    " --chain 8 --steps 8 --class trouser --grid %s", dir, zpath, path), err);
+    float *walk = read_cells(path, 8);
+    if (walk && row1) {
+        double worst = 0;
+        for (size_t i = 0; i < (size_t)8 * S * S; i++) worst = fmax(worst, fabs(walk[i] - row1[i]));
+        printf("interpolate --class trouser through the 8 vectors vs sample --class trouser: max difference %.0f\n", worst);
+        CHECK(worst == 0);
+    }
+    snprintf(path, sizeof path, "%s/arith.png", dir);
+    expect_ok(dcgan(err, sizeof err, "arithmetic --ckpt %s/run/netG.safetensors --device cpu --z %s --plus 0,1"
+                    " --minus 2 --class 3 --grid %s", dir, zpath, path), err);
+    expect_error(dcgan(err, sizeof err, "arithmetic --ckpt %s/run/netG.safetensors --device cpu --z %s --plus 0"
+                       " --class 10 --grid %s", dir, zpath, path), err, "out of range");
+    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s/run/netG.safetensors --device cpu --class Hat"
+                       " --grid %s", dir, path), err, "Hat");
+    free(walk);
     free(rows);
     free(run);
     free(row1);
@@ -223,6 +243,8 @@ static void user_errors(const char *dir, int have_fashion) {
                     " --nz 8 --sample-every 0 --out %s/uncond", dir), err);
     expect_error(dcgan(err, sizeof err, "sample --ckpt %s/uncond/netG.safetensors --device cpu --class 0", dir), err,
                  "unconditional");
+    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s/uncond/netG.safetensors --device cpu --class 0"
+                       " --grid %s/w.png", dir, dir), err, "unconditional");
     expect_error(dcgan(err, sizeof err, "train --resume %s/part --conditional", dir), err, "--conditional");
     // An IDX image file with no label file beside it: a dataset without labels.
     snprintf(path, sizeof path, "%s/nolabels-idx3-ubyte", dir);

@@ -15,6 +15,9 @@ static const struct {
 } commands[] = {
     {"train", cmd_train, "train a DCGAN"},
     {"sample", cmd_sample, "write images from a trained generator"},
+    {"interpolate", cmd_interpolate, "walk between latent vectors: a grid or video frames"},
+    {"arithmetic", cmd_arithmetic, "latent vector arithmetic on exemplars of a sample sheet"},
+    {"plot", cmd_plot, "draw a run's losses and D outputs (and its progress GIF)"},
     {"bench", cmd_bench, "measure training throughput on synthetic data"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,149 @@
+// Generator inference shared by the sample, interpolate and arithmetic commands.
+#include "dcgan/generate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "dcgan/ckpt.h"
+#include "dcgan/rng.h"
+
+int generator_open(generator *g, const char *ckpt_path, const char *device, bn_mode bn, int batch,
+                   char *err, size_t errlen) {
+    memset(g, 0, sizeof *g);
+    if (batch < 1) { snprintf(err, errlen, "batch size must be at least 1, got %d", batch); return -1; }
+    const char *notice = NULL;
+    g->be = backend_select(device, &notice, err, errlen);
+    if (!g->be) return -1;
+    if (ckpt_load_net(&g->G, ckpt_path, 1, g->be, err, errlen)) return -1;
+    g->bn = bn;
+    g->batch = batch;
+    g->nz = g->G.cfg.nz;
+    g->nc = g->G.cfg.nc;
+    g->size = g->G.cfg.size;
+    g->nclasses = g->G.cfg.nclasses;
+    if (g->nclasses > 0) {
+        st_file f;
+        if (st_read(ckpt_path, &f, err, errlen)) { generator_close(g); return -1; }
+        g->class_names = ckpt_class_names(&f, g->nclasses);
+        st_free(&f);
+        if (!g->class_names || !(g->classes = calloc((size_t)batch, sizeof(int32_t)))) {
+            snprintf(err, errlen, "out of memory");
+            generator_close(g);
+            return -1;
+        }
+    }
+    if (net_exec_init(&g->x, &g->G, batch, NULL)) {
+        snprintf(err, errlen, "out of %s memory for a batch of %d images", g->be->name, batch);
+        generator_close(g);
+        return -1;
+    }
+    if (!(g->zdev = g->be->alloc((size_t)batch * g->nz * sizeof(float)))) {
+        snprintf(err, errlen, "out of %s memory for the latent vectors", g->be->name);
+        generator_close(g);
+        return -1;
+    }
+    return 0;
+}
+
+int generator_run(generator *g, float *images, const float *z, const int32_t *labels, int n,
+                  char *err, size_t errlen) {
+    if (labels && g->nclasses == 0) {
+        snprintf(err, errlen, "this generator is not conditional: it takes no class");
+        return -1;
+    }
+    if (!labels && g->nclasses > 0) {
+        snprintf(err, errlen, "this generator is conditional: each image needs a class");
+        return -1;
+    }
+    for (int i = 0; labels && i < n; i++)
+        if (labels[i] < 0 || labels[i] >= g->nclasses) {
+            snprintf(err, errlen, "class %d is out of range: the generator has classes 0..%d", labels[i],
+                     g->nclasses - 1);
+            return -1;
+        }
+    const dcgan_backend *be = g->be;
+    size_t per = generator_image_numel(g);
+    for (int first = 0; first < n; first += g->batch) {
+        int m = n - first < g->batch ? n - first : g->batch;
+        size_t zbytes = (size_t)m * g->nz * sizeof(float);
+        if (m < g->x.B && g->bn != BN_RUNNING) {
+            // Batch statistics must see only this chunk's images: buffers of its own size.
+            net_exec_free(&g->x);
+            if (net_exec_init(&g->x, &g->G, m, NULL)) {
+                snprintf(err, errlen, "out of %s memory for a batch of %d images", be->name, m);
+                return -1;
+            }
+        }
+        if (m < g->x.B) be->zero(g->zdev, (size_t)g->x.B * g->nz * sizeof(float));
+        be->upload(g->zdev, z + (size_t)first * g->nz, zbytes);
+        if (labels) {
+            // Padding images of a short chunk get class 0; their pixels are discarded.
+            memset(g->classes, 0, (size_t)g->x.B * sizeof(int32_t));
+            memcpy(g->classes, labels + first, (size_t)m * sizeof(int32_t));
+            net_set_classes(&g->x, g->classes);
+        }
+        const float *out = net_forward(&g->x, g->zdev, g->bn);
+        be->download(images + (size_t)first * per, out, (size_t)m * per * sizeof(float));
+    }
+    // Back to full-size buffers for the next call.
+    if (g->x.B != g->batch) {
+        net_exec_free(&g->x);
+        if (net_exec_init(&g->x, &g->G, g->batch, NULL)) {
+            snprintf(err, errlen, "out of %s memory for a batch of %d images", be->name, g->batch);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void generator_close(generator *g) {
+    if (g->class_names) ckpt_free_class_names(g->class_names, g->nclasses);
+    free(g->classes);
+    if (g->zdev) g->be->release(g->zdev);
+    net_exec_free(&g->x);
+    if (g->G.be) dcgan_net_free(&g->G);
+    memset(g, 0, sizeof *g);
+}
+
+int generator_class(const generator *g, const char *arg, char *err, size_t errlen) {
+    if (g->nclasses <= 0) {
+        snprintf(err, errlen, "--class: the generator is unconditional (trained without --conditional)");
+        return -1;
+    }
+    char *end;
+    long k = strtol(arg, &end, 10);
+    if (end != arg && !*end) {
+        if (k >= 0 && k < g->nclasses) return (int)k;
+        snprintf(err, errlen, "--class %s is out of range: the generator has classes 0..%d", arg, g->nclasses - 1);
+        return -1;
+    }
+    for (int i = 0; i < g->nclasses; i++)
+        if (!strcasecmp(g->class_names[i], arg)) return i;
+    char list[400] = "";
+    for (int i = 0; i < g->nclasses && strlen(list) + 40 < sizeof list; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", g->class_names[i]);
+    snprintf(err, errlen, "--class: no class '%s' (classes: %s%s)", arg, list, strlen(list) + 40 >= sizeof list ? ", ..." : "");
+    return -1;
+}
+
+int generator_labels(const generator *g, const char *class_arg, long n, long run, int32_t **labels,
+                     char *err, size_t errlen) {
+    *labels = NULL;
+    int fixed = -1;
+    if (class_arg && (fixed = generator_class(g, class_arg, err, errlen)) < 0) return -1;
+    if (g->nclasses <= 0) return 0;
+    if (!(*labels = malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t)))) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (long i = 0; i < n; i++) (*labels)[i] = fixed >= 0 ? fixed : (int32_t)((i / (run > 0 ? run : 1)) % g->nclasses);
+    return 0;
+}
+
+void generator_seed_noise(float *z, long first, int n, int nz, uint64_t seed) {
+    uint64_t base = (uint64_t)first * (uint64_t)nz;
+    size_t count = (size_t)n * (size_t)nz;
+    #pragma omp parallel for schedule(static) if (count > 65536)
+    for (size_t i = 0; i < count; i++) z[i] = philox_normal_at(seed, RNG_STREAM_SAMPLE, base + i);
+}

@@ -1,0 +1,334 @@
+// The plot of a training run: metrics.jsonl read with jansson, drawn with cairo into two
+// panels (losses; D outputs) that share the iteration axis.
+#include <cairo.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "dcgan/draw.h"
+
+#ifndef M_PI
+#define M_PI 3.14159265358979323846
+#endif
+
+enum { S_LOSS_D, S_LOSS_G, S_D_X, S_D_G_Z1, S_D_G_Z2, NSERIES };
+static const char *const field[NSERIES] = {"loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2"};
+static const char *const legend[NSERIES] = {"Loss_D (real + fake)", "Loss_G", "D(x)",
+                                            "D(G(z)) before D step", "D(G(z)) after D step"};
+static const double colour[NSERIES][3] = {
+    {0.12, 0.47, 0.71}, {0.85, 0.37, 0.01}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16}, {0.58, 0.40, 0.74}};
+
+typedef struct {
+    long n, cap;
+    double *iter;
+    double *v[NSERIES];
+} series;
+
+static void series_free(series *s) {
+    free(s->iter);
+    for (int k = 0; k < NSERIES; k++) free(s->v[k]);
+}
+
+static int series_push(series *s, double it, const double *vals) {
+    if (s->n == s->cap) {
+        long cap = s->cap ? 2 * s->cap : 1024;
+        double *p = realloc(s->iter, (size_t)cap * sizeof(double));
+        if (!p) return -1;
+        s->iter = p;
+        for (int k = 0; k < NSERIES; k++) {
+            if (!(p = realloc(s->v[k], (size_t)cap * sizeof(double)))) return -1;
+            s->v[k] = p;
+        }
+        s->cap = cap;
+    }
+    // A resumed run appends iterations that may repeat ones logged before its checkpoint:
+    // the later records replace them.
+    while (s->n > 0 && s->iter[s->n - 1] >= it) s->n--;
+    s->iter[s->n] = it;
+    for (int k = 0; k < NSERIES; k++) s->v[k][s->n] = vals[k];
+    s->n++;
+    return 0;
+}
+
+static int read_metrics(const char *path, series *s, char *err, size_t errlen) {
+    FILE *f = fopen(path, "r");
+    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    long lineno = 0;
+    int rc = 0;
+    while (!rc && (len = getline(&line, &cap, f)) > 0) {
+        lineno++;
+        int complete = line[len - 1] == '\n';
+        json_error_t je;
+        json_t *o = json_loadb(line, (size_t)len, 0, &je);
+        if (!o || !json_is_object(o)) {
+            json_decref(o);
+            if (!complete) break;   // the trainer may be writing the last line right now
+            snprintf(err, errlen, "%s: line %ld: not a JSON object%s%s", path, lineno, o ? "" : ": ", o ? "" : je.text);
+            rc = -1;
+            break;
+        }
+        json_t *it = json_object_get(o, "iter");
+        double vals[NSERIES];
+        if (!json_is_integer(it)) {
+            snprintf(err, errlen, "%s: line %ld: no integer \"iter\"", path, lineno);
+            rc = -1;
+        }
+        for (int k = 0; !rc && k < NSERIES; k++) {
+            json_t *x = json_object_get(o, field[k]);
+            if (!json_is_number(x)) {
+                snprintf(err, errlen, "%s: line %ld: no number \"%s\"", path, lineno, field[k]);
+                rc = -1;
+            } else {
+                vals[k] = json_number_value(x);
+            }
+        }
+        if (!rc && series_push(s, (double)json_integer_value(it), vals)) {
+            snprintf(err, errlen, "%s: out of memory", path);
+            rc = -1;
+        }
+        json_decref(o);
+    }
+    if (!rc && ferror(f)) { snprintf(err, errlen, "%s: read error", path); rc = -1; }
+    if (!rc && s->n == 0) { snprintf(err, errlen, "%s: no records to plot", path); rc = -1; }
+    free(line);
+    fclose(f);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Drawing
+
+typedef struct { double x0, y0, w, h; double xmin, xmax, ymin, ymax; } panel;
+
+static double px(const panel *p, double x) { return p->x0 + (x - p->xmin) / (p->xmax - p->xmin) * p->w; }
+static double py(const panel *p, double y) { return p->y0 + p->h - (y - p->ymin) / (p->ymax - p->ymin) * p->h; }
+
+// A tick spacing of 1, 2 or 5 times a power of ten giving about `target` intervals.
+static double nice_step(double range, int target) {
+    double raw = range / target, mag = pow(10, floor(log10(raw))), r = raw / mag;
+    return (r < 1.5 ? 1 : r < 3.5 ? 2 : r < 7.5 ? 5 : 10) * mag;
+}
+
+static void widen(double *lo, double *hi) {
+    if (!(*hi > *lo)) { *lo -= 0.5; *hi += 0.5; }
+}
+
+static void text_at(cairo_t *cr, double x, double y, const char *s, double ax, double ay) {
+    cairo_text_extents_t te;
+    cairo_text_extents(cr, s, &te);
+    cairo_move_to(cr, x - te.width * ax - te.x_bearing, y - te.height * ay - te.y_bearing);
+    cairo_show_text(cr, s);
+}
+
+static void format_tick(char *buf, size_t n, double v, double step) {
+    if (fabs(v) < step * 1e-6) v = 0;
+    if (fabs(v) >= 10000 && step >= 1000) snprintf(buf, n, "%gk", v / 1000);
+    else snprintf(buf, n, "%g", v);
+}
+
+static void draw_axes(cairo_t *cr, const panel *p, const char *title, const char *ylabel, const char *xlabel) {
+    cairo_set_font_size(cr, 12);
+    cairo_set_line_width(cr, 1);
+    double xs = fmax(1.0, nice_step(p->xmax - p->xmin, 8)), ys = nice_step(p->ymax - p->ymin, 5);   // whole iterations
+    char buf[32];
+    for (double v = ceil(p->xmin / xs) * xs; v <= p->xmax + xs * 1e-9; v += xs) {
+        double x = px(p, v);
+        cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+        cairo_move_to(cr, x, p->y0);
+        cairo_line_to(cr, x, p->y0 + p->h);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_move_to(cr, x, p->y0 + p->h);
+        cairo_line_to(cr, x, p->y0 + p->h + 5);
+        cairo_stroke(cr);
+        format_tick(buf, sizeof buf, v, xs);
+        text_at(cr, x, p->y0 + p->h + 8, buf, 0.5, 0.0);
+    }
+    for (double v = ceil(p->ymin / ys) * ys; v <= p->ymax + ys * 1e-9; v += ys) {
+        double y = py(p, v);
+        cairo_set_source_rgb(cr, 0.9, 0.9, 0.9);
+        cairo_move_to(cr, p->x0, y);
+        cairo_line_to(cr, p->x0 + p->w, y);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_move_to(cr, p->x0 - 5, y);
+        cairo_line_to(cr, p->x0, y);
+        cairo_stroke(cr);
+        format_tick(buf, sizeof buf, v, ys);
+        text_at(cr, p->x0 - 8, y, buf, 1.0, 0.5);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    cairo_rectangle(cr, p->x0, p->y0, p->w, p->h);
+    cairo_stroke(cr);
+    cairo_set_font_size(cr, 14);
+    text_at(cr, p->x0 + p->w / 2, p->y0 - 10, title, 0.5, 1.0);
+    cairo_set_font_size(cr, 12);
+    text_at(cr, p->x0 + p->w / 2, p->y0 + p->h + 26, xlabel, 0.5, 0.0);
+    cairo_save(cr);
+    cairo_translate(cr, p->x0 - 52, p->y0 + p->h / 2);
+    cairo_rotate(cr, -M_PI / 2);
+    text_at(cr, 0, 0, ylabel, 0.5, 1.0);
+    cairo_restore(cr);
+}
+
+static void draw_line(cairo_t *cr, const panel *p, const double *x, const double *y, long n, const double *rgb,
+                      double alpha, double width) {
+    cairo_save(cr);
+    cairo_rectangle(cr, p->x0, p->y0, p->w, p->h);
+    cairo_clip(cr);
+    cairo_set_source_rgba(cr, rgb[0], rgb[1], rgb[2], alpha);
+    cairo_set_line_width(cr, width);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    if (n == 1) {   // a single record: a dot
+        cairo_arc(cr, px(p, x[0]), py(p, y[0]), 3, 0, 2 * M_PI);
+        cairo_fill(cr);
+    } else {
+        for (long i = 0; i < n; i++) {
+            if (i == 0) cairo_move_to(cr, px(p, x[i]), py(p, y[i]));
+            else cairo_line_to(cr, px(p, x[i]), py(p, y[i]));
+        }
+        cairo_stroke(cr);
+    }
+    cairo_restore(cr);
+}
+
+static void draw_legend(cairo_t *cr, const panel *p, const int *which, int n) {
+    cairo_set_font_size(cr, 12);
+    double w = 0;
+    for (int i = 0; i < n; i++) {
+        cairo_text_extents_t te;
+        cairo_text_extents(cr, legend[which[i]], &te);
+        if (te.x_advance > w) w = te.x_advance;
+    }
+    double bw = w + 44, bh = 18.0 * n + 8, x = p->x0 + p->w - bw - 8, y = p->y0 + 8;
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
+    cairo_rectangle(cr, x, y, bw, bh);
+    cairo_fill_preserve(cr);
+    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+    cairo_set_line_width(cr, 1);
+    cairo_stroke(cr);
+    for (int i = 0; i < n; i++) {
+        const double *c = colour[which[i]];
+        double ly = y + 13 + 18.0 * i;
+        cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+        cairo_set_line_width(cr, 2.5);
+        cairo_move_to(cr, x + 6, ly);
+        cairo_line_to(cr, x + 30, ly);
+        cairo_stroke(cr);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        text_at(cr, x + 36, ly, legend[which[i]], 0.0, 0.5);
+    }
+}
+
+static void ema(double *out, const double *in, long n, double a) {
+    double s = in[0];
+    for (long i = 0; i < n; i++) out[i] = s = a * s + (1 - a) * in[i];
+}
+
+static void draw_panel(cairo_t *cr, panel *p, const series *s, double *const *sm, const int *which, int nw,
+                       int fixed_range, double smooth, const char *title, const char *ylabel) {
+    if (!fixed_range) {
+        p->ymin = INFINITY;
+        p->ymax = -INFINITY;
+        for (int i = 0; i < nw; i++)
+            for (long j = 0; j < s->n; j++) {
+                double v = s->v[which[i]][j];
+                if (isfinite(v) && v < p->ymin) p->ymin = v;
+                if (isfinite(v) && v > p->ymax) p->ymax = v;
+            }
+        if (!isfinite(p->ymin)) { p->ymin = 0; p->ymax = 1; }
+        widen(&p->ymin, &p->ymax);
+        double m = 0.05 * (p->ymax - p->ymin);
+        p->ymin -= m;
+        p->ymax += m;
+    }
+    draw_axes(cr, p, title, ylabel, "iteration");
+    for (int i = 0; i < nw; i++) {
+        int k = which[i];
+        if (smooth > 0) {
+            draw_line(cr, p, s->iter, s->v[k], s->n, colour[k], 0.25, 1.0);
+            draw_line(cr, p, s->iter, sm[k], s->n, colour[k], 1.0, 2.0);
+        } else {
+            draw_line(cr, p, s->iter, s->v[k], s->n, colour[k], 1.0, 1.5);
+        }
+    }
+    draw_legend(cr, p, which, nw);
+}
+
+int plot_metrics(const char *metrics_path, const char *png_path, const plot_options *o,
+                 int *records, char *err, size_t errlen) {
+    plot_options d = {1000, 700, 0.0};
+    if (!o) o = &d;
+    int W = o->width > 0 ? o->width : d.width, H = o->height > 0 ? o->height : d.height;
+    if (W < 300 || H < 240 || W > 10000 || H > 10000) {
+        snprintf(err, errlen, "plot size %dx%d is outside 300x240 .. 10000x10000", W, H);
+        return -1;
+    }
+    if (!(o->smooth >= 0 && o->smooth < 1)) { snprintf(err, errlen, "smoothing must be in [0, 1), got %g", o->smooth); return -1; }
+    series s;
+    memset(&s, 0, sizeof s);
+    if (read_metrics(metrics_path, &s, err, errlen)) { series_free(&s); return -1; }
+    double *sm[NSERIES] = {0};
+    int rc = -1;
+    cairo_surface_t *surf = NULL;
+    char *tmp = NULL;
+    if (o->smooth > 0) {
+        for (int k = 0; k < NSERIES; k++) {
+            if (!(sm[k] = malloc((size_t)s.n * sizeof(double)))) { snprintf(err, errlen, "out of memory"); goto done; }
+            ema(sm[k], s.v[k], s.n, o->smooth);
+        }
+    }
+    surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    if (cairo_surface_status(surf)) {
+        snprintf(err, errlen, "%s: cannot create the drawing surface: %s", png_path, cairo_status_to_string(cairo_surface_status(surf)));
+        goto done;
+    }
+    cairo_t *cr = cairo_create(surf);
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    double xmin = s.iter[0], xmax = s.iter[s.n - 1];
+    widen(&xmin, &xmax);
+    double left = 80, right = 20, top = 40, gap = 80, bottom = 55;
+    double ph = (H - top - gap - bottom) / 2;
+    panel top_p = {left, top, W - left - right, ph, xmin, xmax, 0, 0};
+    panel bot_p = {left, top + ph + gap, W - left - right, ph, xmin, xmax, -0.02, 1.02};
+    static const int losses[] = {S_LOSS_D, S_LOSS_G}, douts[] = {S_D_X, S_D_G_Z1, S_D_G_Z2};
+    char title[160];
+    if (o->smooth > 0) snprintf(title, sizeof title, "Losses (faint: raw, solid: EMA %.3g)", o->smooth);
+    else snprintf(title, sizeof title, "Losses");
+    draw_panel(cr, &top_p, &s, sm, losses, 2, 0, o->smooth, title, "loss");
+    draw_panel(cr, &bot_p, &s, sm, douts, 3, 1, o->smooth, "Discriminator outputs (mean sigmoid)", "D output");
+    cairo_status_t st = cairo_status(cr);
+    cairo_destroy(cr);
+    if (st) { snprintf(err, errlen, "%s: drawing failed: %s", png_path, cairo_status_to_string(st)); goto done; }
+    // Atomic replace: the trainer refreshes the plot while someone may be looking at it.
+    size_t tn = strlen(png_path) + 32;
+    if (!(tmp = malloc(tn))) { snprintf(err, errlen, "out of memory"); goto done; }
+    snprintf(tmp, tn, "%s.tmp.%ld", png_path, (long)getpid());
+    st = cairo_surface_write_to_png(surf, tmp);
+    if (st) {
+        snprintf(err, errlen, "%s: cannot write: %s", png_path, cairo_status_to_string(st));
+        remove(tmp);
+        goto done;
+    }
+    if (rename(tmp, png_path)) {
+        snprintf(err, errlen, "%s: cannot write: %s", png_path, strerror(errno));
+        remove(tmp);
+        goto done;
+    }
+    if (records) *records = (int)s.n;
+    rc = 0;
+done:
+    free(tmp);
+    if (surf) cairo_surface_destroy(surf);
+    for (int k = 0; k < NSERIES; k++) free(sm[k]);
+    series_free(&s);
+    return rc;
+}

@@ -1,0 +1,109 @@
+// Grids with text in the cells' corners: the image pixels are copied into a cairo surface,
+// the labels drawn by cairo (outlined text, readable on any background), the result written
+// through png_write so it is atomic like every other PNG of the project.
+#include <cairo.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dcgan/draw.h"
+#include "dcgan/image.h"
+
+#define PAD 2
+#define MIN_CELL 64     // small images are scaled up so a label covers only a corner of them
+
+static int cairo_failed(cairo_status_t st, const char *path, const char *what, char *err, size_t errlen) {
+    if (st == CAIRO_STATUS_SUCCESS) return 0;
+    snprintf(err, errlen, "%s: %s: %s", path, what, cairo_status_to_string(st));
+    return 1;
+}
+
+int save_labelled_grid_png(const char *path, const float *images, int n, int c, int h, int w,
+                           int ncol, const char *const *labels, char *err, size_t errlen) {
+    if (c != 1 && c != 3) { snprintf(err, errlen, "%s: cannot label %d-channel images", path, c); return -1; }
+    int gw, gh;
+    uint8_t *grid = image_grid(images, n, c, h, w, ncol, PAD, &gw, &gh);
+    if (!grid) { snprintf(err, errlen, "%s: cannot build a grid of %d images (out of memory?)", path, n); return -1; }
+    int f = h >= MIN_CELL ? 1 : (MIN_CELL + h - 1) / h;
+    int W = gw * f, H = gh * f;
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    uint8_t *out = NULL;
+    int rc = -1;
+    if (cairo_failed(cairo_surface_status(surf), path, "cannot create the drawing surface", err, errlen)) goto done;
+    // Pixels, nearest-neighbour scaled: RGB24 is one native-endian 32-bit word per pixel.
+    cairo_surface_flush(surf);
+    uint8_t *data = cairo_image_surface_get_data(surf);
+    int stride = cairo_image_surface_get_stride(surf);
+    for (int y = 0; y < H; y++) {
+        uint32_t *row = (uint32_t *)(data + (size_t)y * stride);
+        const uint8_t *src = grid + (size_t)(y / f) * gw * c;
+        for (int x = 0; x < W; x++) {
+            const uint8_t *p = src + (size_t)(x / f) * c;
+            uint32_t r = p[0], g = c == 3 ? p[1] : p[0], b = c == 3 ? p[2] : p[0];
+            row[x] = r << 16 | g << 8 | b;
+        }
+    }
+    cairo_surface_mark_dirty(surf);
+    cairo_t *cr = cairo_create(surf);
+    int cols = ncol < n ? ncol : n;
+    double font = (h * f) / 6.0;
+    if (font < 9) font = 9;
+    if (font > 16) font = 16;
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_BOLD);
+    cairo_set_font_size(cr, font);
+    cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+    cairo_font_extents_t fe;
+    cairo_font_extents(cr, &fe);
+    for (int i = 0; i < n; i++) {
+        if (!labels[i] || !labels[i][0]) continue;
+        int pad = n == 1 ? 0 : PAD;
+        double x0 = ((i % cols) * (w + pad) + pad) * f, y0 = ((i / cols) * (h + pad) + pad) * f;
+        cairo_new_path(cr);
+        cairo_move_to(cr, x0 + 2, y0 + 1 + fe.ascent);
+        cairo_text_path(cr, labels[i]);
+        cairo_set_source_rgb(cr, 0, 0, 0);
+        cairo_set_line_width(cr, font / 4);
+        cairo_stroke_preserve(cr);
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_fill(cr);
+    }
+    cairo_status_t st = cairo_status(cr);
+    cairo_destroy(cr);
+    if (cairo_failed(st, path, "drawing the labels failed", err, errlen)) goto done;
+    cairo_surface_flush(surf);
+    // Back to c interleaved channels (gray stays gray: the labels are black, white and grays).
+    if (!(out = malloc((size_t)W * H * c))) { snprintf(err, errlen, "%s: out of memory", path); goto done; }
+    for (int y = 0; y < H; y++) {
+        const uint32_t *row = (const uint32_t *)(data + (size_t)y * stride);
+        for (int x = 0; x < W; x++) {
+            uint8_t *o = out + ((size_t)y * W + x) * c;
+            o[0] = (uint8_t)(row[x] >> 16);
+            if (c == 3) { o[1] = (uint8_t)(row[x] >> 8); o[2] = (uint8_t)row[x]; }
+        }
+    }
+    rc = png_write(path, out, W, H, c, err, errlen);
+done:
+    free(out);
+    cairo_surface_destroy(surf);
+    free(grid);
+    return rc;
+}
+
+int save_sheet_png(const char *path, const float *images, int n, int c, int h, int w, int ncol,
+                   int first, char *err, size_t errlen) {
+    char (*text)[16] = malloc((size_t)n * sizeof *text);
+    const char **labels = malloc((size_t)n * sizeof *labels);
+    if (!text || !labels) {
+        free(text);
+        free(labels);
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        snprintf(text[i], sizeof text[i], "%d", first + i);
+        labels[i] = text[i];
+    }
+    int rc = save_labelled_grid_png(path, images, n, c, h, w, ncol, labels, err, errlen);
+    free(text);
+    free(labels);
+    return rc;
+}
