@@ -123,7 +123,10 @@ static int setup(run_state *s, char *err, size_t errlen) {
     if (h->d_steps > 16) { snprintf(err, errlen, "--d-steps must be at most 16"); return -1; }
     if (make_dir(o->out_dir, err, errlen)) return -1;
     printf("loading %s%s%s ...\n", o->dataset, o->data_path ? " from " : "", o->data_path ? o->data_path : "");
-    if (dataset_load(&s->ds, o->dataset, o->data_path, h->cfg.size, h->cfg.nc, h->seed, err, errlen)) return -1;
+    dataset_options dopt = {.cache = o->cache ? o->cache : o->out_dir, .classes = o->classes, .strict = o->strict,
+                            .progress = 1};
+    if (dataset_load_opts(&s->ds, o->dataset, o->data_path, h->cfg.size, h->cfg.nc, h->seed, &dopt, err, errlen))
+        return -1;
     if (s->ds.n < h->batch_size) {
         snprintf(err, errlen, "the dataset has %d images, fewer than the batch size %d", s->ds.n, h->batch_size);
         return -1;

@@ -63,6 +63,7 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
     put(&m, "ndf", "%d", h->cfg.ndf);
     put(&m, "dataset", "%s", o->dataset);
     put(&m, "data", "%s", o->data_path ? o->data_path : "");
+    put(&m, "classes", "%s", o->classes ? o->classes : "");
 
     st_tensor tensors[4];
     const dcgan_net *nets[2] = {&t->G, &t->D};
@@ -150,6 +151,8 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
         o->dataset = keep_string(st_meta_get(&f, "dataset"));
         const char *data = st_meta_get(&f, "data");
         if (!o->data_path) o->data_path = data && *data ? keep_string(data) : NULL;
+        const char *classes = st_meta_get(&f, "classes");
+        if (!o->classes) o->classes = classes && *classes ? keep_string(classes) : NULL;
         if (!o->iters && !o->epochs) o->iters = v[8];
     }
     st_free(&f);

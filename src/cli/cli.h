@@ -5,6 +5,7 @@
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_prepare(int argc, char **argv);
 
 // Strict number parsing for option values: on a bad value prints
 // "error: --NAME: 'VALUE' is not a valid ..." and exits with status 2.

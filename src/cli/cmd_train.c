@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "dcgan/data.h"
 #include "dcgan/run.h"
 
 #define DEFAULT_FASHION_MNIST "/usr/share/datasets/fashion-mnist"
@@ -14,9 +15,15 @@ static void help(void) {
         "Trains a DCGAN (Radford et al.) as the PyTorch DCGAN example does.\n"
         "\n"
         "data:\n"
-        "  --dataset KIND       fashion-mnist | mnist | synthetic                 [fashion-mnist]\n"
-        "  --data PATH          directory with the IDX files (train-images-idx3-ubyte[.gz], ...)\n"
-        "                       [" DEFAULT_FASHION_MNIST " for fashion-mnist]\n"
+        "  --dataset KIND       folder | lsun | cifar10 | mnist | fashion-mnist | synthetic\n"
+        "                                                                          [fashion-mnist]\n"
+        "  --data PATH          folder: directory of .png/.jpg/.webp images (subfolders = classes);\n"
+        "                       lsun: a *_lmdb directory or a directory of <class>_train_lmdb;\n"
+        "                       cifar10: directory with data_batch_{1..5}.bin; mnist, fashion-mnist:\n"
+        "                       directory with the IDX files  [" DEFAULT_FASHION_MNIST " for fashion-mnist]\n"
+        "  --classes A,B        lsun: the classes to read (e.g. bedroom,church_outdoor)   [all]\n"
+        "  --cache PATH         preprocessed-data cache: a directory, or a .dcgancache file [--out]\n"
+        "  --strict             stop on an undecodable image instead of skipping it\n"
         "  --size N             image size: 32, 64 or 128                          [32]\n"
         "  --nc N               image channels: 1 or 3 (gray is replicated)        [1]\n"
         "model:\n"
@@ -51,7 +58,8 @@ static void help(void) {
 enum {
     OPT_DATA = 256, OPT_DATASET, OPT_SIZE, OPT_NC, OPT_NZ, OPT_NGF, OPT_NDF, OPT_LOSS, OPT_BATCH, OPT_ITERS,
     OPT_EPOCHS, OPT_LR, OPT_BETA1, OPT_BETA2, OPT_DSTEPS, OPT_CLIP, OPT_SEED, OPT_DEVICE, OPT_OUT,
-    OPT_SAMPLE_EVERY, OPT_CKPT_EVERY, OPT_LOG_EVERY, OPT_RESUME, OPT_VERBOSE, OPT_HELP,
+    OPT_SAMPLE_EVERY, OPT_CKPT_EVERY, OPT_LOG_EVERY, OPT_RESUME, OPT_VERBOSE, OPT_HELP, OPT_CLASSES, OPT_CACHE,
+    OPT_STRICT,
 };
 
 static const struct option long_options[] = {
@@ -67,7 +75,8 @@ static const struct option long_options[] = {
     {"out", required_argument, 0, OPT_OUT}, {"sample-every", required_argument, 0, OPT_SAMPLE_EVERY},
     {"ckpt-every", required_argument, 0, OPT_CKPT_EVERY}, {"log-every", required_argument, 0, OPT_LOG_EVERY},
     {"resume", required_argument, 0, OPT_RESUME}, {"verbose", no_argument, 0, OPT_VERBOSE},
-    {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0},
+    {"help", no_argument, 0, OPT_HELP}, {"classes", required_argument, 0, OPT_CLASSES},
+    {"cache", required_argument, 0, OPT_CACHE}, {"strict", no_argument, 0, OPT_STRICT}, {0, 0, 0, 0},
 };
 
 int cmd_train(int argc, char **argv) {
@@ -85,7 +94,7 @@ int cmd_train(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         if (c != OPT_DATA && c != OPT_DEVICE && c != OPT_OUT && c != OPT_ITERS && c != OPT_EPOCHS &&
             c != OPT_SAMPLE_EVERY && c != OPT_CKPT_EVERY && c != OPT_LOG_EVERY && c != OPT_RESUME &&
-            c != OPT_VERBOSE && c != OPT_HELP && c != '?' && c != ':')
+            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT && c != '?' && c != ':')
             model_option_given = c;
         switch (c) {
         case OPT_DATA: o.data_path = optarg; break;
@@ -112,6 +121,9 @@ int cmd_train(int argc, char **argv) {
         case OPT_LOG_EVERY: o.log_every = (int)parse_long("--log-every", optarg, 1, 1000000000L); break;
         case OPT_RESUME: o.resume = optarg; break;
         case OPT_VERBOSE: o.verbose = 1; break;
+        case OPT_CLASSES: o.classes = optarg; break;
+        case OPT_CACHE: o.cache = optarg; break;
+        case OPT_STRICT: o.strict = 1; break;
         case OPT_HELP: help(); return 0;
         default: usage_error("train", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -139,7 +151,8 @@ int cmd_train(int argc, char **argv) {
     if (dsteps > 0) h->d_steps = (int)dsteps;
     if (!o.epochs) o.epochs = (int)epochs;
     if (!o.data_path && !strcmp(o.dataset, "fashion-mnist")) o.data_path = DEFAULT_FASHION_MNIST;
-    if (!o.data_path && !strcmp(o.dataset, "mnist")) usage_error("train", "--dataset mnist needs --data DIR");
+    if (!dataset_kind_valid(o.dataset)) usage_error("train", "--dataset: unknown kind '%s' (valid: %s)", o.dataset, dataset_kinds);
+    if (!o.data_path && strcmp(o.dataset, "synthetic")) usage_error("train", "--dataset %s needs --data PATH", o.dataset);
     char err[256];
     if (dcgan_config_check(&h->cfg, err, sizeof err)) usage_error("train", "%s", err);
     return run_training(&o);

@@ -16,6 +16,7 @@ static const struct {
     {"train", cmd_train, "train a DCGAN"},
     {"sample", cmd_sample, "write images from a trained generator"},
     {"bench", cmd_bench, "measure training throughput on synthetic data"},
+    {"prepare", cmd_prepare, "decode and preprocess a dataset into its cache"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
