@@ -192,9 +192,16 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     signal(SIGTERM, on_signal);
     int rc = 0;
     step_stats st;
+    double load_time = 0, step_time = 0;   // seconds spent reading batches and in the steps
+    long timed = 0;
     while (s->pos.iter < s->pos.total_iters) {
+        double t0 = monotonic_seconds();
         load_batches(s);
+        double t1 = monotonic_seconds();
         trainer_iteration(&s->t, s->reals, s->noises, &st);
+        load_time += t1 - t0;
+        step_time += monotonic_seconds() - t1;
+        timed++;
         if (!finite_stats(&st)) {
             progress_break(&pr);
             snprintf(err, errlen, "loss became non-finite at iteration %ld (Loss_D %g, Loss_G %g); stopped without"
@@ -225,6 +232,9 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     progress_break(&pr);
+    if (timed)
+        printf("data loading: %.3f ms per iteration, %.3g%% of the training step time\n",
+               1e3 * load_time / timed, step_time > 0 ? 100.0 * load_time / step_time : 0.0);
     fclose(metrics);
     return rc;
 }

@@ -117,10 +117,17 @@ static int get_float(const st_file *f, const char *key, float *out, const char *
 }
 
 static char *keep_string(const char *s) {
-    // Options outlive the state file; the strings are kept for the whole run.
-    char *copy = strdup(s ? s : "");
-    if (!copy) { fprintf(stderr, "error: out of memory\n"); exit(1); }
-    return copy;
+    // Options outlive the state file; the copies stay reachable from this list for the whole
+    // process (a program may load options more than once).
+    static struct kept { struct kept *next; char s[]; } *list;
+    if (!s) s = "";
+    size_t n = strlen(s) + 1;
+    struct kept *k = malloc(sizeof *k + n);
+    if (!k) { fprintf(stderr, "error: out of memory\n"); exit(1); }
+    memcpy(k->s, s, n);
+    k->next = list;
+    list = k;
+    return k->s;
 }
 
 int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) {
