@@ -54,7 +54,7 @@ for ext in jpg png webp; do
   t2=$(date +%s.%N)
   "$bin" prepare --dataset folder --data "$work/$ext" --size 64 --nc 3 --cache "$work/cache-$ext" > /dev/null 2>&1
   t3=$(date +%s.%N)
-  python3 -c "import sys; n,a,b,c,d=map(float,sys.argv[1:]); print(f'{sys.argv[6]:<6} {int(n):8d} {b-a:11.2f}s {n/(b-a):12.0f} {n/(c-b):14.0f} {d-c:11.3f}s')" \
+  python3 -c "import sys; n,a,b,c,d=map(float,sys.argv[1:6]); print(f'{sys.argv[6]:<6} {int(n):8d} {b-a:11.2f}s {n/(b-a):12.0f} {n/(c-b):14.0f} {d-c:11.3f}s')" \
     "$n" "$t0" "$t1" "$t2" "$t3" "$ext"
 done
 echo

@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${FUZZ_SECONDS:-30}"
+scripts/setup.sh clang libclang-rt-dev
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DDCGAN_CUDA=OFF -DDCGAN_FUZZ=ON \
   -DDCGAN_FUZZ_SECONDS="$seconds" > build-fuzz.log 2>&1 || { cat build-fuzz.log; exit 1; }
 cmake --build build-fuzz -j "$(nproc)" >> build-fuzz.log 2>&1 || { tail -n 60 build-fuzz.log; exit 1; }

@@ -17,7 +17,7 @@ static void help(void) {
         "  --data PATH          the dataset (see dcgan train --help)\n"
         "  --classes A,B        lsun: the classes to read                          [all]\n"
         "  --size N             image size                                         [32]\n"
-        "  --nc N               image channels: 1 or 3                             [1]\n"
+        "  --nc N               image channels: 1 or 3                             [3]\n"
         "  --cache PATH         cache directory, or a .dcgancache file             [--out]\n"
         "  --out DIR            the run directory the cache goes into by default   [out]\n"
         "  --strict             stop on an undecodable image instead of skipping it\n");
@@ -36,7 +36,7 @@ static const struct option long_options[] = {
 int cmd_prepare(int argc, char **argv) {
     const char *kind = NULL, *path = NULL, *out = "out";
     dataset_options opt = {.progress = 1};
-    long size = 32, nc = 1;
+    long size = 32, nc = 3;
     int c;
     opterr = 0;
     optind = 1;

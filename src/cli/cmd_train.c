@@ -25,7 +25,8 @@ static void help(void) {
         "  --cache PATH         preprocessed-data cache: a directory, or a .dcgancache file [--out]\n"
         "  --strict             stop on an undecodable image instead of skipping it\n"
         "  --size N             image size: 32, 64 or 128                          [32]\n"
-        "  --nc N               image channels: 1 or 3 (gray is replicated)        [1]\n"
+        "  --nc N               image channels: 1 or 3 (gray is replicated)\n"
+        "                                          [3 for folder, lsun, cifar10; else 1]\n"
         "model:\n"
         "  --nz N               latent size                                        [100]\n"
         "  --ngf N              generator width                                    [64]\n"
@@ -83,7 +84,7 @@ int cmd_train(int argc, char **argv) {
     run_options o = {.dataset = "fashion-mnist", .device = "auto", .sample_every = 500, .ckpt_every = 1000,
                      .log_every = 50, .epochs = 0};
     // Values given on the command line; the loss picks the defaults of the others.
-    long size = 32, nc = 1, nz = 100, ngf = 64, ndf = 64, batch = 64, dsteps = -1, epochs = 25;
+    long size = 32, nc = -1, nz = 100, ngf = 64, ndf = 64, batch = 64, dsteps = -1, epochs = 25;
     float lr = -1, beta1 = -1, beta2 = -1, clip = -1;
     unsigned long long seed = 1;
     const char *loss_name = "nonsat";
@@ -141,6 +142,7 @@ int cmd_train(int argc, char **argv) {
     if (loss < 0) usage_error("train", "--loss: unknown loss '%s' (nonsat, minimax, ml, wgan, lsgan or hinge)", loss_name);
     train_hparams *h = &o.hp;
     train_hparams_defaults(h, (gan_loss)loss);
+    if (nc < 0) nc = !strcmp(o.dataset, "folder") || !strcmp(o.dataset, "lsun") || !strcmp(o.dataset, "cifar10") ? 3 : 1;
     h->cfg = (dcgan_config){.size = (int)size, .nc = (int)nc, .nz = (int)nz, .ngf = (int)ngf, .ndf = (int)ndf};
     h->batch_size = (int)batch;
     h->seed = seed;
