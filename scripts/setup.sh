@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building, testing and the default training run need.
-# Does nothing when they are all present already.
+# Does nothing when they are all present already. Extra package names may be given as arguments
+# (scripts/fuzz.sh asks for clang and its libFuzzer runtime this way).
 set -euo pipefail
 packages=(build-essential cmake pkg-config libpng-dev zlib1g-dev libopenblas-openmp-dev libjansson-dev
-          libjpeg62-turbo-dev libwebp-dev liblmdb-dev libcairo2-dev libgif-dev dataset-fashion-mnist)
+          libjpeg62-turbo-dev libwebp-dev liblmdb-dev libcairo2-dev libgif-dev dataset-fashion-mnist "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,11 +1,14 @@
-// In-memory training sets: MNIST-format IDX files or a synthetic shapes set.
+// In-memory training sets: MNIST-format IDX files, a synthetic shapes set, and the image
+// datasets of src/data/ (folder, lsun, cifar10), chosen by kind.
 #include "dcgan/data.h"
+#include "data/source.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #define SYNTH_COUNT 2048
@@ -182,8 +185,23 @@ static int load_synthetic(dcgan_dataset *ds, int size, int nc, uint64_t seed, ch
 
 // ---------------------------------------------------------------------------------------------
 
+const char *const dataset_kinds = "folder, lsun, cifar10, mnist, fashion-mnist, synthetic";
+
+int dataset_kind_valid(const char *kind) {
+    static const char *const kinds[] = {"folder", "lsun", "cifar10", "mnist", "fashion-mnist",
+                                        "synthetic"};
+    for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kind, kinds[i])) return 1;
+    return 0;
+}
+
 int dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
                  uint64_t seed, char *err, size_t errlen) {
+    return dataset_load_opts(ds, kind, path, size, nc, seed, NULL, err, errlen);
+}
+
+int dataset_load_opts(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
+                      uint64_t seed, const dataset_options *opt, char *err, size_t errlen) {
     memset(ds, 0, sizeof *ds);
     if (size <= 0 || size > MAX_SIZE)
         return fail(err, errlen, "image size %d out of range (1..%d)", size, MAX_SIZE);
@@ -191,7 +209,9 @@ int dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size
         return fail(err, errlen, "channel count %d not supported (1 or 3)", nc);
     int rc;
     if (!kind)
-        rc = fail(err, errlen, "no dataset kind given (valid: mnist, fashion-mnist, synthetic)");
+        rc = fail(err, errlen, "no dataset kind given (valid: %s)", dataset_kinds);
+    else if (!strcmp(kind, "folder") || !strcmp(kind, "lsun") || !strcmp(kind, "cifar10"))
+        rc = image_dataset_load(ds, kind, path, size, nc, opt, err, errlen);
     else if (strcmp(kind, "mnist") == 0)
         rc = load_idx(ds, path, mnist_names, size, nc, err, errlen);
     else if (strcmp(kind, "fashion-mnist") == 0)
@@ -199,15 +219,15 @@ int dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size
     else if (strcmp(kind, "synthetic") == 0)
         rc = load_synthetic(ds, size, nc, seed, err, errlen);
     else
-        rc = fail(err, errlen, "unknown dataset '%s' (valid: mnist, fashion-mnist, synthetic)",
-                  kind);
+        rc = fail(err, errlen, "unknown dataset '%s' (valid: %s)", kind, dataset_kinds);
     if (rc) dataset_free(ds);
     return rc;
 }
 
 void dataset_free(dcgan_dataset *ds) {
     if (!ds) return;
-    free(ds->pixels);
+    if (ds->map) munmap(ds->map, ds->map_bytes);   // pixels point into the mapping
+    else free(ds->pixels);
     free(ds->labels);
     for (int i = 0; ds->class_names && i < ds->nclasses; i++) free(ds->class_names[i]);
     free(ds->class_names);

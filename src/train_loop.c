@@ -244,7 +244,10 @@ static int setup(run_state *s, char *err, size_t errlen) {
     if (h->d_steps > 16) { snprintf(err, errlen, "--d-steps must be at most 16"); return -1; }
     if (make_dir(o->out_dir, err, errlen)) return -1;
     printf("loading %s%s%s ...\n", o->dataset, o->data_path ? " from " : "", o->data_path ? o->data_path : "");
-    if (dataset_load(&s->ds, o->dataset, o->data_path, h->cfg.size, h->cfg.nc, h->seed, err, errlen)) return -1;
+    dataset_options dopt = {.cache = o->cache ? o->cache : o->out_dir, .classes = o->classes, .strict = o->strict,
+                            .progress = 1};
+    if (dataset_load_opts(&s->ds, o->dataset, o->data_path, h->cfg.size, h->cfg.nc, h->seed, &dopt, err, errlen))
+        return -1;
     if (o->resume && h->cfg.nclasses > 0 && check_same_classes(s, err, errlen)) return -1;
     if (o->conditional && !o->resume) {
         if (!s->ds.labels || s->ds.nclasses < 1) {
@@ -370,12 +373,18 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     int rc = 0;
+    // Wall time spent reading batches, and in whole iterations (on an asynchronous backend the
+    // waits for the device land in the read-backs, so only whole iterations are comparable).
+    double load_time = 0, iter_time = 0;
+    long timed = 0;
     while (s->pos.iter < s->pos.total_iters) {
+        double t0 = monotonic_seconds();
         load_batches(s);
         if (s->t.hp.cfg.nclasses > 0)
             trainer_iteration_cond(&s->t, s->reals, s->real_classes, s->noises, s->fake_classes, NULL);
         else
             trainer_iteration(&s->t, s->reals, s->noises, NULL);
+        load_time += monotonic_seconds() - t0;
         // The statistics stay on the device until a line is printed or something is saved.
         s->t.be->copy(s->ring + (size_t)s->ring_used * 6, s->t.stats, 6 * sizeof(float));
         s->ring_iter[s->ring_used] = s->pos.iter + 1;
@@ -389,6 +398,8 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
             rc = 1;
             break;
         }
+        iter_time += monotonic_seconds() - t0;
+        timed++;
         if (o->sample_every > 0 && (s->pos.iter % o->sample_every == 0 || last)) {
             snprintf(path, sizeof path, "samples_%06ld.png", s->pos.iter);
             if (write_samples(s, path, err, errlen)) { rc = 1; break; }
@@ -409,6 +420,9 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
     progress_break(&pr);
+    if (timed)
+        printf("data loading: %.3f ms per iteration, %.3g%% of the iteration time\n",
+               1e3 * load_time / timed, iter_time > 0 ? 100.0 * load_time / iter_time : 0.0);
     fclose(metrics);
     return rc;
 }

@@ -80,6 +80,7 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
     put(&m, "nclasses", "%d", h->cfg.nclasses);
     put(&m, "class_offset", "%llu", (unsigned long long)pos->class_offset);
     put_class_names(&m, t, o);
+    put(&m, "classes", "%s", o->classes ? o->classes : "");
 
     st_tensor tensors[4];
     const dcgan_net *nets[2] = {&t->G, &t->D};
@@ -133,10 +134,17 @@ static int get_float(const st_file *f, const char *key, float *out, const char *
 }
 
 static char *keep_string(const char *s) {
-    // Options outlive the state file; the strings are kept for the whole run.
-    char *copy = strdup(s ? s : "");
-    if (!copy) { fprintf(stderr, "error: out of memory\n"); exit(1); }
-    return copy;
+    // Options outlive the state file; the copies stay reachable from this list for the whole
+    // process (a program may load options more than once).
+    static struct kept { struct kept *next; char s[]; } *list;
+    if (!s) s = "";
+    size_t n = strlen(s) + 1;
+    struct kept *k = malloc(sizeof *k + n);
+    if (!k) { fprintf(stderr, "error: out of memory\n"); exit(1); }
+    memcpy(k->s, s, n);
+    k->next = list;
+    list = k;
+    return k->s;
 }
 
 int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) {
@@ -167,6 +175,8 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
         o->dataset = keep_string(st_meta_get(&f, "dataset"));
         const char *data = st_meta_get(&f, "data");
         if (!o->data_path) o->data_path = data && *data ? keep_string(data) : NULL;
+        const char *classes = st_meta_get(&f, "classes");
+        if (!o->classes) o->classes = classes && *classes ? keep_string(classes) : NULL;
         if (!o->iters && !o->epochs) o->iters = v[8];
     }
     // Conditioning (absent in the state of an unconditional run written before it existed).

@@ -197,8 +197,8 @@ static void test_dataset_load(void) {
     printf("reject %-22s -> %s\n", "empty dir", err);
 
     err[0] = '\0';
-    CHECK(dataset_load(&ds, "cifar10", dir, 32, 3, 0, err, sizeof err) == -1);
-    CHECK(strstr(err, "mnist") && strstr(err, "fashion-mnist") && strstr(err, "synthetic"));
+    CHECK(dataset_load(&ds, "imagenet", dir, 32, 3, 0, err, sizeof err) == -1);
+    CHECK(strstr(err, "mnist") && strstr(err, "fashion-mnist") && strstr(err, "synthetic") && strstr(err, "cifar10"));
     printf("reject %-22s -> %s\n", "unknown kind", err);
     CHECK(dataset_load(&ds, "synthetic", NULL, 16, 2, 0, err, sizeof err) == -1);
     CHECK(dataset_load(&ds, "synthetic", NULL, 0, 1, 0, err, sizeof err) == -1);

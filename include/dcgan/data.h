@@ -10,7 +10,17 @@ typedef struct {
     int32_t *labels;        // [n], or NULL
     int nclasses;
     char **class_names;     // [nclasses] owned strings, or NULL
+    void *map;              // when not NULL, pixels point into this read-only file mapping
+    size_t map_bytes;
 } dcgan_dataset;
+
+// How dataset_load_opts reads image datasets (folder, lsun, cifar10).
+typedef struct {
+    const char *cache;      // cache directory (file named after the settings) or cache file; NULL: none
+    const char *classes;    // lsun: comma-separated classes ("bedroom,church_outdoor"); NULL: all
+    int strict;             // an undecodable item is an error instead of a skipped warning
+    int progress;           // draw a progress bar during long decoding passes
+} dataset_options;
 
 // Reads an IDX image file (magic 0x00000803, uint8, [n, rows, cols]), plain or gzip-compressed.
 // Returns 0 on success; on failure writes one line naming the file and the problem to err.
@@ -24,15 +34,83 @@ int idx_read_labels(const char *path, int32_t **labels, int *n, char *err, size_
 // src [c, h, w] -> dst [c, size, size].
 void resize_center_crop(uint8_t *dst, const uint8_t *src, int c, int h, int w, int size);
 
-// Loads a dataset by kind ("mnist", "fashion-mnist", "synthetic") from path (a directory holding
-// train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]; ignored for synthetic), resized to
-// size x size with nc channels (grayscale replicated when nc = 3). Returns 0 or -1 with err set.
+// Loads a dataset by kind from path, resized to size x size with nc channels (grayscale
+// replicated when nc = 3, colour reduced to luminance when nc = 1):
+//   mnist, fashion-mnist  directory holding train-images-idx3-ubyte[.gz] + labels (or the image file)
+//   folder                directory tree of .png/.jpg/.jpeg/.webp (classes = first-level subfolders)
+//   lsun                  one *_lmdb directory, or a directory of <class>_train_lmdb directories
+//   cifar10               directory with data_batch_{1..5}.bin (or its parent)
+//   synthetic             built-in shapes (path ignored)
+// Returns 0 or -1 with err set to one line.
 int dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
                  uint64_t seed, char *err, size_t errlen);
+// dataset_load with a cache, class selection, strictness and progress (opt may be NULL).
+int dataset_load_opts(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
+                      uint64_t seed, const dataset_options *opt, char *err, size_t errlen);
+// The valid kinds, for messages: "folder, lsun, cifar10, mnist, fashion-mnist, synthetic".
+extern const char *const dataset_kinds;
+// 1 when kind is one of dataset_kinds.
+int dataset_kind_valid(const char *kind);
 void dataset_free(dcgan_dataset *ds);
 // Copies names[0..n-1] into ds->class_names and sets ds->nclasses = n. Returns 0 or -1 (no memory).
 int dataset_set_class_names(dcgan_dataset *ds, const char *const *names, int n);
 // Writes images idx[0..B-1] as float [B, c, h, w] scaled to [-1, 1].
 void dataset_batch(const dcgan_dataset *ds, const uint32_t *idx, int B, float *out);
+
+
+// ---------------------------------------------------------------------------------------------
+// Image decoding (PNG via libpng, JPEG via libjpeg-turbo, WebP via libwebp), from memory.
+
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define IMAGE_MAX_PIXELS (64u << 20)   // larger images are refused (decompression bombs)
+#else
+#define IMAGE_MAX_PIXELS (1u << 20)    // fuzzing: keep each input fast
+#endif
+
+typedef enum { IMAGE_UNKNOWN, IMAGE_PNG, IMAGE_JPEG, IMAGE_WEBP } image_format;
+// The format named by the first bytes (the file name is not consulted).
+image_format image_sniff(const uint8_t *buf, size_t len);
+// Decodes to planar 8-bit [nc, h, w] (*out malloc'ed) with nc = 1 or 3, converting as PIL's
+// Image.convert does: gray replicated, alpha dropped, palette expanded, 16-bit to its high byte,
+// RGB to luminance (ITU-R 601-2) when nc = 1. Returns 0, or -1 with why set to a short reason.
+int image_decode(const uint8_t *buf, size_t len, int nc, uint8_t **out, int *w, int *h,
+                 char *why, size_t whylen);
+int image_decode_png(const uint8_t *buf, size_t len, int nc, uint8_t **out, int *w, int *h,
+                     char *why, size_t whylen);
+int image_decode_jpeg(const uint8_t *buf, size_t len, int nc, uint8_t **out, int *w, int *h,
+                      char *why, size_t whylen);
+int image_decode_webp(const uint8_t *buf, size_t len, int nc, uint8_t **out, int *w, int *h,
+                      char *why, size_t whylen);
+
+// ---------------------------------------------------------------------------------------------
+// CIFAR-10 binary batches: records of 1 label byte + 3072 bytes (R, G, B planes of 32 x 32).
+
+#define CIFAR_RECORD 3073
+// Checks one batch held in memory: *n whole records, *bad records whose label is not 0..9,
+// and *tail bytes of a truncated last record. Returns 0, or -1 when no record fits.
+int cifar_scan(const uint8_t *buf, size_t len, int *n, int *bad, size_t *tail);
+
+// ---------------------------------------------------------------------------------------------
+// The preprocessed cache: header, uint8 pixels [n, nc, size, size], int32 labels, class names.
+
+typedef struct {
+    char kind[32];
+    char source[1024];      // absolute path of the data
+    char classes[512];      // class selection ("" for all)
+    char preprocess[64];    // names the preprocessing; another value means other pixels
+    int size, nc, n, nclasses, has_labels;
+    uint64_t fingerprint;   // of the source files (names, sizes, times): staleness check
+} cache_header;
+
+// Validates a cache image in memory and points ds (pixels, labels) into it; class names are
+// copied. Returns 0, or -1 with err set. ds must be released with dataset_free only when
+// the caller set ds->map; otherwise free labels/names with dataset_free after clearing pixels.
+int cache_parse(const uint8_t *buf, size_t len, cache_header *hdr, dcgan_dataset *ds,
+                char *err, size_t errlen);
+// Maps the cache file read-only into ds. Returns 0, 1 when the file does not exist, or -1.
+int cache_open(const char *path, cache_header *hdr, dcgan_dataset *ds, char *err, size_t errlen);
+// Writes ds with hdr atomically (temporary file, fsync, rename). Returns 0 or -1.
+int cache_write(const char *path, const cache_header *hdr, const dcgan_dataset *ds, char *err,
+                size_t errlen);
 
 #endif

@@ -5,8 +5,11 @@
 
 typedef struct {
     train_hparams hp;
-    const char *dataset;        // mnist | fashion-mnist | synthetic
+    const char *dataset;        // folder | lsun | cifar10 | mnist | fashion-mnist | synthetic
     const char *data_path;
+    const char *classes;        // lsun class selection, or NULL
+    const char *cache;          // dataset cache directory or file (NULL: the run directory)
+    int strict;                 // undecodable dataset files are errors
     const char *out_dir;
     const char *device;         // cpu | cuda | auto
     const char *resume;         // run directory to continue, or NULL

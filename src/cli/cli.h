@@ -8,6 +8,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_interpolate(int argc, char **argv);
 int cmd_arithmetic(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
+int cmd_prepare(int argc, char **argv);
 
 // Strict number parsing for option values: on a bad value prints
 // "error: --NAME: 'VALUE' is not a valid ..." and exits with status 2.

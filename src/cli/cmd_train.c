@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "dcgan/data.h"
 #include "dcgan/run.h"
 
 #define DEFAULT_FASHION_MNIST "/usr/share/datasets/fashion-mnist"
@@ -14,11 +15,18 @@ static void help(void) {
         "Trains a DCGAN (Radford et al.) as the PyTorch DCGAN example does.\n"
         "\n"
         "data:\n"
-        "  --dataset KIND       fashion-mnist | mnist | synthetic                 [fashion-mnist]\n"
-        "  --data PATH          directory with the IDX files (train-images-idx3-ubyte[.gz], ...)\n"
-        "                       [" DEFAULT_FASHION_MNIST " for fashion-mnist]\n"
+        "  --dataset KIND       folder | lsun | cifar10 | mnist | fashion-mnist | synthetic\n"
+        "                                                                          [fashion-mnist]\n"
+        "  --data PATH          folder: directory of .png/.jpg/.webp images (subfolders = classes);\n"
+        "                       lsun: a *_lmdb directory or a directory of <class>_train_lmdb;\n"
+        "                       cifar10: directory with data_batch_{1..5}.bin; mnist, fashion-mnist:\n"
+        "                       directory with the IDX files  [" DEFAULT_FASHION_MNIST " for fashion-mnist]\n"
+        "  --classes A,B        lsun: the classes to read (e.g. bedroom,church_outdoor)   [all]\n"
+        "  --cache PATH         preprocessed-data cache: a directory, or a .dcgancache file [--out]\n"
+        "  --strict             stop on an undecodable image instead of skipping it\n"
         "  --size N             image size: 32, 64 or 128                          [32]\n"
-        "  --nc N               image channels: 1 or 3 (gray is replicated)        [1]\n"
+        "  --nc N               image channels: 1 or 3 (gray is replicated)\n"
+        "                                          [3 for folder, lsun, cifar10; else 1]\n"
         "model:\n"
         "  --nz N               latent size                                        [100]\n"
         "  --ngf N              generator width                                    [64]\n"
@@ -55,6 +63,7 @@ enum {
     OPT_DATA = 256, OPT_DATASET, OPT_SIZE, OPT_NC, OPT_NZ, OPT_NGF, OPT_NDF, OPT_LOSS, OPT_BATCH, OPT_ITERS,
     OPT_EPOCHS, OPT_LR, OPT_BETA1, OPT_BETA2, OPT_DSTEPS, OPT_CLIP, OPT_SEED, OPT_DEVICE, OPT_OUT,
     OPT_SAMPLE_EVERY, OPT_CKPT_EVERY, OPT_LOG_EVERY, OPT_RESUME, OPT_VERBOSE, OPT_HELP, OPT_CONDITIONAL,
+    OPT_CLASSES, OPT_CACHE, OPT_STRICT,
 };
 
 static const struct option long_options[] = {
@@ -70,14 +79,16 @@ static const struct option long_options[] = {
     {"out", required_argument, 0, OPT_OUT}, {"sample-every", required_argument, 0, OPT_SAMPLE_EVERY},
     {"ckpt-every", required_argument, 0, OPT_CKPT_EVERY}, {"log-every", required_argument, 0, OPT_LOG_EVERY},
     {"resume", required_argument, 0, OPT_RESUME}, {"verbose", no_argument, 0, OPT_VERBOSE},
-    {"help", no_argument, 0, OPT_HELP}, {"conditional", no_argument, 0, OPT_CONDITIONAL}, {0, 0, 0, 0},
+    {"help", no_argument, 0, OPT_HELP}, {"conditional", no_argument, 0, OPT_CONDITIONAL},
+    {"help", no_argument, 0, OPT_HELP}, {"classes", required_argument, 0, OPT_CLASSES},
+    {"cache", required_argument, 0, OPT_CACHE}, {"strict", no_argument, 0, OPT_STRICT}, {0, 0, 0, 0},
 };
 
 int cmd_train(int argc, char **argv) {
     run_options o = {.dataset = "fashion-mnist", .device = "auto", .sample_every = 500, .ckpt_every = 1000,
                      .log_every = 50, .epochs = 0};
     // Values given on the command line; the loss picks the defaults of the others.
-    long size = 32, nc = 1, nz = 100, ngf = 64, ndf = 64, batch = 64, dsteps = -1, epochs = 25;
+    long size = 32, nc = -1, nz = 100, ngf = 64, ndf = 64, batch = 64, dsteps = -1, epochs = 25;
     float lr = -1, beta1 = -1, beta2 = -1, clip = -1;
     unsigned long long seed = 1;
     const char *loss_name = "nonsat";
@@ -88,7 +99,7 @@ int cmd_train(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
         if (c != OPT_DATA && c != OPT_DEVICE && c != OPT_OUT && c != OPT_ITERS && c != OPT_EPOCHS &&
             c != OPT_SAMPLE_EVERY && c != OPT_CKPT_EVERY && c != OPT_LOG_EVERY && c != OPT_RESUME &&
-            c != OPT_VERBOSE && c != OPT_HELP && c != '?' && c != ':')
+            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT && c != '?' && c != ':')
             model_option_given = c;
         switch (c) {
         case OPT_DATA: o.data_path = optarg; break;
@@ -116,6 +127,9 @@ int cmd_train(int argc, char **argv) {
         case OPT_RESUME: o.resume = optarg; break;
         case OPT_VERBOSE: o.verbose = 1; break;
         case OPT_CONDITIONAL: o.conditional = 1; break;
+        case OPT_CLASSES: o.classes = optarg; break;
+        case OPT_CACHE: o.cache = optarg; break;
+        case OPT_STRICT: o.strict = 1; break;
         case OPT_HELP: help(); return 0;
         default: usage_error("train", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -133,6 +147,7 @@ int cmd_train(int argc, char **argv) {
     if (loss < 0) usage_error("train", "--loss: unknown loss '%s' (nonsat, minimax, ml, wgan, lsgan or hinge)", loss_name);
     train_hparams *h = &o.hp;
     train_hparams_defaults(h, (gan_loss)loss);
+    if (nc < 0) nc = !strcmp(o.dataset, "folder") || !strcmp(o.dataset, "lsun") || !strcmp(o.dataset, "cifar10") ? 3 : 1;
     h->cfg = (dcgan_config){.size = (int)size, .nc = (int)nc, .nz = (int)nz, .ngf = (int)ngf, .ndf = (int)ndf};
     h->batch_size = (int)batch;
     h->seed = seed;
@@ -143,7 +158,8 @@ int cmd_train(int argc, char **argv) {
     if (dsteps > 0) h->d_steps = (int)dsteps;
     if (!o.epochs) o.epochs = (int)epochs;
     if (!o.data_path && !strcmp(o.dataset, "fashion-mnist")) o.data_path = DEFAULT_FASHION_MNIST;
-    if (!o.data_path && !strcmp(o.dataset, "mnist")) usage_error("train", "--dataset mnist needs --data DIR");
+    if (!dataset_kind_valid(o.dataset)) usage_error("train", "--dataset: unknown kind '%s' (valid: %s)", o.dataset, dataset_kinds);
+    if (!o.data_path && strcmp(o.dataset, "synthetic")) usage_error("train", "--dataset %s needs --data PATH", o.dataset);
     char err[256];
     if (dcgan_config_check(&h->cfg, err, sizeof err)) usage_error("train", "%s", err);
     return run_training(&o);

@@ -19,6 +19,7 @@ static const struct {
     {"arithmetic", cmd_arithmetic, "latent vector arithmetic on exemplars of a sample sheet"},
     {"plot", cmd_plot, "draw a run's losses and D outputs (and its progress GIF)"},
     {"bench", cmd_bench, "measure training throughput on synthetic data"},
+    {"prepare", cmd_prepare, "decode and preprocess a dataset into its cache"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

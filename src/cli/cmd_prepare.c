@@ -1,0 +1,78 @@
+// dcgan prepare: decodes and preprocesses a dataset into its cache, so that training starts
+// from the memory-mapped cache.
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include "cli.h"
+#include "dcgan/data.h"
+
+static void help(void) {
+    printf(
+        "usage: dcgan prepare --dataset KIND --data PATH [options]\n"
+        "Decodes and preprocesses a dataset (Resize + CenterCrop at --size) into the cache that\n"
+        "dcgan train maps on later runs. Use the same --size, --nc, --classes and --cache (or --out)\n"
+        "as the training run.\n"
+        "\n"
+        "  --dataset KIND       folder | lsun | cifar10\n"
+        "  --data PATH          the dataset (see dcgan train --help)\n"
+        "  --classes A,B        lsun: the classes to read                          [all]\n"
+        "  --size N             image size                                         [32]\n"
+        "  --nc N               image channels: 1 or 3                             [3]\n"
+        "  --cache PATH         cache directory, or a .dcgancache file             [--out]\n"
+        "  --out DIR            the run directory the cache goes into by default   [out]\n"
+        "  --strict             stop on an undecodable image instead of skipping it\n");
+}
+
+enum { OPT_DATASET = 256, OPT_DATA, OPT_CLASSES, OPT_SIZE, OPT_NC, OPT_CACHE, OPT_OUT, OPT_STRICT, OPT_HELP };
+
+static const struct option long_options[] = {
+    {"dataset", required_argument, 0, OPT_DATASET}, {"data", required_argument, 0, OPT_DATA},
+    {"classes", required_argument, 0, OPT_CLASSES}, {"size", required_argument, 0, OPT_SIZE},
+    {"nc", required_argument, 0, OPT_NC}, {"cache", required_argument, 0, OPT_CACHE},
+    {"out", required_argument, 0, OPT_OUT}, {"strict", no_argument, 0, OPT_STRICT},
+    {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0},
+};
+
+int cmd_prepare(int argc, char **argv) {
+    const char *kind = NULL, *path = NULL, *out = "out";
+    dataset_options opt = {.progress = 1};
+    long size = 32, nc = 3;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+        switch (c) {
+        case OPT_DATASET: kind = optarg; break;
+        case OPT_DATA: path = optarg; break;
+        case OPT_CLASSES: opt.classes = optarg; break;
+        case OPT_SIZE: size = parse_long("--size", optarg, 1, 4096); break;
+        case OPT_NC: nc = parse_long("--nc", optarg, 1, 3); break;
+        case OPT_CACHE: opt.cache = optarg; break;
+        case OPT_OUT: out = optarg; break;
+        case OPT_STRICT: opt.strict = 1; break;
+        case OPT_HELP: help(); return 0;
+        default: usage_error("prepare", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) usage_error("prepare", "unexpected argument '%s'", argv[optind]);
+    if (!kind) usage_error("prepare", "--dataset is required (folder, lsun or cifar10)");
+    if (strcmp(kind, "folder") && strcmp(kind, "lsun") && strcmp(kind, "cifar10")) {
+        if (dataset_kind_valid(kind))
+            usage_error("prepare", "--dataset %s is read directly; only folder, lsun and cifar10 are cached", kind);
+        usage_error("prepare", "--dataset: unknown kind '%s' (valid: %s)", kind, dataset_kinds);
+    }
+    if (!path) usage_error("prepare", "--dataset %s needs --data PATH", kind);
+    if (nc == 2) usage_error("prepare", "--nc must be 1 or 3");
+    if (!opt.cache) opt.cache = out;
+    dcgan_dataset ds;
+    char err[1024];
+    if (dataset_load_opts(&ds, kind, path, (int)size, (int)nc, 0, &opt, err, sizeof err)) {
+        fprintf(stderr, "error: %s\n", err);
+        return 1;
+    }
+    printf("prepared %d images of %ldx%ldx%ld", ds.n, nc, size, size);
+    if (ds.nclasses) printf(" in %d classes", ds.nclasses);
+    printf("\n");
+    dataset_free(&ds);
+    return 0;
+}

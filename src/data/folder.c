@@ -1,0 +1,213 @@
+// An image folder: every .png/.jpg/.jpeg/.webp under a directory, recursively. When the
+// directory has subfolders holding images, each first-level subfolder is a class (as
+// torchvision's ImageFolder); otherwise the images have no labels (a flat CelebA folder works).
+#include "source.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#define MAX_DEPTH 32
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) {
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+typedef struct {
+    char *path;         // full path
+    int cls;            // class index, or -1
+    uint64_t bytes;
+    int64_t mtime;
+} entry;
+
+typedef struct {
+    entry *e;
+    int n, cap;
+    int oom;
+} entry_list;
+
+static int has_image_ext(const char *name) {
+    const char *dot = strrchr(name, '.');
+    if (!dot) return 0;
+    return !strcasecmp(dot, ".png") || !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") ||
+           !strcasecmp(dot, ".webp");
+}
+
+static void add(entry_list *l, const char *path, int cls, const struct stat *st) {
+    if (l->oom) return;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 1024;
+        entry *ne = realloc(l->e, (size_t)cap * sizeof *ne);
+        if (!ne) { l->oom = 1; return; }
+        l->e = ne;
+        l->cap = cap;
+    }
+    char *p = strdup(path);
+    if (!p) { l->oom = 1; return; }
+    l->e[l->n++] = (entry){p, cls, (uint64_t)st->st_size, (int64_t)st->st_mtime};
+}
+
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+// Sorted names of the visible entries of dir; NULL on an open failure (errno kept).
+static char **list_dir(const char *dir, int *n) {
+    DIR *d = opendir(dir);
+    if (!d) return NULL;
+    char **names = NULL;
+    int cap = 0;
+    *n = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;   // ., .. and hidden files
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 256;
+            char **nn = realloc(names, (size_t)cap * sizeof *nn);
+            if (!nn) break;
+            names = nn;
+        }
+        if (!(names[*n] = strdup(de->d_name))) break;
+        (*n)++;
+    }
+    closedir(d);
+    if (!names) names = calloc(1, sizeof *names);
+    if (names) qsort(names, (size_t)*n, sizeof *names, cmp_str);
+    return names;
+}
+
+static void free_names(char **names, int n) {
+    for (int i = 0; names && i < n; i++) free(names[i]);
+    free(names);
+}
+
+// Adds the images under dir (recursively, in sorted order) with class cls.
+static void walk(entry_list *l, const char *dir, int cls, int depth) {
+    if (depth > MAX_DEPTH) return;
+    int n = 0;
+    char **names = list_dir(dir, &n);
+    if (!names) return;   // an unreadable subfolder holds nothing we can use
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, names[i]) >= sizeof path) continue;
+        struct stat st;
+        if (stat(path, &st)) continue;
+        if (S_ISDIR(st.st_mode)) walk(l, path, cls, depth + 1);
+        else if (S_ISREG(st.st_mode) && has_image_ext(names[i])) add(l, path, cls, &st);
+    }
+    free_names(names, n);
+}
+
+typedef struct {
+    entry *e;
+    int n;
+} folder_ctx;
+
+static int folder_load(void *ctx, int i, uint8_t *dst, int size, int nc, char *why, size_t whylen) {
+    folder_ctx *f = ctx;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    if (read_file(f->e[i].path, &buf, &len, why, whylen)) return -1;
+    int rc = decode_preprocess(buf, len, dst, size, nc, why, whylen);
+    free(buf);
+    return rc;
+}
+
+static void folder_name(void *ctx, int i, char *out, size_t n) {
+    snprintf(out, n, "%s", ((folder_ctx *)ctx)->e[i].path);
+}
+
+static void folder_close(void *ctx) {
+    folder_ctx *f = ctx;
+    for (int i = 0; f && i < f->n; i++) free(f->e[i].path);
+    if (f) free(f->e);
+    free(f);
+}
+
+int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
+    memset(src, 0, sizeof *src);
+    src->kind = "folder";
+    src->noun = "files";
+    struct stat st;
+    if (!path || !*path) return fail(err, errlen, "--dataset folder needs --data DIR");
+    if (stat(path, &st)) return fail(err, errlen, "%s: cannot access: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return fail(err, errlen, "%s: not a directory (--dataset folder "
+                                          "reads a directory of images)", path);
+    int n = 0;
+    char **names = list_dir(path, &n);
+    if (!names) return fail(err, errlen, "%s: cannot read directory: %s", path, strerror(errno));
+    entry_list l = {0};
+    // First-level subfolders that hold images are the classes.
+    char **classes = calloc((size_t)n + 1, sizeof *classes);
+    int nclasses = 0, top_images = 0;
+    for (int i = 0; classes && i < n; i++) {
+        char p[4096];
+        if ((size_t)snprintf(p, sizeof p, "%s/%s", path, names[i]) >= sizeof p) continue;
+        if (stat(p, &st)) continue;
+        if (S_ISREG(st.st_mode) && has_image_ext(names[i])) { top_images++; continue; }
+        if (!S_ISDIR(st.st_mode)) continue;
+        int before = l.n;
+        walk(&l, p, nclasses, 1);
+        if (l.n > before) classes[nclasses++] = names[i];
+    }
+    if (nclasses == 0 && classes) {
+        walk(&l, path, -1, 0);
+    } else if (top_images) {
+        fprintf(stderr, "warning: %s: %d image(s) directly in the folder are not used: the "
+                "subfolders are the classes\n", path, top_images);
+    }
+    folder_ctx *f = calloc(1, sizeof *f);
+    if (!classes || l.oom || !f) {
+        free(f);
+        free(classes);
+        free_names(names, n);
+        for (int i = 0; i < l.n; i++) free(l.e[i].path);
+        free(l.e);
+        return fail(err, errlen, "%s: out of memory listing the images", path);
+    }
+    f->e = l.e;
+    f->n = l.n;
+    src->ctx = f;
+    src->close = folder_close;
+    src->load = folder_load;
+    src->name = folder_name;
+    src->n = l.n;
+    int rc = 0;
+    if (l.n == 0) {
+        rc = fail(err, errlen, "%s: no images found (looked for .png, .jpg, .jpeg and .webp files, "
+                  "recursively)", path);
+    } else if (nclasses) {
+        src->labels = malloc((size_t)l.n * sizeof *src->labels);
+        src->class_names = calloc((size_t)nclasses, sizeof *src->class_names);
+        if (!src->labels || !src->class_names) rc = fail(err, errlen, "%s: out of memory", path);
+        for (int i = 0; !rc && i < l.n; i++) src->labels[i] = l.e[i].cls;
+        for (int c = 0; !rc && c < nclasses; c++) {
+            src->class_names[c] = strdup(classes[c]);
+            src->nclasses = c + 1;
+            if (!src->class_names[c]) rc = fail(err, errlen, "%s: out of memory", path);
+        }
+    }
+    // The fingerprint covers names, sizes and times: any added, removed or rewritten file shows.
+    uint64_t h = FNV_INIT;
+    for (int i = 0; i < l.n; i++) {
+        h = fnv1a(h, l.e[i].path + strlen(path), strlen(l.e[i].path + strlen(path)) + 1);
+        h = fnv1a(h, &l.e[i].bytes, sizeof l.e[i].bytes);
+        h = fnv1a(h, &l.e[i].mtime, sizeof l.e[i].mtime);
+    }
+    src->fingerprint = h;
+    free(classes);
+    free_names(names, n);
+    if (rc) source_close(src);
+    return rc;
+}

@@ -1,0 +1,49 @@
+// Internal: a dataset source (a list of items that decode one at a time) and the parallel
+// pass that turns it into a preprocessed in-memory dataset.
+#ifndef DCGAN_DATA_SOURCE_H
+#define DCGAN_DATA_SOURCE_H
+#include <stdint.h>
+#include "dcgan/data.h"
+
+typedef struct data_source {
+    const char *kind;
+    const char *noun;           // what an item is, for messages: files, entries, records
+    int n;                      // items (some may fail to decode)
+    int32_t *labels;            // [n] or NULL, owned
+    int nclasses;
+    char **class_names;         // [nclasses] owned, or NULL
+    uint64_t fingerprint;       // of the source files (names, sizes, modification times)
+    void *ctx;
+    // Decodes and preprocesses item i into dst [nc, size, size]; 0, or -1 with why set.
+    // Called from several threads at once.
+    int (*load)(void *ctx, int i, uint8_t *dst, int size, int nc, char *why, size_t whylen);
+    // A human-readable name of item i (a path, db:key, file#record).
+    void (*name)(void *ctx, int i, char *out, size_t n);
+    void (*close)(void *ctx);
+} data_source;
+
+// Openers: each returns 0 with src filled, or -1 with err set to one line.
+int folder_open(data_source *src, const char *path, char *err, size_t errlen);
+int lsun_open(data_source *src, const char *path, const char *classes, char *err, size_t errlen);
+int cifar10_open(data_source *src, const char *path, char *err, size_t errlen);
+void source_close(data_source *src);
+
+// Decodes every item into ds (pixels and labels), on all cores. Failed items are skipped with
+// a warning that counts them and names the first few; with strict, the first one is an error.
+int source_decode(data_source *src, dcgan_dataset *ds, int size, int nc, int strict, int progress,
+                  char *err, size_t errlen);
+
+// Loads folder, lsun or cifar10 through the cache when opt->cache is set (see dataset_load_opts).
+int image_dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
+                       const dataset_options *opt, char *err, size_t errlen);
+
+// Decodes an encoded image and preprocesses it (Resize + CenterCrop) into dst [nc, size, size].
+int decode_preprocess(const uint8_t *buf, size_t len, uint8_t *dst, int size, int nc, char *why,
+                      size_t whylen);
+// Reads a whole file (at most 1 GiB); *buf malloc'ed. 0, or -1 with why set.
+int read_file(const char *path, uint8_t **buf, size_t *len, char *why, size_t whylen);
+// FNV-1a, for fingerprints and cache names.
+uint64_t fnv1a(uint64_t h, const void *data, size_t n);
+#define FNV_INIT 0xcbf29ce484222325ull
+
+#endif
