@@ -13,9 +13,9 @@ archs=${CUDA_ARCHS:-90}
 
 cmake -S . -B build-gpu -DDCGAN_CUDA=ON -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CUDA_ARCHITECTURES=$archs" >/dev/null
 make -C build-gpu -j2 --no-print-directory 2>&1 | grep -v -E '^\[|^make' || true
-test -x build-gpu/dcgan -a -x build-gpu/bench_kernels
+test -x build-gpu/dcgan -a -x build-gpu/benchmarks/bench_kernels -a -x build-gpu/benchmarks/bench_layers
 
-bins=(build-gpu/dcgan build-gpu/bench_kernels)
+bins=(build-gpu/dcgan build-gpu/benchmarks/bench_kernels build-gpu/benchmarks/bench_layers)
 for t in build-gpu/tests/test_*; do [ -x "$t" ] && bins+=("$t"); done
 
 # Shared libraries to ship: everything ldd resolves except the C library family and the CUDA stack.

@@ -5,7 +5,7 @@
 #
 #   device tool: carry [".gpu-bundle"], two calls of at most 10 minutes each:
 #     scripts/gpu-check.sh "$OUT" info ctest train bench
-#     scripts/gpu-check.sh "$OUT" info memcheck racecheck
+#     scripts/gpu-check.sh "$OUT" memcheck racecheck e2e
 #   (no step names: all steps in one go). Copy the files of $OUT to benchmarks/results/.
 #
 # Steps and the files they write into OUTDIR (at most 8 files in all):
@@ -16,13 +16,16 @@
 #   train      train.log, train-samples.png
 #              dcgan train --device cuda on Fashion-MNIST at 64 px (1 epoch), images/s, last sample
 #              grid; dcgan sample and dcgan bench on the GPU
-#   bench      bench.log        bench_kernels: our kernels against cuDNN, GB/s of peak
+#   bench      bench.log        bench_kernels: our kernels against cuDNN, GB/s of peak;
+#                               bench_layers: every cuDNN algorithm per layer, TFLOP/s of peak
+#   e2e        e2e.log          benchmarks/gpu_e2e.sh: dcgan bench against the PyTorch example
+#                               (eager fp32 and its fast forms) on this GPU, 64 px nc 3 and others
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 out=${1:?usage: scripts/gpu-check.sh OUTDIR [info|ctest|memcheck|racecheck|train|bench ...]}
 shift
-steps=${*:-info ctest memcheck racecheck train bench}
+steps=${*:-info ctest memcheck racecheck train bench e2e}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
@@ -76,7 +79,7 @@ banner() { echo "=== $*"; echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"; echo
 
 # The gpu tests without ctest: name, command (run in tests/ as ctest does); 77 = skipped.
 gpu_tests=("test_gpu_ops:build-gpu/tests/test_gpu_ops" "test_gpu_train:build-gpu/tests/test_gpu_train"
-           "test_parity_cuda:build-gpu/tests/test_parity cuda")
+           "test_parity_cuda:build-gpu/tests/test_parity cuda" "test_parity_cond_cuda:build-gpu/tests/test_parity_cond cuda")
 run_tests_directly() {   # [wrapper...]: runs each gpu test, prints a ctest-like summary, returns failures
     local fails=0 name cmd rc
     for entry in "${gpu_tests[@]}"; do
@@ -168,8 +171,24 @@ fi
 if has_step bench; then
     {
         banner "bench_kernels"
-        echo "command: build-gpu/bench_kernels 20"
-        timeout 400 "$root/build-gpu/bench_kernels" 20; echo "exit $?"
+        echo "command: build-gpu/benchmarks/bench_kernels 20"
+        timeout 300 "$root/build-gpu/benchmarks/bench_kernels" 20; echo "exit $?"
+        banner "bench_layers"
+        echo "command: build-gpu/benchmarks/bench_layers"
+        timeout 240 "$root/build-gpu/benchmarks/bench_layers"; echo "exit $?"
     } > "$out/bench.log" 2>&1
     echo "gpu-check: bench -> $out/bench.log"
+fi
+
+if has_step e2e; then
+    tmp=$(mktemp -d)
+    {
+        banner "benchmarks/gpu_e2e.sh (dcgan bench vs the PyTorch example on this GPU)"
+        echo "command: DCGAN=build-gpu/dcgan benchmarks/gpu_e2e.sh <tmp> --sizes '32 64 128' --batches '64 128 256' --ncs 3"
+        DCGAN=$dcgan PATH="/opt/torch/.venv/bin:$PATH" timeout 560 benchmarks/gpu_e2e.sh "$tmp" --sizes "32 64 128" \
+            --batches "64 128 256" --ncs 3 --iters 50 --repeats 3; echo "exit $?"
+        echo; cat "$tmp/table.txt" 2>/dev/null
+        echo; echo "raw:"; cat "$tmp/raw.jsonl" 2>/dev/null
+    } > "$out/e2e.log" 2>&1
+    echo "gpu-check: e2e -> $out/e2e.log"
 fi
