@@ -1,5 +1,6 @@
 // In-memory training sets: MNIST-format IDX files, a synthetic shapes set, and the image
 // datasets of src/data/ (folder, lsun, cifar10), chosen by kind.
+#include "dcgan/error.h"
 #include "dcgan/data.h"
 #include "data/source.h"
 
@@ -13,16 +14,6 @@
 
 #define SYNTH_COUNT 2048
 #define MAX_SIZE 4096
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int is_file(const char *p) {
     struct stat st;
@@ -56,21 +47,21 @@ static int sibling_labels(char *out, size_t n, const char *images) {
 // Resolves the image and label files for a directory or an image file.
 static int idx_paths(const char *path, char *img, char *lbl, size_t n, int *have_labels,
                      char *err, size_t errlen) {
-    if (!path || !*path) return fail(err, errlen, "no dataset path given");
+    if (!path || !*path) return set_error(err, errlen, "no dataset path given");
     struct stat st;
-    if (stat(path, &st)) return fail(err, errlen, "%s: cannot access: %s", path, strerror(errno));
+    if (stat(path, &st)) return set_error(err, errlen, "%s: cannot access: %s", path, strerror(errno));
     if (S_ISREG(st.st_mode)) {
         if ((size_t)snprintf(img, n, "%s", path) >= n)
-            return fail(err, errlen, "%s: path too long", path);
+            return set_error(err, errlen, "%s: path too long", path);
         *have_labels = sibling_labels(lbl, n, path) == 0;
         return 0;
     }
-    if (!S_ISDIR(st.st_mode)) return fail(err, errlen, "%s: not a file or directory", path);
+    if (!S_ISDIR(st.st_mode)) return set_error(err, errlen, "%s: not a file or directory", path);
     if (find_plain_or_gz(img, n, path, "train-images-idx3-ubyte"))
-        return fail(err, errlen, "%s: neither train-images-idx3-ubyte nor "
+        return set_error(err, errlen, "%s: neither train-images-idx3-ubyte nor "
                     "train-images-idx3-ubyte.gz found", path);
     if (find_plain_or_gz(lbl, n, path, "train-labels-idx1-ubyte"))
-        return fail(err, errlen, "%s: neither train-labels-idx1-ubyte nor "
+        return set_error(err, errlen, "%s: neither train-labels-idx1-ubyte nor "
                     "train-labels-idx1-ubyte.gz found", path);
     *have_labels = 1;
     return 0;
@@ -93,7 +84,7 @@ static uint8_t *resize_all(const uint8_t *raw, int n, int rows, int cols, int si
 static int check_labels(const char *path, const int32_t *labels, int n, char *err, size_t errlen) {
     for (int i = 0; i < n; i++)
         if (labels[i] < 0 || labels[i] > 9)
-            return fail(err, errlen, "%s: label %d at index %d is outside 0..9", path, labels[i],
+            return set_error(err, errlen, "%s: label %d at index %d is outside 0..9", path, labels[i],
                         i);
     return 0;
 }
@@ -108,10 +99,10 @@ static int load_labels(dcgan_dataset *ds, const char *lbl, const char *const *na
     int nl = 0;
     if (idx_read_labels(lbl, &ds->labels, &nl, err, errlen)) return -1;
     if (nl != ds->n)
-        return fail(err, errlen, "%s: %d labels but the image file holds %d images", lbl, nl,
+        return set_error(err, errlen, "%s: %d labels but the image file holds %d images", lbl, nl,
                     ds->n);
     if (check_labels(lbl, ds->labels, nl, err, errlen)) return -1;
-    if (dataset_set_class_names(ds, names, 10)) return fail(err, errlen, "%s: out of memory", lbl);
+    if (dataset_set_class_names(ds, names, 10)) return set_error(err, errlen, "%s: out of memory", lbl);
     return 0;
 }
 
@@ -125,7 +116,7 @@ static int load_idx(dcgan_dataset *ds, const char *path, const char *const *name
     if (have_labels && load_labels(ds, lbl, names, err, errlen)) { free(raw); return -1; }
     ds->pixels = resize_all(raw, ds->n, rows, cols, size, nc);
     free(raw);
-    if (!ds->pixels) return fail(err, errlen, "%s: out of memory for %d images", img, ds->n);
+    if (!ds->pixels) return set_error(err, errlen, "%s: out of memory for %d images", img, ds->n);
     ds->c = nc;
     ds->h = ds->w = size;
     return 0;
@@ -170,11 +161,11 @@ static int load_synthetic(dcgan_dataset *ds, int size, int nc, uint64_t seed, ch
     ds->n = SYNTH_COUNT;
     ds->c = nc;
     ds->h = ds->w = size;
-    if (dataset_set_class_names(ds, synthetic_names, 2)) return fail(err, errlen, "synthetic: out of memory");
+    if (dataset_set_class_names(ds, synthetic_names, 2)) return set_error(err, errlen, "synthetic: out of memory");
     size_t per = (size_t)nc * size * size;
     ds->pixels = malloc(SYNTH_COUNT * per);
     ds->labels = malloc(SYNTH_COUNT * sizeof *ds->labels);
-    if (!ds->pixels || !ds->labels) return fail(err, errlen, "synthetic: out of memory");
+    if (!ds->pixels || !ds->labels) return set_error(err, errlen, "synthetic: out of memory");
     uint64_t s = seed;
     for (int i = 0; i < SYNTH_COUNT; i++) {
         ds->labels[i] = (int32_t)(next_u64(&s) & 1);
@@ -204,12 +195,12 @@ int dataset_load_opts(dcgan_dataset *ds, const char *kind, const char *path, int
                       uint64_t seed, const dataset_options *opt, char *err, size_t errlen) {
     memset(ds, 0, sizeof *ds);
     if (size <= 0 || size > MAX_SIZE)
-        return fail(err, errlen, "image size %d out of range (1..%d)", size, MAX_SIZE);
+        return set_error(err, errlen, "image size %d out of range (1..%d)", size, MAX_SIZE);
     if (nc != 1 && nc != 3)
-        return fail(err, errlen, "channel count %d not supported (1 or 3)", nc);
+        return set_error(err, errlen, "channel count %d not supported (1 or 3)", nc);
     int rc;
     if (!kind)
-        rc = fail(err, errlen, "no dataset kind given (valid: %s)", dataset_kinds);
+        rc = set_error(err, errlen, "no dataset kind given (valid: %s)", dataset_kinds);
     else if (!strcmp(kind, "folder") || !strcmp(kind, "lsun") || !strcmp(kind, "cifar10"))
         rc = image_dataset_load(ds, kind, path, size, nc, opt, err, errlen);
     else if (strcmp(kind, "mnist") == 0)
@@ -219,7 +210,7 @@ int dataset_load_opts(dcgan_dataset *ds, const char *kind, const char *path, int
     else if (strcmp(kind, "synthetic") == 0)
         rc = load_synthetic(ds, size, nc, seed, err, errlen);
     else
-        rc = fail(err, errlen, "unknown dataset '%s' (valid: %s)", kind, dataset_kinds);
+        rc = set_error(err, errlen, "unknown dataset '%s' (valid: %s)", kind, dataset_kinds);
     if (rc) dataset_free(ds);
     return rc;
 }

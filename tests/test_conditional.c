@@ -24,26 +24,6 @@
 #define PER_CLASS 256   // samples per class for the class-mean measure
 #define CELL (S + 2)    // grid cell: image + 2 px padding
 
-static const char *bin;
-
-__attribute__((format(printf, 3, 4)))
-static int dcgan(char *errbuf, size_t n, const char *fmt, ...) {
-    char args[2048], cmd[4096], errfile[] = "/tmp/dcgan-cond-err-XXXXXX";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    int fd = mkstemp(errfile);
-    if (fd >= 0) close(fd);
-    snprintf(cmd, sizeof cmd, "%s %s > /dev/null 2> %s", bin, args, errfile);
-    int status = system(cmd);
-    FILE *f = fopen(errfile, "r");
-    errbuf[0] = 0;
-    if (f) { size_t got = fread(errbuf, 1, n - 1, f); errbuf[got] = 0; fclose(f); }
-    remove(errfile);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void expect_ok(int status, const char *err) {
     CHECK(status == 0);
     if (status) fprintf(stderr, "%s", err);
@@ -103,7 +83,7 @@ static void classes_differ(const char *dir) {
     static float means[K][2][S * S];
     for (int k = 0; k < K; k++) {
         snprintf(path, sizeof path, "%s/class%d.png", dir, k);
-        expect_ok(dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --class %d --count %d"
+        expect_ok(run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --class %d --count %d"
                         " --seed %d --grid %s", dir, k, PER_CLASS, 100 + k, path), err);
         float *cells = read_cells(path, PER_CLASS);
         if (!cells) return;
@@ -132,13 +112,13 @@ static void checkpoint_keeps_conditioning(const char *dir, long iters) {
     snprintf(zpath, sizeof zpath, "%s/z8.npy", dir);
     CHECK(npy_write_matrix(zpath, z, 8, NZ, err, sizeof err) == 0);
     snprintf(path, sizeof path, "%s/rows.png", dir);
-    expect_ok(dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --z %s --batch-size 80 --grid %s",
+    expect_ok(run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --z %s --batch-size 80 --grid %s",
                     dir, zpath, path), err);
     float *rows = read_cells(path, 8 * K);
     snprintf(path, sizeof path, "%s/run/samples_%06ld.png", dir, iters);
     float *run = read_cells(path, 8 * K);
     snprintf(path, sizeof path, "%s/trouser.png", dir);
-    expect_ok(dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --z %s --class trouser --grid %s",
+    expect_ok(run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --z %s --class trouser --grid %s",
                     dir, zpath, path), err);
     float *row1 = read_cells(path, 8);
     if (rows && run && row1) {
@@ -155,7 +135,7 @@ static void checkpoint_keeps_conditioning(const char *dir, long iters) {
     // interpolate and arithmetic take the class too: a walk through the 8 vectors in 8 steps
     // lands on each of them, so with --class trouser it redraws row 1 exactly.
     snprintf(path, sizeof path, "%s/walk.png", dir);
-    expect_ok(dcgan(err, sizeof err, "interpolate --ckpt %s/run/netG.safetensors --device cpu --z %s --rows 1"
+    expect_ok(run_dcgan(err, sizeof err, "interpolate --ckpt %s/run/netG.safetensors --device cpu --z %s --rows 1"
                     " --chain 8 --steps 8 --class trouser --grid %s", dir, zpath, path), err);
     float *walk = read_cells(path, 8);
     if (walk && row1) {
@@ -165,11 +145,11 @@ static void checkpoint_keeps_conditioning(const char *dir, long iters) {
         CHECK(worst == 0);
     }
     snprintf(path, sizeof path, "%s/arith.png", dir);
-    expect_ok(dcgan(err, sizeof err, "arithmetic --ckpt %s/run/netG.safetensors --device cpu --z %s --plus 0,1"
+    expect_ok(run_dcgan(err, sizeof err, "arithmetic --ckpt %s/run/netG.safetensors --device cpu --z %s --plus 0,1"
                     " --minus 2 --class 3 --grid %s", dir, zpath, path), err);
-    expect_error(dcgan(err, sizeof err, "arithmetic --ckpt %s/run/netG.safetensors --device cpu --z %s --plus 0"
+    expect_error(run_dcgan(err, sizeof err, "arithmetic --ckpt %s/run/netG.safetensors --device cpu --z %s --plus 0"
                        " --class 10 --grid %s", dir, zpath, path), err, "out of range");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s/run/netG.safetensors --device cpu --class Hat"
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s/run/netG.safetensors --device cpu --class Hat"
                        " --grid %s", dir, path), err, "Hat");
     free(walk);
     free(rows);
@@ -188,9 +168,9 @@ static int read_file_st(const char *path, st_file *f) {
 static void resume_keeps_conditioning(const char *dir) {
     char err[4096], a[1024], b[1024];
     const char *common = "--dataset synthetic --device cpu --batch-size 16 --ngf 8 --ndf 8 --nz 16 --sample-every 0 --ckpt-every 0";
-    expect_ok(dcgan(err, sizeof err, "train %s --conditional --iters 6 --out %s/full", common, dir), err);
-    expect_ok(dcgan(err, sizeof err, "train %s --conditional --iters 3 --out %s/part", common, dir), err);
-    expect_ok(dcgan(err, sizeof err, "train --resume %s/part --iters 6", dir), err);
+    expect_ok(run_dcgan(err, sizeof err, "train %s --conditional --iters 6 --out %s/full", common, dir), err);
+    expect_ok(run_dcgan(err, sizeof err, "train %s --conditional --iters 3 --out %s/part", common, dir), err);
+    expect_ok(run_dcgan(err, sizeof err, "train --resume %s/part --iters 6", dir), err);
     const char *files[] = {"netG.safetensors", "netD.safetensors", "train_state.safetensors"};
     for (int i = 0; i < 3; i++) {
         st_file fa, fb;
@@ -223,29 +203,29 @@ static void plain_state_dicts(const char *dir) {
     st_meta cond[2] = {{"conditional", "1"}, {"nclasses", "2"}};
     snprintf(dst, sizeof dst, "%s/plain_cond.safetensors", dir);
     CHECK(st_write(dst, f.tensors, f.ntensors, cond, 2, err, sizeof err) == 0);
-    expect_ok(dcgan(err, sizeof err, "sample --ckpt %s --device cpu --class 1 --count 4 --grid %s/p.png", dst, dir), err);
+    expect_ok(run_dcgan(err, sizeof err, "sample --ckpt %s --device cpu --class 1 --count 4 --grid %s/p.png", dst, dir), err);
     snprintf(dst, sizeof dst, "%s/plain.safetensors", dir);
     CHECK(st_write(dst, f.tensors, f.ntensors, NULL, 0, err, sizeof err) == 0);
     // Without metadata the 18 input channels are taken for nz = 18 of an unconditional G.
-    expect_error(dcgan(err, sizeof err, "sample --ckpt %s --device cpu --class 1", dst), err, "unconditional");
+    expect_error(run_dcgan(err, sizeof err, "sample --ckpt %s --device cpu --class 1", dst), err, "unconditional");
     st_free(&f);
 }
 
 static void user_errors(const char *dir, int have_fashion) {
     char err[4096], path[1024];
     if (have_fashion) {
-        expect_error(dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --class 10", dir), err,
+        expect_error(run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --class 10", dir), err,
                      "out of range");
-        expect_error(dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --class Hat", dir), err,
+        expect_error(run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --class Hat", dir), err,
                      "Hat");
     }
-    expect_ok(dcgan(err, sizeof err, "train --dataset synthetic --device cpu --iters 1 --batch-size 8 --ngf 4 --ndf 4"
+    expect_ok(run_dcgan(err, sizeof err, "train --dataset synthetic --device cpu --iters 1 --batch-size 8 --ngf 4 --ndf 4"
                     " --nz 8 --sample-every 0 --out %s/uncond", dir), err);
-    expect_error(dcgan(err, sizeof err, "sample --ckpt %s/uncond/netG.safetensors --device cpu --class 0", dir), err,
+    expect_error(run_dcgan(err, sizeof err, "sample --ckpt %s/uncond/netG.safetensors --device cpu --class 0", dir), err,
                  "unconditional");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s/uncond/netG.safetensors --device cpu --class 0"
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s/uncond/netG.safetensors --device cpu --class 0"
                        " --grid %s/w.png", dir, dir), err, "unconditional");
-    expect_error(dcgan(err, sizeof err, "train --resume %s/part --conditional", dir), err, "--conditional");
+    expect_error(run_dcgan(err, sizeof err, "train --resume %s/part --conditional", dir), err, "--conditional");
     // An IDX image file with no label file beside it: a dataset without labels.
     snprintf(path, sizeof path, "%s/nolabels-idx3-ubyte", dir);
     FILE *f = fopen(path, "wb");
@@ -253,13 +233,12 @@ static void user_errors(const char *dir, int have_fashion) {
     fwrite(header, 1, sizeof header, f);
     for (int i = 0; i < 16; i++) fwrite(img, 1, sizeof img, f);
     fclose(f);
-    expect_error(dcgan(err, sizeof err, "train --dataset mnist --data %s --conditional --device cpu --batch-size 8"
+    expect_error(run_dcgan(err, sizeof err, "train --dataset mnist --data %s --conditional --device cpu --batch-size 8"
                        " --out %s/x", path, dir), err, "labels");
 }
 
 int main(int argc, char **argv) {
-    bin = argc > 1 ? argv[1] : getenv("DCGAN_BIN");
-    if (!bin) { fprintf(stderr, "usage: test_conditional PATH_TO_DCGAN (or set DCGAN_BIN)\n"); return 2; }
+    test_dcgan_bin(argc, argv, "test_conditional");
     // Threads that wait passively: on a loaded machine OpenMP's default spinning made the training
     // below ten times slower (73 s instead of 7 s wall with two threads on two busy cores).
     setenv("OMP_WAIT_POLICY", "passive", 0);
@@ -274,7 +253,7 @@ int main(int argc, char **argv) {
         // nz 16 rather than 100 keeps the one-hot class a large share of G's input, so the
         // conditioning shows within so few steps (with nz 100 it takes several hundred).
         long iters = 120;
-        expect_ok(dcgan(err, sizeof err, "train --dataset fashion-mnist --data " FASHION " --conditional --device cpu"
+        expect_ok(run_dcgan(err, sizeof err, "train --dataset fashion-mnist --data " FASHION " --conditional --device cpu"
                         " --size %d --nz %d --ngf 8 --ndf 8 --batch-size 32 --iters %ld --sample-every %ld"
                         " --ckpt-every 0 --out %s/run", S, NZ, iters, iters, dir), err);
         classes_differ(dir);

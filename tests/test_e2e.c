@@ -11,27 +11,6 @@
 #include "dcgan/npy.h"
 #include "test_util.h"
 
-static const char *bin;
-
-// Runs a dcgan command line; returns its exit status and keeps its stderr in errbuf.
-__attribute__((format(printf, 3, 4)))
-static int dcgan(char *errbuf, size_t n, const char *fmt, ...) {
-    char args[2048], cmd[4096], errfile[] = "/tmp/dcgan-e2e-err-XXXXXX";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    int fd = mkstemp(errfile);
-    if (fd >= 0) close(fd);
-    snprintf(cmd, sizeof cmd, "%s %s > /dev/null 2> %s", bin, args, errfile);
-    int status = system(cmd);
-    FILE *f = fopen(errfile, "r");
-    errbuf[0] = 0;
-    if (f) { size_t got = fread(errbuf, 1, n - 1, f); errbuf[got] = 0; fclose(f); }
-    remove(errfile);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 // min_spread: the least max-min pixel range that shows the image is not blank.
 static void expect_png(const char *path, int w, int h, int c, int min_spread) {
     uint8_t *px;
@@ -57,12 +36,11 @@ static void expect_error(int status, const char *err, const char *needle) {
 }
 
 int main(int argc, char **argv) {
-    bin = argc > 1 ? argv[1] : getenv("DCGAN_BIN");
-    if (!bin) { fprintf(stderr, "usage: test_e2e PATH_TO_DCGAN (or set DCGAN_BIN)\n"); return 2; }
+    test_dcgan_bin(argc, argv, "test_e2e");
     const char *dir = make_temp_dir("e2e");
     char err[4096], path[1024];
     // 32 px, 64 fixed-noise samples in an 8x8 grid with 2-pixel padding: 8*34+2 = 274.
-    int rc = dcgan(err, sizeof err, "train --dataset synthetic --device cpu --iters 4 --batch-size 16 --ngf 8 --ndf 8"
+    int rc = run_dcgan(err, sizeof err, "train --dataset synthetic --device cpu --iters 4 --batch-size 16 --ngf 8 --ndf 8"
                    " --nz 16 --sample-every 2 --out %s/run", dir);
     CHECK(rc == 0);
     if (rc) fprintf(stderr, "%s", err);
@@ -79,11 +57,11 @@ int main(int argc, char **argv) {
     CHECK(lines == 4);
 
     // dcgan sample reloads the generator: a grid, individual files, and given latent vectors.
-    rc = dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --count 10 --grid %s/grid.png", dir, dir);
+    rc = run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --count 10 --grid %s/grid.png", dir, dir);
     CHECK(rc == 0);
     snprintf(path, sizeof path, "%s/grid.png", dir);
     expect_png(path, 8 * 34 + 2, 2 * 34 + 2, 1, 10);
-    rc = dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --count 5 --out-dir %s/fid", dir, dir);
+    rc = run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --count 5 --out-dir %s/fid", dir, dir);
     CHECK(rc == 0);
     snprintf(path, sizeof path, "%s/fid/000004.png", dir);
     expect_png(path, 32, 32, 1, 0);   // an untrained G may draw a flat image
@@ -91,22 +69,22 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 48; i++) z[i] = (float)((i * 37) % 11 - 5) / 3.0f;
     snprintf(path, sizeof path, "%s/z.npy", dir);
     CHECK(npy_write_matrix(path, z, 3, 16, err, sizeof err) == 0);
-    rc = dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --z %s --grid %s/z.png", dir, path, dir);
+    rc = run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --z %s --grid %s/z.png", dir, path, dir);
     CHECK(rc == 0);
 
     // Mistakes: a clear line and a non-zero exit.
-    expect_error(dcgan(err, sizeof err, "sample --ckpt %s/nope.safetensors --device cpu", dir), err, "nope.safetensors");
-    expect_error(dcgan(err, sizeof err, "sample --ckpt %s/run/netD.safetensors --device cpu", dir), err, "discriminator");
+    expect_error(run_dcgan(err, sizeof err, "sample --ckpt %s/nope.safetensors --device cpu", dir), err, "nope.safetensors");
+    expect_error(run_dcgan(err, sizeof err, "sample --ckpt %s/run/netD.safetensors --device cpu", dir), err, "discriminator");
     snprintf(path, sizeof path, "%s/z_bad.npy", dir);
     CHECK(npy_write_matrix(path, z, 2, 24, err, sizeof err) == 0);
-    expect_error(dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --z %s", dir, path), err, "nz = 16");
-    expect_error(dcgan(err, sizeof err, "train --dataset mnist --data %s/none --device cpu --out %s/x", dir, dir), err, "none");
-    expect_error(dcgan(err, sizeof err, "train --dataset cifar --device cpu --out %s/x", dir), err, "cifar");
-    expect_error(dcgan(err, sizeof err, "train --size 48 --dataset synthetic --device cpu"), err, "48");
-    expect_error(dcgan(err, sizeof err, "train --lr abc"), err, "--lr");
-    expect_error(dcgan(err, sizeof err, "train --loss foo"), err, "foo");
-    expect_error(dcgan(err, sizeof err, "train --resume %s/run --size 64", dir), err, "--size");
-    expect_error(dcgan(err, sizeof err, "train --resume %s/nothing-here", dir), err, "nothing-here");
-    expect_error(dcgan(err, sizeof err, "frobnicate"), err, "frobnicate");
+    expect_error(run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --z %s", dir, path), err, "nz = 16");
+    expect_error(run_dcgan(err, sizeof err, "train --dataset mnist --data %s/none --device cpu --out %s/x", dir, dir), err, "none");
+    expect_error(run_dcgan(err, sizeof err, "train --dataset cifar --device cpu --out %s/x", dir), err, "cifar");
+    expect_error(run_dcgan(err, sizeof err, "train --size 48 --dataset synthetic --device cpu"), err, "48");
+    expect_error(run_dcgan(err, sizeof err, "train --lr abc"), err, "--lr");
+    expect_error(run_dcgan(err, sizeof err, "train --loss foo"), err, "foo");
+    expect_error(run_dcgan(err, sizeof err, "train --resume %s/run --size 64", dir), err, "--size");
+    expect_error(run_dcgan(err, sizeof err, "train --resume %s/nothing-here", dir), err, "nothing-here");
+    expect_error(run_dcgan(err, sizeof err, "frobnicate"), err, "frobnicate");
     return test_summary("test_e2e");
 }

@@ -18,27 +18,6 @@
 #define S 32            // image size
 #define CELL (S + 2)    // grid cell with its padding
 
-static const char *bin;
-
-// Runs a dcgan command line; returns its exit status and keeps its stderr in errbuf.
-__attribute__((format(printf, 3, 4)))
-static int dcgan(char *errbuf, size_t n, const char *fmt, ...) {
-    char args[3000], cmd[4096], errfile[] = "/tmp/dcgan-latent-err-XXXXXX";
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    int fd = mkstemp(errfile);
-    if (fd >= 0) close(fd);
-    snprintf(cmd, sizeof cmd, "%s %s > /dev/null 2> %s", bin, args, errfile);
-    int status = system(cmd);
-    FILE *f = fopen(errfile, "r");
-    errbuf[0] = 0;
-    if (f) { size_t got = fread(errbuf, 1, n - 1, f); errbuf[got] = 0; fclose(f); }
-    remove(errfile);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 static void expect_error(int status, const char *err, const char *needle) {
     printf("exit %d: %s", status, err);
     CHECK(status != 0);
@@ -98,11 +77,10 @@ static int file_exists(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    bin = argc > 1 ? argv[1] : getenv("DCGAN_BIN");
-    if (!bin) { fprintf(stderr, "usage: test_latent_cli PATH_TO_DCGAN (or set DCGAN_BIN)\n"); return 2; }
+    test_dcgan_bin(argc, argv, "test_latent_cli");
     const char *dir = make_temp_dir("latent");
     char err[4096], path[1024], G[1024];
-    int rc = dcgan(err, sizeof err, "train --dataset synthetic --size 32 --ngf 8 --ndf 8 --nz %d --batch-size 8 --iters 3"
+    int rc = run_dcgan(err, sizeof err, "train --dataset synthetic --size 32 --ngf 8 --ndf 8 --nz %d --batch-size 8 --iters 3"
                    " --sample-every 1 --device cpu --out %s/run", NZ, dir);
     CHECK(rc == 0);
     if (rc) { fprintf(stderr, "%s", err); return test_summary("test_latent_cli"); }
@@ -130,9 +108,9 @@ int main(int argc, char **argv) {
     CHECK(npy_write_matrix(pts_path, pts, R * K, NZ, err, sizeof err) == 0);
 
     // Interpolation grid: row r runs from point 2r to point 2r+1; sample of the same vectors.
-    rc = dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --z %s --steps %d --grid %s/interp.png", G, pts_path, STEPS, dir);
+    rc = run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --z %s --steps %d --grid %s/interp.png", G, pts_path, STEPS, dir);
     CHECK(rc == 0);
-    rc = dcgan(err, sizeof err, "sample --ckpt %s --device cpu --z %s --grid %s/ends.png", G, pts_path, dir);
+    rc = run_dcgan(err, sizeof err, "sample --ckpt %s --device cpu --z %s --grid %s/ends.png", G, pts_path, dir);
     CHECK(rc == 0);
     picture ig = {0}, sg = {0};
     snprintf(path, sizeof path, "%s/interp.png", dir);
@@ -153,10 +131,10 @@ int main(int argc, char **argv) {
     free(sg.px);
 
     // From a seed, the walks' points are the vectors `dcgan sample --seed` draws.
-    rc = dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --seed 7 --rows 1 --chain 3 --steps 5 --mode lerp"
+    rc = run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --seed 7 --rows 1 --chain 3 --steps 5 --mode lerp"
                " --grid %s/chain.png", G, dir);
     CHECK(rc == 0);
-    rc = dcgan(err, sizeof err, "sample --ckpt %s --device cpu --seed 7 --count 3 --grid %s/chain_pts.png", G, dir);
+    rc = run_dcgan(err, sizeof err, "sample --ckpt %s --device cpu --seed 7 --count 3 --grid %s/chain_pts.png", G, dir);
     CHECK(rc == 0);
     snprintf(path, sizeof path, "%s/chain.png", dir);
     CHECK(load(&ig, path) == 0);
@@ -168,7 +146,7 @@ int main(int argc, char **argv) {
     free(sg.px);
 
     // Frames: one numbered PNG per step, each showing every walk.
-    rc = dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --rows 3 --steps 6 --frames %s/frames", G, dir);
+    rc = run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --rows 3 --steps 6 --frames %s/frames", G, dir);
     CHECK(rc == 0);
     int frames = 0;
     for (int i = 0; i < 10; i++) {
@@ -182,7 +160,7 @@ int main(int argc, char **argv) {
     free(fr.px);
 
     // A numbered sheet and its vectors.
-    rc = dcgan(err, sizeof err, "sample --ckpt %s --device cpu --count 20 --sheet %s/sheet.png", G, dir);
+    rc = run_dcgan(err, sizeof err, "sample --ckpt %s --device cpu --count 20 --sheet %s/sheet.png", G, dir);
     CHECK(rc == 0);
     snprintf(path, sizeof path, "%s/sheet.npy", dir);
     float *z = NULL;
@@ -204,7 +182,7 @@ int main(int argc, char **argv) {
     // Arithmetic on the sheet: 3 groups + result row, 9 columns, cells drawn twice as large.
     char sheet_npy[1024];
     snprintf(sheet_npy, sizeof sheet_npy, "%s/sheet.npy", dir);
-    rc = dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --plus 3,17,4 --minus 5,8,9 --plus 11,19,0"
+    rc = run_dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --plus 3,17,4 --minus 5,8,9 --plus 11,19,0"
                " --grid %s/arith.png --z-out %s/arith.npy", G, sheet_npy, dir, dir);
     CHECK(rc == 0);
     picture ar;
@@ -216,7 +194,7 @@ int main(int argc, char **argv) {
     free(z);
 
     // dcgan plot and the animation on demand.
-    rc = dcgan(err, sizeof err, "plot %s/run --out %s/plot.png --smooth 0.6 --size 800x600 --gif-out %s/p.gif", dir, dir, dir);
+    rc = run_dcgan(err, sizeof err, "plot %s/run --out %s/plot.png --smooth 0.6 --size 800x600 --gif-out %s/p.gif", dir, dir, dir);
     CHECK(rc == 0);
     snprintf(path, sizeof path, "%s/plot.png", dir);
     CHECK(load(&plot, path) == 0 && plot.w == 800 && plot.h == 600);
@@ -230,42 +208,42 @@ int main(int argc, char **argv) {
     char wrong_npy[1024];
     snprintf(wrong_npy, sizeof wrong_npy, "%s/wrong.npy", dir);
     CHECK(npy_write_matrix(wrong_npy, wrong, 3, NZ + 1, err, sizeof err) == 0);
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s/missing.safetensors --device cpu", dir), err, "missing.safetensors");
-    expect_error(dcgan(err, sizeof err, "arithmetic --ckpt %s/missing.safetensors --device cpu --z %s --plus 1", dir, sheet_npy), err, "missing.safetensors");
-    expect_error(dcgan(err, sizeof err, "sample --ckpt %s/missing.safetensors --device cpu --sheet %s/x.png", dir, dir), err, "missing.safetensors");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s/run/netD.safetensors --device cpu", dir), err, "discriminator");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --z %s --chain 3", G, wrong_npy), err, "nz = 16");
-    expect_error(dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --plus 1", G, wrong_npy), err, "nz = 16");
-    expect_error(dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --plus 1,20", G, sheet_npy), err, "out of range");
-    expect_error(dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --plus 1 --minus 2,,3", G, sheet_npy), err, "empty entry");
-    expect_error(dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --minus x", G, sheet_npy), err, "not an index");
-    expect_error(dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s", G, sheet_npy), err, "--plus");
-    expect_error(dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s/none.npy --plus 1", G, dir), err, "none.npy");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --steps 1", G), err, "--steps");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --steps abc", G), err, "--steps");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --rows 0", G), err, "--rows");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --chain 1", G), err, "--chain");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --chain 6 --steps 4", G), err, "--chain");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --mode cubic", G), err, "cubic");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --z %s --chain 3", G, pts_path), err, "--chain 3");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --z %s --rows 3", G, pts_path), err, "--rows 3");
-    expect_error(dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --grid a.png --frames b", G), err, "--frames");
-    expect_error(dcgan(err, sizeof err, "sample --ckpt %s --device cpu --sheet a.png --grid b.png", G), err, "--sheet");
-    expect_error(dcgan(err, sizeof err, "plot %s/nothing-here", dir), err, "nothing-here");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s/missing.safetensors --device cpu", dir), err, "missing.safetensors");
+    expect_error(run_dcgan(err, sizeof err, "arithmetic --ckpt %s/missing.safetensors --device cpu --z %s --plus 1", dir, sheet_npy), err, "missing.safetensors");
+    expect_error(run_dcgan(err, sizeof err, "sample --ckpt %s/missing.safetensors --device cpu --sheet %s/x.png", dir, dir), err, "missing.safetensors");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s/run/netD.safetensors --device cpu", dir), err, "discriminator");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --z %s --chain 3", G, wrong_npy), err, "nz = 16");
+    expect_error(run_dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --plus 1", G, wrong_npy), err, "nz = 16");
+    expect_error(run_dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --plus 1,20", G, sheet_npy), err, "out of range");
+    expect_error(run_dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --plus 1 --minus 2,,3", G, sheet_npy), err, "empty entry");
+    expect_error(run_dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s --minus x", G, sheet_npy), err, "not an index");
+    expect_error(run_dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s", G, sheet_npy), err, "--plus");
+    expect_error(run_dcgan(err, sizeof err, "arithmetic --ckpt %s --device cpu --z %s/none.npy --plus 1", G, dir), err, "none.npy");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --steps 1", G), err, "--steps");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --steps abc", G), err, "--steps");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --rows 0", G), err, "--rows");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --chain 1", G), err, "--chain");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --chain 6 --steps 4", G), err, "--chain");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --mode cubic", G), err, "cubic");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --z %s --chain 3", G, pts_path), err, "--chain 3");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --z %s --rows 3", G, pts_path), err, "--rows 3");
+    expect_error(run_dcgan(err, sizeof err, "interpolate --ckpt %s --device cpu --grid a.png --frames b", G), err, "--frames");
+    expect_error(run_dcgan(err, sizeof err, "sample --ckpt %s --device cpu --sheet a.png --grid b.png", G), err, "--sheet");
+    expect_error(run_dcgan(err, sizeof err, "plot %s/nothing-here", dir), err, "nothing-here");
     snprintf(path, sizeof path, "%s/bad", dir);
     mkdir(path, 0777);
     snprintf(path, sizeof path, "%s/bad/metrics.jsonl", dir);
     f = fopen(path, "w");
     if (f) { fputs("{\"iter\":1,\"loss_d\":1,\"loss_g\":1,\"d_x\":0.5,\"d_g_z1\":0.5,\"d_g_z2\":0.5}\n{broken\n", f); fclose(f); }
-    expect_error(dcgan(err, sizeof err, "plot %s/bad", dir), err, "line 2");
+    expect_error(run_dcgan(err, sizeof err, "plot %s/bad", dir), err, "line 2");
     f = fopen(path, "w");
     if (f) { fputs("{\"iter\":1,\"loss_g\":1}\n", f); fclose(f); }
-    expect_error(dcgan(err, sizeof err, "plot %s/bad", dir), err, "loss_d");
+    expect_error(run_dcgan(err, sizeof err, "plot %s/bad", dir), err, "loss_d");
     f = fopen(path, "w");
     if (f) fclose(f);
-    expect_error(dcgan(err, sizeof err, "plot %s/bad", dir), err, "no records");
-    expect_error(dcgan(err, sizeof err, "plot %s/bad --gif-only", dir), err, "samples_");
-    expect_error(dcgan(err, sizeof err, "plot %s/run --smooth 1.5", dir), err, "--smooth");
-    expect_error(dcgan(err, sizeof err, "plot %s/run --size 10x10", dir), err, "--size");
+    expect_error(run_dcgan(err, sizeof err, "plot %s/bad", dir), err, "no records");
+    expect_error(run_dcgan(err, sizeof err, "plot %s/bad --gif-only", dir), err, "samples_");
+    expect_error(run_dcgan(err, sizeof err, "plot %s/run --smooth 1.5", dir), err, "--smooth");
+    expect_error(run_dcgan(err, sizeof err, "plot %s/run --size 10x10", dir), err, "--size");
     return test_summary("test_latent_cli");
 }

@@ -1,7 +1,10 @@
 #include "test_util.h"
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 int test_failures = 0;
 
@@ -46,4 +49,32 @@ int test_summary(const char *name) {
     if (test_failures) { printf("%s: %d check(s) FAILED\n", name, test_failures); return 1; }
     printf("%s: all checks passed\n", name);
     return 0;
+}
+
+static const char *dcgan_bin;
+
+const char *test_dcgan_bin(int argc, char **argv, const char *test_name) {
+    dcgan_bin = argc > 1 ? argv[1] : getenv("DCGAN_BIN");
+    if (!dcgan_bin) {
+        fprintf(stderr, "usage: %s PATH_TO_DCGAN (or set DCGAN_BIN)\n", test_name);
+        exit(2);
+    }
+    return dcgan_bin;
+}
+
+int run_dcgan(char *errbuf, size_t n, const char *fmt, ...) {
+    char args[3000], cmd[4096], errfile[] = "/tmp/dcgan-test-err-XXXXXX";
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    int fd = mkstemp(errfile);
+    if (fd >= 0) close(fd);
+    snprintf(cmd, sizeof cmd, "%s %s > /dev/null 2> %s", dcgan_bin, args, errfile);
+    int status = system(cmd);
+    FILE *f = fopen(errfile, "r");
+    errbuf[0] = 0;
+    if (f) { size_t got = fread(errbuf, 1, n - 1, f); errbuf[got] = 0; fclose(f); }
+    remove(errfile);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }

@@ -17,6 +17,11 @@ int check_close(const char *name, const float *got, const float *expected, size_
 void fill_random(float *x, size_t n, unsigned seed, float scale);
 // Makes a fresh temporary directory and returns its path (static storage).
 const char *make_temp_dir(const char *tag);
+// The dcgan binary under test: argv[1], else $DCGAN_BIN; exits 2 with a usage line when neither.
+const char *test_dcgan_bin(int argc, char **argv, const char *test_name);
+// Runs the binary with the printf-formatted arguments, stdout discarded; returns its exit status
+// and keeps its stderr in errbuf[n].
+int run_dcgan(char *errbuf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 // Returns 0 when no test failed (prints a summary), 1 otherwise.
 int test_summary(const char *name);
 

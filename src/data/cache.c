@@ -1,6 +1,7 @@
 // The preprocessed dataset cache: a 4096-byte header (what was read, how it was preprocessed,
 // counts and section offsets), then uint8 pixels [n, nc, size, size], int32 labels [n] and the
 // class names (NUL-terminated). Written atomically; later runs memory-map it.
+#include "dcgan/error.h"
 #include "dcgan/data.h"
 
 #include <errno.h>
@@ -31,16 +32,6 @@ typedef struct {
 
 _Static_assert(sizeof(disk_header) <= HEADER_BYTES, "cache header too large");
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 static uint64_t hash(const void *data, size_t n) {
     const uint8_t *p = data;
     uint64_t h = 0xcbf29ce484222325ull;
@@ -55,55 +46,55 @@ int cache_parse(const uint8_t *buf, size_t len, cache_header *hdr, dcgan_dataset
     memset(ds, 0, sizeof *ds);
     memset(hdr, 0, sizeof *hdr);
     disk_header d;
-    if (len < HEADER_BYTES) return fail(err, errlen, "truncated (%zu bytes, no header)", len);
+    if (len < HEADER_BYTES) return set_error(err, errlen, "truncated (%zu bytes, no header)", len);
     memcpy(&d, buf, sizeof d);
-    if (memcmp(d.magic, CACHE_MAGIC, 8)) return fail(err, errlen, "not a dcgan dataset cache");
+    if (memcmp(d.magic, CACHE_MAGIC, 8)) return set_error(err, errlen, "not a dcgan dataset cache");
     if (d.version != CACHE_VERSION)
-        return fail(err, errlen, "cache format version %u (this program writes %d)", d.version,
+        return set_error(err, errlen, "cache format version %u (this program writes %d)", d.version,
                     CACHE_VERSION);
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION   // let the fuzzer reach the checks below
     if (d.check != hash(&d, offsetof(disk_header, check)))
-        return fail(err, errlen, "corrupt cache header (checksum)");
+        return set_error(err, errlen, "corrupt cache header (checksum)");
 #endif
     for (size_t i = sizeof d; i < HEADER_BYTES; i++)
-        if (buf[i]) return fail(err, errlen, "corrupt cache header (reserved bytes)");
+        if (buf[i]) return set_error(err, errlen, "corrupt cache header (reserved bytes)");
     if (d.header_bytes != HEADER_BYTES || d.size < 1 || d.size > 4096 ||
         (d.nc != 1 && d.nc != 3) || d.n < 1 || d.nclasses < 0 || d.nclasses > 65536 ||
         (d.has_labels != 0 && d.has_labels != 1) || (d.has_labels && d.nclasses == 0) ||
         !terminated(d.kind, sizeof d.kind) || !terminated(d.preprocess, sizeof d.preprocess) ||
         !terminated(d.classes, sizeof d.classes) || !terminated(d.source, sizeof d.source))
-        return fail(err, errlen, "corrupt cache header (fields out of range)");
+        return set_error(err, errlen, "corrupt cache header (fields out of range)");
     uint64_t per = (uint64_t)d.nc * d.size * d.size;
     uint64_t pixels = per * (uint64_t)d.n, labels = d.has_labels ? 4 * (uint64_t)d.n : 0;
     if (d.file_bytes != len || d.pixels_off != HEADER_BYTES || d.pixels_bytes != pixels ||
         d.labels_off != ((d.pixels_off + pixels + 3) & ~3ull) || d.labels_off > len ||
         d.names_off != d.labels_off + labels || d.names_off > len ||
         d.names_bytes > len - d.names_off || d.names_off + d.names_bytes != len)
-        return fail(err, errlen, "truncated or corrupt cache (sections do not match the file "
+        return set_error(err, errlen, "truncated or corrupt cache (sections do not match the file "
                     "size %zu)", len);
     // Class names: exactly nclasses NUL-terminated strings.
     const char *names = (const char *)buf + d.names_off;
     size_t pos = 0;
     char **copy = d.nclasses ? calloc((size_t)d.nclasses, sizeof *copy) : NULL;
-    if (d.nclasses && !copy) return fail(err, errlen, "out of memory");
+    if (d.nclasses && !copy) return set_error(err, errlen, "out of memory");
     ds->class_names = copy;
     for (int i = 0; i < d.nclasses; i++) {
         const char *end = pos < d.names_bytes ? memchr(names + pos, '\0', d.names_bytes - pos) : NULL;
-        if (!end) { dataset_free(ds); return fail(err, errlen, "corrupt cache (class names)"); }
-        if (!(copy[i] = strdup(names + pos))) { dataset_free(ds); return fail(err, errlen, "out of memory"); }
+        if (!end) { dataset_free(ds); return set_error(err, errlen, "corrupt cache (class names)"); }
+        if (!(copy[i] = strdup(names + pos))) { dataset_free(ds); return set_error(err, errlen, "out of memory"); }
         ds->nclasses = i + 1;
         pos = (size_t)(end - names) + 1;
     }
-    if (pos != d.names_bytes) { dataset_free(ds); return fail(err, errlen, "corrupt cache (class names)"); }
+    if (pos != d.names_bytes) { dataset_free(ds); return set_error(err, errlen, "corrupt cache (class names)"); }
     if (d.has_labels) {
         ds->labels = malloc((size_t)d.n * sizeof *ds->labels);
-        if (!ds->labels) { dataset_free(ds); return fail(err, errlen, "out of memory"); }
+        if (!ds->labels) { dataset_free(ds); return set_error(err, errlen, "out of memory"); }
         memcpy(ds->labels, buf + d.labels_off, (size_t)d.n * sizeof *ds->labels);
         for (int i = 0; i < d.n; i++)
             if (ds->labels[i] < 0 || ds->labels[i] >= d.nclasses) {
                 int32_t bad = ds->labels[i];
                 dataset_free(ds);
-                return fail(err, errlen, "corrupt cache (label %ld outside 0..%d)", (long)bad,
+                return set_error(err, errlen, "corrupt cache (label %ld outside 0..%d)", (long)bad,
                             d.nclasses - 1);
             }
     }
@@ -130,25 +121,25 @@ int cache_open(const char *path, cache_header *hdr, dcgan_dataset *ds, char *err
     int fd = open(path, O_RDONLY);
     if (fd < 0) {
         if (errno == ENOENT) return 1;
-        return fail(err, errlen, "%s: cannot open cache: %s", path, strerror(errno));
+        return set_error(err, errlen, "%s: cannot open cache: %s", path, strerror(errno));
     }
     struct stat st;
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         close(fd);
-        return fail(err, errlen, "%s: not a regular file", path);
+        return set_error(err, errlen, "%s: not a regular file", path);
     }
     size_t len = (size_t)st.st_size;
     if (len < HEADER_BYTES) {
         close(fd);
-        return fail(err, errlen, "%s: truncated cache (%zu bytes)", path, len);
+        return set_error(err, errlen, "%s: truncated cache (%zu bytes)", path, len);
     }
     void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);   // the mapping keeps the file
-    if (map == MAP_FAILED) return fail(err, errlen, "%s: cannot map cache: %s", path, strerror(errno));
+    if (map == MAP_FAILED) return set_error(err, errlen, "%s: cannot map cache: %s", path, strerror(errno));
     char why[256];
     if (cache_parse(map, len, hdr, ds, why, sizeof why)) {
         munmap(map, len);
-        return fail(err, errlen, "%s: %s", path, why);
+        return set_error(err, errlen, "%s: %s", path, why);
     }
     ds->map = map;
     ds->map_bytes = len;
@@ -185,13 +176,13 @@ int cache_write(const char *path, const cache_header *hdr, const dcgan_dataset *
 
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);
-    if (!tmp) return fail(err, errlen, "%s: out of memory", path);
+    if (!tmp) return set_error(err, errlen, "%s: out of memory", path);
     snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         int e = errno;
         free(tmp);
-        return fail(err, errlen, "%s: cannot create cache: %s", path, strerror(e));
+        return set_error(err, errlen, "%s: cannot create cache: %s", path, strerror(e));
     }
     static const uint8_t zeros[HEADER_BYTES];
     int ok = write_all(f, &d, sizeof d) && write_all(f, zeros, HEADER_BYTES - sizeof d) &&
@@ -206,6 +197,6 @@ int cache_write(const char *path, const cache_header *hdr, const dcgan_dataset *
     if (ok && rename(tmp, path)) { ok = 0; e = errno; }
     if (!ok) remove(tmp);
     free(tmp);
-    if (!ok) return fail(err, errlen, "%s: cannot write cache: %s", path, strerror(e));
+    if (!ok) return set_error(err, errlen, "%s: cannot write cache: %s", path, strerror(e));
     return 0;
 }

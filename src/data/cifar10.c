@@ -1,6 +1,7 @@
 // CIFAR-10's binary release: data_batch_1.bin ... data_batch_5.bin, each a run of records of
 // one label byte and 3072 pixel bytes (32 x 32 R plane, G plane, B plane); class names from
 // batches.meta.txt when present.
+#include "dcgan/error.h"
 #include "source.h"
 
 #include <errno.h>
@@ -12,16 +13,6 @@
 
 #define NBATCH 5
 #define SIDE 32
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 int cifar_scan(const uint8_t *buf, size_t len, int *n, int *bad, size_t *tail) {
     *n = (int)(len / CIFAR_RECORD);
@@ -55,10 +46,10 @@ static int cifar_load(void *ctx, int i, uint8_t *dst, int size, int nc, char *wh
     locate(c, i, &f, &r);
     size_t off = r * CIFAR_RECORD;
     if (off + CIFAR_RECORD > c->len[f])
-        return fail(why, whylen, "truncated record (%zu of %d bytes)", c->len[f] - off,
+        return set_error(why, whylen, "truncated record (%zu of %d bytes)", c->len[f] - off,
                     CIFAR_RECORD);
     const uint8_t *rec = c->data[f] + off;
-    if (rec[0] > 9) return fail(why, whylen, "label %d outside 0..9", rec[0]);
+    if (rec[0] > 9) return set_error(why, whylen, "label %d outside 0..9", rec[0]);
     const uint8_t *px = rec + 1;
     if (nc == 3) {
         resize_center_crop(dst, px, 3, SIDE, SIDE, size);
@@ -124,22 +115,22 @@ int cifar10_open(data_source *src, const char *path, char *err, size_t errlen) {
     memset(src, 0, sizeof *src);
     src->kind = "cifar10";
     src->noun = "records";
-    if (!path || !*path) return fail(err, errlen, "--dataset cifar10 needs --data DIR");
+    if (!path || !*path) return set_error(err, errlen, "--dataset cifar10 needs --data DIR");
     struct stat st;
-    if (stat(path, &st)) return fail(err, errlen, "%s: cannot access: %s", path, strerror(errno));
+    if (stat(path, &st)) return set_error(err, errlen, "%s: cannot access: %s", path, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return fail(err, errlen, "%s: not a directory (--dataset cifar10 reads the directory "
+        return set_error(err, errlen, "%s: not a directory (--dataset cifar10 reads the directory "
                     "holding data_batch_1.bin ... data_batch_5.bin)", path);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     if (!has_batches(dir)) {
         snprintf(dir, sizeof dir, "%s/cifar-10-batches-bin", path);
         if (!has_batches(dir))
-            return fail(err, errlen, "%s: no CIFAR-10 binary batches (expected data_batch_1.bin "
+            return set_error(err, errlen, "%s: no CIFAR-10 binary batches (expected data_batch_1.bin "
                         "... data_batch_5.bin here or in cifar-10-batches-bin/)", path);
     }
     cifar_ctx *c = calloc(1, sizeof *c);
-    if (!c) return fail(err, errlen, "out of memory");
+    if (!c) return set_error(err, errlen, "out of memory");
     src->ctx = c;
     src->close = cifar_close;
     src->load = cifar_load;
@@ -152,7 +143,7 @@ int cifar10_open(data_source *src, const char *path, char *err, size_t errlen) {
         if (stat(c->path[f], &st)) continue;   // a partial download still trains on what is there
         char why[256];
         if (read_file(c->path[f], &c->data[f], &c->len[f], why, sizeof why)) {
-            rc = fail(err, errlen, "%s: %s", c->path[f], why);
+            rc = set_error(err, errlen, "%s: %s", c->path[f], why);
             break;
         }
         c->nfiles++;
@@ -169,10 +160,10 @@ int cifar10_open(data_source *src, const char *path, char *err, size_t errlen) {
     c->first[c->nfiles] = total;
     src->n = total;
     src->fingerprint = fp;
-    if (!rc && total == 0) rc = fail(err, errlen, "%s: the CIFAR-10 batches hold no records", dir);
+    if (!rc && total == 0) rc = set_error(err, errlen, "%s: the CIFAR-10 batches hold no records", dir);
     if (!rc) {
         src->labels = malloc((size_t)total * sizeof *src->labels);
-        if (!src->labels || read_names(src, dir)) rc = fail(err, errlen, "out of memory");
+        if (!src->labels || read_names(src, dir)) rc = set_error(err, errlen, "out of memory");
         for (int i = 0; !rc && i < total; i++) {
             int f;
             size_t r;

@@ -1,6 +1,7 @@
 // An image folder: every .png/.jpg/.jpeg/.webp under a directory, recursively. When the
 // directory has subfolders holding images, each first-level subfolder is a class (as
 // torchvision's ImageFolder); otherwise the images have no labels (a flat CelebA folder works).
+#include "dcgan/error.h"
 #include "source.h"
 
 #include <dirent.h>
@@ -13,16 +14,6 @@
 #include <sys/stat.h>
 
 #define MAX_DEPTH 32
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 typedef struct {
     char *path;         // full path
@@ -140,13 +131,13 @@ int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
     src->kind = "folder";
     src->noun = "files";
     struct stat st;
-    if (!path || !*path) return fail(err, errlen, "--dataset folder needs --data DIR");
-    if (stat(path, &st)) return fail(err, errlen, "%s: cannot access: %s", path, strerror(errno));
-    if (!S_ISDIR(st.st_mode)) return fail(err, errlen, "%s: not a directory (--dataset folder "
+    if (!path || !*path) return set_error(err, errlen, "--dataset folder needs --data DIR");
+    if (stat(path, &st)) return set_error(err, errlen, "%s: cannot access: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode)) return set_error(err, errlen, "%s: not a directory (--dataset folder "
                                           "reads a directory of images)", path);
     int n = 0;
     char **names = list_dir(path, &n);
-    if (!names) return fail(err, errlen, "%s: cannot read directory: %s", path, strerror(errno));
+    if (!names) return set_error(err, errlen, "%s: cannot read directory: %s", path, strerror(errno));
     entry_list l = {0};
     // First-level subfolders that hold images are the classes.
     char **classes = calloc((size_t)n + 1, sizeof *classes);
@@ -174,7 +165,7 @@ int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
         free_names(names, n);
         for (int i = 0; i < l.n; i++) free(l.e[i].path);
         free(l.e);
-        return fail(err, errlen, "%s: out of memory listing the images", path);
+        return set_error(err, errlen, "%s: out of memory listing the images", path);
     }
     f->e = l.e;
     f->n = l.n;
@@ -185,17 +176,17 @@ int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
     src->n = l.n;
     int rc = 0;
     if (l.n == 0) {
-        rc = fail(err, errlen, "%s: no images found (looked for .png, .jpg, .jpeg and .webp files, "
+        rc = set_error(err, errlen, "%s: no images found (looked for .png, .jpg, .jpeg and .webp files, "
                   "recursively)", path);
     } else if (nclasses) {
         src->labels = malloc((size_t)l.n * sizeof *src->labels);
         src->class_names = calloc((size_t)nclasses, sizeof *src->class_names);
-        if (!src->labels || !src->class_names) rc = fail(err, errlen, "%s: out of memory", path);
+        if (!src->labels || !src->class_names) rc = set_error(err, errlen, "%s: out of memory", path);
         for (int i = 0; !rc && i < l.n; i++) src->labels[i] = l.e[i].cls;
         for (int c = 0; !rc && c < nclasses; c++) {
             src->class_names[c] = strdup(classes[c]);
             src->nclasses = c + 1;
-            if (!src->class_names[c]) rc = fail(err, errlen, "%s: out of memory", path);
+            if (!src->class_names[c]) rc = set_error(err, errlen, "%s: out of memory", path);
         }
     }
     // The fingerprint covers names, sizes and times: any added, removed or rewritten file shows.

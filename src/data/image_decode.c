@@ -1,6 +1,7 @@
 // Image decoding from memory: PNG (libpng), JPEG (libjpeg-turbo), WebP (libwebp), chosen by the
 // first bytes. Output is planar 8-bit gray or RGB, converted the way PIL's Image.convert does,
 // so that the preprocessing matches torchvision's loaders.
+#include "dcgan/error.h"
 #include "dcgan/data.h"
 
 #include <png.h>
@@ -12,16 +13,6 @@
 #include <jpeglib.h>
 #include <jerror.h>
 #include <webp/decode.h>
-
-static int fail(char *why, size_t n, const char *fmt, ...) {
-    if (why && n) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(why, n, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 image_format image_sniff(const uint8_t *b, size_t n) {
     if (n >= 8 && !memcmp(b, "\x89PNG\r\n\x1a\n", 8)) return IMAGE_PNG;
@@ -56,7 +47,7 @@ static void to_planar(uint8_t *dst, const uint8_t *src, int w, int h, int ic, in
 static int finish(uint8_t *inter, int w, int h, int ic, int nc, uint8_t **out, int *ow, int *oh,
                   char *why, size_t n) {
     uint8_t *planar = malloc((size_t)w * h * nc);
-    if (!planar) { free(inter); return fail(why, n, "out of memory for %dx%d pixels", w, h); }
+    if (!planar) { free(inter); return set_error(why, n, "out of memory for %dx%d pixels", w, h); }
     to_planar(planar, inter, w, h, ic, nc);
     free(inter);
     *out = planar;
@@ -122,20 +113,20 @@ static int png_run(png_structp png, png_infop info, png_mem *m, int *w, int *h, 
 int image_decode_png(const uint8_t *buf, size_t len, int nc, uint8_t **out, int *w, int *h,
                      char *why, size_t whylen) {
     *out = NULL;
-    if (len < 8 || png_sig_cmp(buf, 0, 8)) return fail(why, whylen, "not a PNG file");
+    if (len < 8 || png_sig_cmp(buf, 0, 8)) return set_error(why, whylen, "not a PNG file");
     png_mem m = {.buf = buf, .len = len};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &m, png_on_error, png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!info) {
         if (png) png_destroy_read_struct(&png, NULL, NULL);
-        return fail(why, whylen, "out of memory for a PNG reader");
+        return set_error(why, whylen, "out of memory for a PNG reader");
     }
     int ic = 0, rc = png_run(png, info, &m, w, h, &ic);
     png_destroy_read_struct(&png, &info, NULL);
     free(m.rows);
     if (rc) {
         free(m.pixels);
-        return fail(why, whylen, "invalid PNG: %s", m.msg);
+        return set_error(why, whylen, "invalid PNG: %s", m.msg);
     }
     return finish(m.pixels, *w, *h, ic, nc, out, w, h, why, whylen);
 }
@@ -211,7 +202,7 @@ static int jpeg_run(struct jpeg_decompress_struct *ci, jpeg_err *je, jpeg_out *o
 int image_decode_jpeg(const uint8_t *buf, size_t len, int nc, uint8_t **out, int *w, int *h,
                       char *why, size_t whylen) {
     *out = NULL;
-    if (len < 3 || buf[0] != 0xFF || buf[1] != 0xD8) return fail(why, whylen, "not a JPEG file");
+    if (len < 3 || buf[0] != 0xFF || buf[1] != 0xD8) return set_error(why, whylen, "not a JPEG file");
     struct jpeg_decompress_struct ci;
     jpeg_err je;
     memset(&ci, 0, sizeof ci);
@@ -224,7 +215,7 @@ int image_decode_jpeg(const uint8_t *buf, size_t len, int nc, uint8_t **out, int
     jpeg_destroy_decompress(&ci);
     if (rc) {
         free(o.pixels);
-        return fail(why, whylen, "invalid JPEG: %s", je.msg);
+        return set_error(why, whylen, "invalid JPEG: %s", je.msg);
     }
     return finish(o.pixels, *w, *h, ic, nc, out, w, h, why, whylen);
 }
@@ -237,17 +228,17 @@ int image_decode_webp(const uint8_t *buf, size_t len, int nc, uint8_t **out, int
     *out = NULL;
     WebPBitstreamFeatures f;
     if (WebPGetFeatures(buf, len, &f) != VP8_STATUS_OK)
-        return fail(why, whylen, "invalid WebP: bad header");
-    if (f.has_animation) return fail(why, whylen, "animated WebP is not supported");
+        return set_error(why, whylen, "invalid WebP: bad header");
+    if (f.has_animation) return set_error(why, whylen, "animated WebP is not supported");
     if (too_big((unsigned)f.width, (unsigned)f.height))
-        return fail(why, whylen, "invalid WebP: image too large (pixel limit)");
+        return set_error(why, whylen, "invalid WebP: image too large (pixel limit)");
     size_t stride = (size_t)f.width * 3, bytes = stride * (size_t)f.height;
     uint8_t *rgb = malloc(bytes);
-    if (!rgb) return fail(why, whylen, "out of memory");
+    if (!rgb) return set_error(why, whylen, "out of memory");
     // RGB output discards alpha without blending, as PIL's convert("RGB") does.
     if (!WebPDecodeRGBInto(buf, len, rgb, bytes, (int)stride)) {
         free(rgb);
-        return fail(why, whylen, "invalid WebP: cannot decode (corrupt or truncated)");
+        return set_error(why, whylen, "invalid WebP: cannot decode (corrupt or truncated)");
     }
     return finish(rgb, f.width, f.height, 3, nc, out, w, h, why, whylen);
 }
@@ -255,11 +246,11 @@ int image_decode_webp(const uint8_t *buf, size_t len, int nc, uint8_t **out, int
 int image_decode(const uint8_t *buf, size_t len, int nc, uint8_t **out, int *w, int *h,
                  char *why, size_t whylen) {
     *out = NULL;
-    if (nc != 1 && nc != 3) return fail(why, whylen, "channel count %d not supported", nc);
+    if (nc != 1 && nc != 3) return set_error(why, whylen, "channel count %d not supported", nc);
     switch (image_sniff(buf, len)) {
     case IMAGE_PNG: return image_decode_png(buf, len, nc, out, w, h, why, whylen);
     case IMAGE_JPEG: return image_decode_jpeg(buf, len, nc, out, w, h, why, whylen);
     case IMAGE_WEBP: return image_decode_webp(buf, len, nc, out, w, h, why, whylen);
-    default: return fail(why, whylen, len ? "not a PNG, JPEG or WebP image" : "empty file");
+    default: return set_error(why, whylen, len ? "not a PNG, JPEG or WebP image" : "empty file");
     }
 }

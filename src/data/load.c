@@ -2,6 +2,7 @@
 // the request and the current source files is mapped; a stale one is rebuilt; one built with
 // other settings, named explicitly by the user, is an error rather than overwritten.
 #define _XOPEN_SOURCE 700   // realpath
+#include "dcgan/error.h"
 #include "source.h"
 
 #include <ctype.h>
@@ -16,16 +17,6 @@
 // Names the preprocessing; bump when the pixels it produces change.
 #define PREPROCESS_ID "resize-bilinear-aa+center-crop;pil-convert;v1"
 #define CACHE_EXT ".dcgancache"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
@@ -52,11 +43,11 @@ static int cache_path(char *out, size_t n, const char *cache, const cache_header
     *explicit_file = 0;
     if (!(stat(cache, &st) == 0 && S_ISDIR(st.st_mode)) && ends_with(cache, CACHE_EXT)) {
         *explicit_file = 1;
-        if ((size_t)snprintf(out, n, "%s", cache) >= n) return fail(err, errlen, "%s: path too long", cache);
+        if ((size_t)snprintf(out, n, "%s", cache) >= n) return set_error(err, errlen, "%s: path too long", cache);
         return 0;
     }
     if (make_dirs(cache))
-        return fail(err, errlen, "--cache %s: cannot create directory: %s", cache, strerror(errno));
+        return set_error(err, errlen, "--cache %s: cannot create directory: %s", cache, strerror(errno));
     const char *base = strrchr(want->source, '/');
     base = base && base[1] ? base + 1 : want->source;
     char clean[41];
@@ -68,7 +59,7 @@ static int cache_path(char *out, size_t n, const char *cache, const cache_header
     h = fnv1a(h, want->classes, strlen(want->classes) + 1);
     if ((size_t)snprintf(out, n, "%s/%s-%s-%dpx-%dc-%016llx" CACHE_EXT, cache, want->kind, clean,
                          want->size, want->nc, (unsigned long long)h) >= n)
-        return fail(err, errlen, "--cache %s: path too long", cache);
+        return set_error(err, errlen, "--cache %s: path too long", cache);
     return 0;
 }
 
@@ -129,7 +120,7 @@ int image_dataset_load(dcgan_dataset *ds, const char *kind, const char *path, in
             dataset_free(&cached);
             if (explicit_file) {
                 source_close(&src);
-                return fail(err, errlen, "cache %s was built from %s; this run reads %s (remove "
+                return set_error(err, errlen, "cache %s was built from %s; this run reads %s (remove "
                             "it or pass another --cache)", file, a, b);
             }
             printf("cache %s was built with other settings (%s); rebuilding\n", file, a);
@@ -146,7 +137,7 @@ int image_dataset_load(dcgan_dataset *ds, const char *kind, const char *path, in
     } else if (rc < 0) {
         if (explicit_file) {   // not ours to overwrite: it may be anything
             source_close(&src);
-            return fail(err, errlen, "--cache %s", why);
+            return set_error(err, errlen, "--cache %s", why);
         }
         printf("%s; rebuilding\n", why);
     }

@@ -1,6 +1,7 @@
 // LSUN as released: one LMDB database per class and split (bedroom_train_lmdb, ...), values
 // are encoded images (WebP or JPEG, told apart by their first bytes). Databases are opened
 // read-only without a lock file, so datasets on read-only storage work.
+#include "dcgan/error.h"
 #include "source.h"
 
 #include <dirent.h>
@@ -13,16 +14,6 @@
 #include <sys/stat.h>
 
 #define MAX_DBS 64
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 typedef struct {
     char dir[4096];
@@ -98,16 +89,16 @@ static int open_db(lsun_ctx *l, const char *dir, uint64_t *fp, char *err, size_t
     MDB_stat ms;
     if (!rc) rc = mdb_stat(db->txn, dbi, &ms);
     l->ndb++;   // counted from here on, so lsun_close releases it
-    if (rc) return fail(err, errlen, "%s: cannot read LSUN database: %s", dir, mdb_strerror(rc));
+    if (rc) return set_error(err, errlen, "%s: cannot read LSUN database: %s", dir, mdb_strerror(rc));
     size_t add = ms.ms_entries, total = (size_t)l->n + add;
-    if (total > 0x7fffffff) return fail(err, errlen, "%s: too many entries", dir);
+    if (total > 0x7fffffff) return set_error(err, errlen, "%s: too many entries", dir);
     MDB_val *k = realloc(l->keys, (total + 1) * sizeof *k);
     if (k) l->keys = k;
     MDB_val *v = realloc(l->vals, (total + 1) * sizeof *v);
     if (v) l->vals = v;
     uint8_t *b = realloc(l->dbi, total + 1);
     if (b) l->dbi = b;
-    if (!k || !v || !b) return fail(err, errlen, "%s: out of memory for %zu entries", dir, add);
+    if (!k || !v || !b) return set_error(err, errlen, "%s: out of memory for %zu entries", dir, add);
     MDB_cursor *cur = NULL;
     rc = mdb_cursor_open(db->txn, dbi, &cur);
     MDB_val key, val;
@@ -121,7 +112,7 @@ static int open_db(lsun_ctx *l, const char *dir, uint64_t *fp, char *err, size_t
     }
     if (cur) mdb_cursor_close(cur);
     if (rc && rc != MDB_NOTFOUND)
-        return fail(err, errlen, "%s: cannot read LSUN database: %s", dir, mdb_strerror(rc));
+        return set_error(err, errlen, "%s: cannot read LSUN database: %s", dir, mdb_strerror(rc));
     char p[4200];
     struct stat st;
     snprintf(p, sizeof p, "%s/data.mdb", dir);
@@ -144,7 +135,7 @@ static int pick_dbs(const char *path, const char *classes, char dirs[][4096], ch
     *ndb = 0;
     if (is_db_dir(path)) {
         if (classes && *classes)
-            return fail(err, errlen, "%s: is one LSUN database; --classes selects databases "
+            return set_error(err, errlen, "%s: is one LSUN database; --classes selects databases "
                         "inside a directory of <class>_train_lmdb directories", path);
         snprintf(dirs[0], 4096, "%s", path);
         class_of(names[0], 256, path);
@@ -155,14 +146,14 @@ static int pick_dbs(const char *path, const char *classes, char dirs[][4096], ch
         const char *p = classes;
         while (*p) {
             size_t len = strcspn(p, ",");
-            if (len == 0 || len >= 200) return fail(err, errlen, "--classes: bad list '%s'", classes);
-            if (*ndb == MAX_DBS) return fail(err, errlen, "--classes: at most %d classes", MAX_DBS);
+            if (len == 0 || len >= 200) return set_error(err, errlen, "--classes: bad list '%s'", classes);
+            if (*ndb == MAX_DBS) return set_error(err, errlen, "--classes: at most %d classes", MAX_DBS);
             snprintf(names[*ndb], 256, "%.*s", (int)len, p);
             snprintf(dirs[*ndb], 4096, "%s/%s_train_lmdb", path, names[*ndb]);
             if (!is_db_dir(dirs[*ndb])) {
                 snprintf(dirs[*ndb], 4096, "%s/%s_lmdb", path, names[*ndb]);
                 if (!is_db_dir(dirs[*ndb]))
-                    return fail(err, errlen, "%s: no LSUN database for class '%s' (expected "
+                    return set_error(err, errlen, "%s: no LSUN database for class '%s' (expected "
                                 "%s_train_lmdb/data.mdb)", path, names[*ndb], names[*ndb]);
             }
             (*ndb)++;
@@ -172,7 +163,7 @@ static int pick_dbs(const char *path, const char *classes, char dirs[][4096], ch
         return 0;
     }
     DIR *d = opendir(path);
-    if (!d) return fail(err, errlen, "%s: cannot read directory: %s", path, strerror(errno));
+    if (!d) return set_error(err, errlen, "%s: cannot read directory: %s", path, strerror(errno));
     char *found[MAX_DBS];
     int nf = 0;
     struct dirent *de;
@@ -192,7 +183,7 @@ static int pick_dbs(const char *path, const char *classes, char dirs[][4096], ch
     }
     *ndb = nf;
     if (nf == 0)
-        return fail(err, errlen, "%s: no LSUN database found (expected data.mdb here, or "
+        return set_error(err, errlen, "%s: no LSUN database found (expected data.mdb here, or "
                     "<class>_train_lmdb directories)", path);
     return 0;
 }
@@ -201,17 +192,17 @@ int lsun_open(data_source *src, const char *path, const char *classes, char *err
     memset(src, 0, sizeof *src);
     src->kind = "lsun";
     src->noun = "entries";
-    if (!path || !*path) return fail(err, errlen, "--dataset lsun needs --data DIR");
+    if (!path || !*path) return set_error(err, errlen, "--dataset lsun needs --data DIR");
     struct stat st;
-    if (stat(path, &st)) return fail(err, errlen, "%s: cannot access: %s", path, strerror(errno));
+    if (stat(path, &st)) return set_error(err, errlen, "%s: cannot access: %s", path, strerror(errno));
     if (!S_ISDIR(st.st_mode))
-        return fail(err, errlen, "%s: not a directory (--dataset lsun reads an LMDB directory)", path);
+        return set_error(err, errlen, "%s: not a directory (--dataset lsun reads an LMDB directory)", path);
     static char dirs[MAX_DBS][4096];
     static char names[MAX_DBS][256];
     int ndb = 0;
     if (pick_dbs(path, classes, dirs, names, &ndb, err, errlen)) return -1;
     lsun_ctx *l = calloc(1, sizeof *l);
-    if (!l) return fail(err, errlen, "out of memory");
+    if (!l) return set_error(err, errlen, "out of memory");
     src->ctx = l;
     src->close = lsun_close;
     src->load = lsun_load;
@@ -219,18 +210,18 @@ int lsun_open(data_source *src, const char *path, const char *classes, char *err
     uint64_t fp = FNV_INIT;
     int rc = 0;
     for (int d = 0; d < ndb && !rc; d++) rc = open_db(l, dirs[d], &fp, err, errlen);
-    if (!rc && l->n == 0) rc = fail(err, errlen, "%s: the LSUN database holds no images", path);
+    if (!rc && l->n == 0) rc = set_error(err, errlen, "%s: the LSUN database holds no images", path);
     src->n = l->n;
     src->fingerprint = fp;
     if (!rc) {
         src->labels = malloc((size_t)l->n * sizeof *src->labels);
         src->class_names = calloc((size_t)ndb, sizeof *src->class_names);
-        if (!src->labels || !src->class_names) rc = fail(err, errlen, "out of memory");
+        if (!src->labels || !src->class_names) rc = set_error(err, errlen, "out of memory");
         for (int i = 0; !rc && i < l->n; i++) src->labels[i] = l->dbi[i];
         for (int d = 0; !rc && d < ndb; d++) {
             src->class_names[d] = strdup(names[d]);
             src->nclasses = d + 1;
-            if (!src->class_names[d]) rc = fail(err, errlen, "out of memory");
+            if (!src->class_names[d]) rc = set_error(err, errlen, "out of memory");
         }
     }
     if (rc) source_close(src);

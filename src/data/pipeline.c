@@ -9,20 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dcgan/error.h"
 #include "dcgan/progress.h"
 
 #define NAMED_FAILURES 3            // failures named in the warning
 #define MAX_FILE_BYTES (1u << 30)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) {
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
     const uint8_t *p = data;
@@ -33,21 +24,21 @@ uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
 int read_file(const char *path, uint8_t **buf, size_t *len, char *why, size_t whylen) {
     *buf = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(why, whylen, "cannot open: %s", strerror(errno));
+    if (!f) return set_error(why, whylen, "cannot open: %s", strerror(errno));
     struct stat st;
     if (fstat(fileno(f), &st) || st.st_size < 0 || (uint64_t)st.st_size > MAX_FILE_BYTES) {
         fclose(f);
-        return fail(why, whylen, "cannot read: not a regular file or larger than 1 GiB");
+        return set_error(why, whylen, "cannot read: not a regular file or larger than 1 GiB");
     }
     size_t n = (size_t)st.st_size;
     uint8_t *b = malloc(n ? n : 1);
-    if (!b) { fclose(f); return fail(why, whylen, "out of memory (%zu bytes)", n); }
+    if (!b) { fclose(f); return set_error(why, whylen, "out of memory (%zu bytes)", n); }
     size_t got = fread(b, 1, n, f);
     int rerr = ferror(f), e = errno;
     fclose(f);   // read-only: nothing to lose on a failed close
     if (rerr || got != n) {
         free(b);
-        return fail(why, whylen, "read error: %s", rerr ? strerror(e) : "file shrank while reading");
+        return set_error(why, whylen, "read error: %s", rerr ? strerror(e) : "file shrank while reading");
     }
     *buf = b;
     *len = n;
@@ -111,7 +102,7 @@ int source_decode(data_source *src, dcgan_dataset *ds, int size, int nc, int str
     if (!pix || !ok) {
         free(pix);
         free(ok);
-        return fail(err, errlen, "%s: out of memory for %d images of %dx%dx%d", src->kind, n, nc,
+        return set_error(err, errlen, "%s: out of memory for %d images of %dx%dx%d", src->kind, n, nc,
                     size, size);
     }
     failure named[NAMED_FAILURES];
@@ -161,7 +152,7 @@ int source_decode(data_source *src, dcgan_dataset *ds, int size, int nc, int str
         src->name(src->ctx, named[0].idx, name, sizeof name);
         free(pix);
         free(ok);
-        return fail(err, errlen, "%s: %s (--strict: an undecodable item is an error)", name,
+        return set_error(err, errlen, "%s: %s (--strict: an undecodable item is an error)", name,
                     named[0].why);
     }
     if (nfailed) {
@@ -189,7 +180,7 @@ int source_decode(data_source *src, dcgan_dataset *ds, int size, int nc, int str
     free(ok);
     if (kept == 0) {
         free(pix);
-        return fail(err, errlen, "%s: none of the %d %s could be decoded", src->kind, n, src->noun);
+        return set_error(err, errlen, "%s: none of the %d %s could be decoded", src->kind, n, src->noun);
     }
     ds->pixels = pix;
     ds->n = kept;
