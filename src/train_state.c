@@ -1,6 +1,7 @@
 // The training-state checkpoint: optimiser moments, counters, data/noise position and options,
 // stored as train_state.safetensors beside netG.safetensors and netD.safetensors.
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,18 +134,21 @@ static int get_float(const st_file *f, const char *key, float *out, const char *
     return 0;
 }
 
-static char *keep_string(const char *s) {
-    // Options outlive the state file; the copies stay reachable from this list for the whole
-    // process (a program may load options more than once).
-    static struct kept { struct kept *next; char s[]; } *list;
-    if (!s) s = "";
-    size_t n = strlen(s) + 1;
-    struct kept *k = malloc(sizeof *k + n);
+// Options outlive the state file; what they point to stays reachable from this list for the
+// whole process (a program may load options more than once).
+static void *keep(size_t n) {
+    static struct kept { struct kept *next; _Alignas(max_align_t) char data[]; } *list;
+    struct kept *k = calloc(1, sizeof *k + n);
     if (!k) { fprintf(stderr, "error: out of memory\n"); exit(1); }
-    memcpy(k->s, s, n);
     k->next = list;
     list = k;
-    return k->s;
+    return k->data;
+}
+
+static char *keep_string(const char *s) {
+    if (!s) s = "";
+    size_t n = strlen(s) + 1;
+    return memcpy(keep(n), s, n);
 }
 
 int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) {
@@ -190,8 +194,7 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
         h->cfg.nclasses = (int)K;
         o->conditional = 1;
         o->nclasses = (int)K;
-        o->class_names = calloc((size_t)K, sizeof *o->class_names);
-        if (!o->class_names) { fprintf(stderr, "error: out of memory\n"); exit(1); }
+        o->class_names = keep((size_t)K * sizeof *o->class_names);
         for (long k = 0; k < K; k++) {
             char key[32];
             snprintf(key, sizeof key, CKPT_CLASS_NAME_KEY "%ld", k);
