@@ -380,11 +380,11 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     while (s->pos.iter < s->pos.total_iters) {
         double t0 = monotonic_seconds();
         load_batches(s);
+        load_time += monotonic_seconds() - t0;
         if (s->t.hp.cfg.nclasses > 0)
             trainer_iteration_cond(&s->t, s->reals, s->real_classes, s->noises, s->fake_classes, NULL);
         else
             trainer_iteration(&s->t, s->reals, s->noises, NULL);
-        load_time += monotonic_seconds() - t0;
         // The statistics stay on the device until a line is printed or something is saved.
         s->t.be->copy(s->ring + (size_t)s->ring_used * 6, s->t.stats, 6 * sizeof(float));
         s->ring_iter[s->ring_used] = s->pos.iter + 1;
