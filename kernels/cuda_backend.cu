@@ -177,8 +177,11 @@ extern "C" const dcgan_backend *backend_cuda(char *err, size_t errlen) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess || n == 0) {
-        snprintf(why, sizeof why, "no usable CUDA device (%s)",
-                 e != cudaSuccess ? cudaGetErrorString(e) : "the driver reports none");
+        // Without an NVIDIA driver the runtime says "driver version is insufficient"; name the cause.
+        const char *reason = e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice
+                                 ? "no NVIDIA GPU driver or device found"
+                                 : e != cudaSuccess ? cudaGetErrorString(e) : "the driver reports none";
+        snprintf(why, sizeof why, "no usable CUDA device (%s)", reason);
         (void)cudaGetLastError();
         snprintf(err, errlen, "%s", why);
         return NULL;

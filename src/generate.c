@@ -15,6 +15,7 @@ int generator_open(generator *g, const char *ckpt_path, const char *device, bn_m
     const char *notice = NULL;
     g->be = backend_select(device, &notice, err, errlen);
     if (!g->be) return -1;
+    if (notice) fprintf(stderr, "note: --device auto: %s; using the CPU\n", notice);
     if (ckpt_load_net(&g->G, ckpt_path, 1, g->be, err, errlen)) return -1;
     g->bn = bn;
     g->batch = batch;

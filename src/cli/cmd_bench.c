@@ -68,6 +68,7 @@ int cmd_bench(int argc, char **argv) {
     const char *notice;
     const dcgan_backend *be = backend_select(device, &notice, err, sizeof err);
     if (!be) { fprintf(stderr, "error: %s\n", err); return 1; }
+    if (notice) fprintf(stderr, "note: --device auto: %s; using the CPU\n", notice);
     trainer t;
     if (trainer_init(&t, &h, be, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
     size_t img = (size_t)h.batch_size * h.cfg.nc * h.cfg.size * h.cfg.size, nz = (size_t)h.batch_size * h.cfg.nz;
