@@ -174,11 +174,7 @@ int cmd_arithmetic(int argc, char **argv) {
         case O_ZOUT: o.z_out = optarg; break;
         case O_NOISE: o.noise = parse_float("--noise", optarg, 0.0f, 100.0f); break;
         case O_SEED: o.seed = parse_seed("--seed", optarg); break;
-        case O_BN:
-            if (!strcmp(optarg, "running")) o.bn = BN_RUNNING;
-            else if (!strcmp(optarg, "batch")) o.bn = BN_BATCH;
-            else usage_error("arithmetic", "--bn: expected running or batch, got '%s'", optarg);
-            break;
+        case O_BN: o.bn = parse_bn("arithmetic", optarg); break;
         case O_BATCH: o.batch = (int)parse_long("--batch-size", optarg, 1, 65536); break;
         case O_DEVICE: o.device = optarg; break;
         case O_CLASS: o.class_arg = optarg; break;

@@ -153,11 +153,7 @@ int cmd_interpolate(int argc, char **argv) {
         case O_Z: o.z_path = optarg; break;
         case O_GRID: o.grid = optarg; break;
         case O_FRAMES: o.frames = optarg; break;
-        case O_BN:
-            if (!strcmp(optarg, "running")) o.bn = BN_RUNNING;
-            else if (!strcmp(optarg, "batch")) o.bn = BN_BATCH;
-            else usage_error("interpolate", "--bn: expected running or batch, got '%s'", optarg);
-            break;
+        case O_BN: o.bn = parse_bn("interpolate", optarg); break;
         case O_BATCH: o.batch = (int)parse_long("--batch-size", optarg, 1, 65536); break;
         case O_DEVICE: o.device = optarg; break;
         case O_CLASS: o.class_arg = optarg; break;

@@ -184,11 +184,7 @@ int cmd_sample(int argc, char **argv) {
         case O_COUNT: o.count = parse_long("--count", optarg, 1, 10000000L); break;
         case O_SEED: o.seed = parse_seed("--seed", optarg); break;
         case O_Z: o.z_path = optarg; break;
-        case O_BN:
-            if (!strcmp(optarg, "running")) o.bn = BN_RUNNING;
-            else if (!strcmp(optarg, "batch")) o.bn = BN_BATCH;
-            else usage_error("sample", "--bn: expected running or batch, got '%s'", optarg);
-            break;
+        case O_BN: o.bn = parse_bn("sample", optarg); break;
         case O_BATCH: o.batch = (int)parse_long("--batch-size", optarg, 1, 65536); break;
         case O_WRITERS: o.writers = (int)parse_long("--writers", optarg, 1, 64); break;
         case O_DEVICE: o.device = optarg; break;

@@ -62,6 +62,12 @@ unsigned long long parse_seed(const char *option, const char *value) {
     return x;
 }
 
+bn_mode parse_bn(const char *command, const char *value) {
+    if (!strcmp(value, "running")) return BN_RUNNING;
+    if (!strcmp(value, "batch")) return BN_BATCH;
+    usage_error(command, "--bn: expected running or batch, got '%s'", value);
+}
+
 void usage_error(const char *command, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
