@@ -44,9 +44,11 @@ static int stride2_blocks(int size) {
     return n;
 }
 
+// Layer and tensor arrays are fixed; a config that would overflow them is refused (net->full).
 static void add_tensor(dcgan_net *net, int index, const char *suffix, int is_stat, size_t off,
                        int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3) {
-    named_tensor *t = &net->tensors[net->ntensors++];
+    static named_tensor spill;
+    named_tensor *t = net->ntensors < DCGAN_MAX_TENSORS ? &net->tensors[net->ntensors++] : (net->full = 1, &spill);
     snprintf(t->name, sizeof t->name, "main.%d.%s", index, suffix);
     t->is_stat = is_stat;
     t->off = off;
@@ -58,7 +60,8 @@ static void add_tensor(dcgan_net *net, int index, const char *suffix, int is_sta
 
 // Appends a layer whose input is the previous layer's output.
 static layer *push(dcgan_net *net, layer_kind kind, int *index, int C, int H) {
-    layer *l = &net->layers[net->nlayers++];
+    static layer spill;
+    layer *l = net->nlayers < DCGAN_MAX_LAYERS ? &net->layers[net->nlayers++] : (net->full = 1, &spill);
     memset(l, 0, sizeof *l);
     l->kind = kind;
     l->index = (*index)++;
@@ -68,7 +71,7 @@ static layer *push(dcgan_net *net, layer_kind kind, int *index, int C, int H) {
     return l;
 }
 
-static void push_conv(dcgan_net *net, layer_kind kind, int *index, int C, int H, int OC, int stride, int pad) {
+static layer *push_conv(dcgan_net *net, layer_kind kind, int *index, int C, int H, int OC, int stride, int pad) {
     layer *l = push(net, kind, index, C, H);
     l->OC = OC;
     l->K = 4; l->stride = stride; l->pad = pad;
@@ -77,6 +80,7 @@ static void push_conv(dcgan_net *net, layer_kind kind, int *index, int C, int H,
     if (kind == LAYER_CONV) add_tensor(net, l->index, "weight", 0, net->nparams, 4, OC, C, 4, 4);
     else                    add_tensor(net, l->index, "weight", 0, net->nparams, 4, C, OC, 4, 4);
     net->nparams += (size_t)OC * C * 16;
+    return l;
 }
 
 static void push_bn(dcgan_net *net, int *index, int C, int H) {
@@ -97,7 +101,7 @@ static void push_bn(dcgan_net *net, int *index, int C, int H) {
 static void build_generator(dcgan_net *net, const dcgan_config *c) {
     int blocks = stride2_blocks(c->size), index = 0;
     int ch = c->ngf << (blocks - 1), h = 4;
-    push_conv(net, LAYER_CONVT, &index, c->nz + c->nclasses, 1, ch, 1, 0);
+    push_conv(net, LAYER_CONVT, &index, c->nz + c->nclasses, 1, ch, 1, 0)->dense = 1;   // 1x1 -> 4x4
     push_bn(net, &index, ch, h);
     push(net, LAYER_RELU, &index, ch, h);
     for (int b = 1; b < blocks; b++, ch /= 2, h *= 2) {
@@ -119,7 +123,7 @@ static void build_discriminator(dcgan_net *net, const dcgan_config *c) {
         push_bn(net, &index, ch * 2, h / 2);
         push(net, LAYER_LRELU, &index, ch * 2, h / 2);
     }
-    push_conv(net, LAYER_CONV, &index, ch, h, 1, 1, 0);   // 4x4 -> 1x1 logit
+    push_conv(net, LAYER_CONV, &index, ch, h, 1, 1, 0)->dense = 1;   // 4x4 -> 1x1 logit
 }
 
 int dcgan_net_build(dcgan_net *net, const dcgan_config *cfg, int is_generator, const dcgan_backend *be) {
@@ -129,10 +133,11 @@ int dcgan_net_build(dcgan_net *net, const dcgan_config *cfg, int is_generator, c
     net->be = be;
     if (is_generator) build_generator(net, cfg);
     else build_discriminator(net, cfg);
-    net->params = be->alloc(net->nparams * sizeof(float));
-    net->grads = be->alloc(net->nparams * sizeof(float));
-    net->stats = be->alloc((net->nstats ? net->nstats : 1) * sizeof(float));
-    net->num_batches_tracked = calloc((size_t)(net->nbn ? net->nbn : 1), sizeof(int64_t));
+    if (net->full) return -1;
+    net->params = be->alloc(be, net->nparams * sizeof(float));
+    net->grads = be->alloc(be, net->nparams * sizeof(float));
+    net->stats = be->alloc(be, (net->nstats ? net->nstats : 1) * sizeof(float));
+    net->num_batches_tracked = be->alloc(be, (size_t)(net->nbn ? net->nbn : 1) * sizeof(int64_t));
     if (!net->params || !net->grads || !net->stats || !net->num_batches_tracked) {
         dcgan_net_free(net);
         return -1;
@@ -141,12 +146,11 @@ int dcgan_net_build(dcgan_net *net, const dcgan_config *cfg, int is_generator, c
 }
 
 void dcgan_net_free(dcgan_net *net) {
-    if (net->be) {
-        if (net->params) net->be->release(net->params);
-        if (net->grads) net->be->release(net->grads);
-        if (net->stats) net->be->release(net->stats);
+    const dcgan_backend *be = net->be;
+    if (be) {
+        void *bufs[] = {net->params, net->grads, net->stats, net->num_batches_tracked};
+        for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(be, bufs[i]);
     }
-    free(net->num_batches_tracked);
     net->params = net->grads = net->stats = NULL;
     net->num_batches_tracked = NULL;
 }
@@ -166,9 +170,10 @@ void dcgan_net_init(dcgan_net *net, uint64_t seed) {
             for (int c = 0; c < l->C; c++) stats[l->stat_off + l->C + c] = 1.0f;   // running_var
         }
     }
-    net->be->upload(net->params, params, net->nparams * sizeof(float));
-    net->be->upload(net->stats, stats, net->nstats * sizeof(float));
-    memset(net->num_batches_tracked, 0, (size_t)net->nbn * sizeof(int64_t));
+    const dcgan_backend *be = net->be;
+    be->upload(be, net->params, params, net->nparams * sizeof(float));
+    be->upload(be, net->stats, stats, net->nstats * sizeof(float));
+    be->zero(be, net->num_batches_tracked, (size_t)net->nbn * sizeof(int64_t));
     free(params);
     free(stats);
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "dcgan/ckpt.h"
+#include "dcgan/train.h"
 #include "dcgan/rng.h"
 
 int generator_open(generator *g, const char *ckpt_path, const char *device, bn_mode bn, int batch,
@@ -34,12 +34,12 @@ int generator_open(generator *g, const char *ckpt_path, const char *device, bn_m
             return -1;
         }
     }
-    if (net_exec_init(&g->x, &g->G, batch, NULL)) {
+    if (net_exec_init(&g->x, &g->G, batch, NULL, NULL, err, errlen)) {
         snprintf(err, errlen, "out of %s memory for a batch of %d images", g->be->name, batch);
         generator_close(g);
         return -1;
     }
-    if (!(g->zdev = g->be->alloc((size_t)batch * g->nz * sizeof(float)))) {
+    if (!(g->zdev = g->be->alloc(g->be, (size_t)batch * g->nz * sizeof(float)))) {
         snprintf(err, errlen, "out of %s memory for the latent vectors", g->be->name);
         generator_close(g);
         return -1;
@@ -71,26 +71,26 @@ int generator_run(generator *g, float *images, const float *z, const int32_t *la
         if (m < g->x.B && g->bn != BN_RUNNING) {
             // Batch statistics must see only this chunk's images: buffers of its own size.
             net_exec_free(&g->x);
-            if (net_exec_init(&g->x, &g->G, m, NULL)) {
+            if (net_exec_init(&g->x, &g->G, m, NULL, NULL, err, errlen)) {
                 snprintf(err, errlen, "out of %s memory for a batch of %d images", be->name, m);
                 return -1;
             }
         }
-        if (m < g->x.B) be->zero(g->zdev, (size_t)g->x.B * g->nz * sizeof(float));
-        be->upload(g->zdev, z + (size_t)first * g->nz, zbytes);
+        if (m < g->x.B) be->zero(be, g->zdev, (size_t)g->x.B * g->nz * sizeof(float));
+        be->upload(be, g->zdev, z + (size_t)first * g->nz, zbytes);
         if (labels) {
             // Padding images of a short chunk get class 0; their pixels are discarded.
             memset(g->classes, 0, (size_t)g->x.B * sizeof(int32_t));
             memcpy(g->classes, labels + first, (size_t)m * sizeof(int32_t));
             net_set_classes(&g->x, g->classes);
         }
-        const float *out = net_forward(&g->x, g->zdev, g->bn);
-        be->download(images + (size_t)first * per, out, (size_t)m * per * sizeof(float));
+        const void *out = net_forward(&g->x, g->zdev, g->bn);
+        be->download(be, images + (size_t)first * per, out, (size_t)m * per * sizeof(float));
     }
     // Back to full-size buffers for the next call.
     if (g->x.B != g->batch) {
         net_exec_free(&g->x);
-        if (net_exec_init(&g->x, &g->G, g->batch, NULL)) {
+        if (net_exec_init(&g->x, &g->G, g->batch, NULL, NULL, err, errlen)) {
             snprintf(err, errlen, "out of %s memory for a batch of %d images", be->name, g->batch);
             return -1;
         }
@@ -101,7 +101,7 @@ int generator_run(generator *g, float *images, const float *z, const int32_t *la
 void generator_close(generator *g) {
     if (g->class_names) ckpt_free_class_names(g->class_names, g->nclasses);
     free(g->classes);
-    if (g->zdev) g->be->release(g->zdev);
+    if (g->zdev) g->be->release(g->be, g->zdev);
     net_exec_free(&g->x);
     if (g->G.be) dcgan_net_free(&g->G);
     memset(g, 0, sizeof *g);

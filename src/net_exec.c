@@ -4,14 +4,6 @@
 #include <string.h>
 #include "dcgan/net_exec.h"
 
-static size_t layer_out_numel(const layer *l) { return (size_t)l->OC * l->OH * l->OW; }
-static size_t layer_in_numel(const layer *l) { return (size_t)l->C * l->H * l->W; }
-
-static conv_geom layer_geom(const layer *l, int B) {
-    return l->kind == LAYER_CONV ? conv2d_geom(B, l->C, l->H, l->W, l->OC, l->K, l->stride, l->pad)
-                                 : convt2d_geom(B, l->C, l->H, l->W, l->OC, l->K, l->stride, l->pad);
-}
-
 static int is_conv(const layer *l) { return l->kind == LAYER_CONV || l->kind == LAYER_CONVT; }
 
 // A batchnorm followed by ReLU / leaky ReLU runs as one fused op; returns the activation's
@@ -24,146 +16,158 @@ static float fused_slope(const dcgan_net *net, int i) {
 
 static int fused_into_previous(const dcgan_net *net, int i) { return i > 0 && fused_slope(net, i - 1) != 1.0f; }
 
-int net_exec_init(net_exec *x, dcgan_net *net, int B, size_t *bytes_needed) {
+static tensor_desc shape(const net_exec *x, int c, int h, int w) {
+    tensor_desc t = {x->B, c, h, w, x->fmt.dtype, x->fmt.layout};
+    return t;
+}
+static tensor_desc layer_in(const net_exec *x, const layer *l) { return shape(x, l->C, l->H, l->W); }
+static tensor_desc layer_out(const net_exec *x, const layer *l) { return shape(x, l->OC, l->OH, l->OW); }
+
+static dcgan_op op_of(const layer *l) {
+    if (is_conv(l)) return l->dense ? OP_DENSE : OP_CONV;
+    return l->kind == LAYER_BN ? OP_BATCHNORM : OP_ACTIVATION;
+}
+
+// Builds layer i's descriptor, checks the backend serves it and plans it.
+static int plan_layer(net_exec *x, int i, char *err, size_t errlen) {
+    const dcgan_backend *be = x->net->be;
+    const layer *l = &x->net->layers[i];
+    layer_plan *p = &x->plan[i];
+    tensor_desc in = layer_in(x, l), out = layer_out(x, l);
+    if (backend_check(be, op_of(l), &in, err, errlen)) return -1;
+    if (is_conv(l) && l->dense) {
+        p->dense = (dense_desc){.in = in, .out = out, .transposed = l->kind == LAYER_CONVT};
+        return 0;
+    }
+    switch (l->kind) {
+    case LAYER_CONV:
+    case LAYER_CONVT:
+        p->conv = conv_desc_make(l->kind == LAYER_CONV ? CONV_2D : CONV_TRANSPOSE_2D, in, l->OC, l->K, l->stride, l->pad);
+        return be->conv_plan(be, &p->conv, err, errlen);
+    case LAYER_BN:
+        p->bn = (bn_desc){.x = in, .momentum = BN_MOMENTUM, .eps = BN_EPS, .act_slope = fused_slope(x->net, i)};
+        return 0;
+    case LAYER_RELU: p->act = (act_desc){.kind = ACT_RELU, .x = in}; return 0;
+    case LAYER_LRELU: p->act = (act_desc){.kind = ACT_LEAKY_RELU, .slope = 0.2f, .x = in}; return 0;
+    case LAYER_TANH: p->act = (act_desc){.kind = ACT_TANH, .x = in}; return 0;
+    }
+    return 0;
+}
+
+static void *alloc_counted(const dcgan_backend *be, size_t bytes, size_t *total, int *failed) {
+    *total += bytes;
+    if (*failed) return NULL;
+    void *p = be->alloc(be, bytes);
+    if (!p) *failed = 1;
+    return p;
+}
+
+int net_exec_init(net_exec *x, dcgan_net *net, int B, const act_format *fmt, size_t *bytes_needed,
+                  char *err, size_t errlen) {
     const dcgan_backend *be = net->be;
     memset(x, 0, sizeof *x);
     x->net = net;
     x->B = B;
-    size_t max_act = dcgan_net_in_numel(net), work = 1, total = 0;
-    for (int i = 0; i < net->nlayers; i++) {
-        const layer *l = &net->layers[i];
-        if (layer_out_numel(l) > max_act) max_act = layer_out_numel(l);
-        if (l->kind == LAYER_BN) x->bn_channels += (size_t)l->C;
-        if (is_conv(l)) {
-            conv_geom g = layer_geom(l, B);
-            size_t w = be->conv_workspace_floats(&g);
-            if (w > work) work = w;
+    x->fmt = fmt ? *fmt : (act_format){DTYPE_F32, LAYOUT_NCHW};
+    for (int i = 0; i < net->nlayers; i++)
+        if (plan_layer(x, i, err, errlen)) {
+            net_exec_free(x);
+            return -1;
         }
-    }
+    size_t grad_bytes = 0, total = 0;
     int failed = 0;
     for (int i = 0; i < net->nlayers; i++) {
-        if (fused_slope(net, i) != 1.0f) continue;   // the fused activation's buffer holds the output
-        size_t bytes = (size_t)B * layer_out_numel(&net->layers[i]) * sizeof(float);
-        total += bytes;
-        if (!failed && !(x->act[i] = be->alloc(bytes))) failed = 1;
+        const layer *l = &net->layers[i];
+        tensor_desc in = layer_in(x, l), out = layer_out(x, l);
+        size_t in_bytes = be->tensor_bytes(be, &in), out_bytes = be->tensor_bytes(be, &out);
+        if (in_bytes > grad_bytes) grad_bytes = in_bytes;
+        if (out_bytes > grad_bytes) grad_bytes = out_bytes;
+        if (l->kind == LAYER_BN) x->bn_channels += (size_t)l->C;
+        // A batchnorm's fused activation writes the output into the activation's buffer.
+        if (fused_slope(net, i) == 1.0f) x->act[i] = alloc_counted(be, out_bytes, &total, &failed);
     }
     size_t bn_bytes = (x->bn_channels ? x->bn_channels : 1) * sizeof(float);
-    size_t grad_bytes = (size_t)B * max_act * sizeof(float);
-    total += 4 * bn_bytes + 2 * grad_bytes + work * sizeof(float);
-    if (!failed && !(x->bn_mean = be->alloc(bn_bytes))) failed = 1;
-    if (!failed && !(x->bn_invstd = be->alloc(bn_bytes))) failed = 1;
-    if (!failed && !(x->grad_a = be->alloc(grad_bytes))) failed = 1;
-    if (!failed && !(x->grad_b = be->alloc(grad_bytes))) failed = 1;
-    if (!failed && !(x->scratch_stats = be->alloc(2 * bn_bytes))) failed = 1;
-    if (!failed && !(x->work = be->alloc(work * sizeof(float)))) failed = 1;
+    x->bn_mean = alloc_counted(be, bn_bytes, &total, &failed);
+    x->bn_invstd = alloc_counted(be, bn_bytes, &total, &failed);
+    x->grad_a = alloc_counted(be, grad_bytes, &total, &failed);
+    x->grad_b = alloc_counted(be, grad_bytes, &total, &failed);
     if (net->cfg.nclasses > 0) {
         // The conditioned first-layer input and its gradient, plus the classes.
         const layer *l0 = &net->layers[0];
-        size_t HW = (size_t)l0->H * l0->W, cond_bytes = (size_t)B * layer_in_numel(l0) * sizeof(float);
-        total += 2 * cond_bytes + (size_t)B * sizeof(int32_t);
-        if (!failed && !(x->cond_in = be->alloc(cond_bytes))) failed = 1;
-        if (!failed && !(x->cond_grad = be->alloc(cond_bytes))) failed = 1;
-        if (!failed && !(x->classes = be->alloc((size_t)B * sizeof(int32_t)))) failed = 1;
-        if (!failed && !(x->classes_host = calloc((size_t)B, sizeof(int32_t)))) failed = 1;
-        if (!failed && !(x->ones_host = malloc(HW * sizeof(float)))) failed = 1;
-        for (size_t i = 0; !failed && i < HW; i++) x->ones_host[i] = 1.0f;
+        tensor_desc in = layer_in(x, l0);
+        size_t cond_bytes = be->tensor_bytes(be, &in);
+        x->cond = (concat_desc){.in = shape(x, l0->C - net->cfg.nclasses, l0->H, l0->W), .nclasses = net->cfg.nclasses};
+        x->cond_in = alloc_counted(be, cond_bytes, &total, &failed);
+        x->cond_grad = alloc_counted(be, cond_bytes, &total, &failed);
+        x->own_classes = alloc_counted(be, (size_t)B * sizeof(int32_t), &total, &failed);
+        x->classes = x->own_classes;
     }
     if (bytes_needed) *bytes_needed = total;
-    if (failed) { net_exec_free(x); return -1; }
+    if (failed) {
+        snprintf(err, errlen, "out of %s memory: the buffers for batch size %d need %.1f MiB", be->name, B,
+                 total / 1048576.0);
+        net_exec_free(x);
+        return -1;
+    }
     return 0;
 }
 
 void net_set_classes(net_exec *x, const int32_t *classes) {
     if (x->net->cfg.nclasses <= 0) return;
-    memcpy(x->classes_host, classes, (size_t)x->B * sizeof(int32_t));
-    x->net->be->upload(x->classes, classes, (size_t)x->B * sizeof(int32_t));
+    const dcgan_backend *be = x->net->be;
+    be->upload(be, x->own_classes, classes, (size_t)x->B * sizeof(int32_t));
+    x->classes = x->own_classes;
 }
 
-// in [B, C, HW] + one-hot planes -> x->cond_in [B, C + K, HW].
-static void build_cond_input(net_exec *x, const float *in) {
-    const dcgan_backend *be = x->net->be;
-    const layer *l0 = &x->net->layers[0];
-    int K = x->net->cfg.nclasses, C = l0->C - K, HW = l0->H * l0->W;
-    if (be->concat_onehot) { be->concat_onehot(x->cond_in, in, x->classes, x->B, C, HW, K); return; }
-    size_t data = (size_t)C * HW, per = (size_t)(C + K) * HW;
-    for (int b = 0; b < x->B; b++) {
-        float *o = x->cond_in + b * per;
-        be->copy(o, in + b * data, data * sizeof(float));
-        be->zero(o + data, (size_t)K * HW * sizeof(float));
-        int k = x->classes_host[b];
-        if (k >= 0 && k < K) be->upload(o + data + (size_t)k * HW, x->ones_host, (size_t)HW * sizeof(float));
-    }
-}
-
-// x->cond_grad [B, C + K, HW] -> din [B, C, HW].
-static void drop_class_grad(net_exec *x, float *din) {
-    const dcgan_backend *be = x->net->be;
-    const layer *l0 = &x->net->layers[0];
-    int K = x->net->cfg.nclasses, C = l0->C - K, HW = l0->H * l0->W;
-    if (be->slice_channels) { be->slice_channels(din, x->cond_grad, x->B, C, C + K, HW); return; }
-    size_t data = (size_t)C * HW, per = (size_t)(C + K) * HW;
-    for (int b = 0; b < x->B; b++) be->copy(din + b * data, x->cond_grad + b * per, data * sizeof(float));
+void net_use_classes(net_exec *x, const int32_t *classes) {
+    if (x->net->cfg.nclasses > 0) x->classes = classes;
 }
 
 void net_exec_free(net_exec *x) {
     if (!x->net) return;
     const dcgan_backend *be = x->net->be;
-    for (int i = 0; i < 32; i++) if (x->act[i]) be->release(x->act[i]);
-    float *bufs[] = {x->bn_mean, x->bn_invstd, x->grad_a, x->grad_b, x->scratch_stats, x->work,
-                     x->cond_in, x->cond_grad};
-    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(bufs[i]);
-    if (x->classes) be->release(x->classes);
-    free(x->classes_host);
-    free(x->ones_host);
+    for (int i = 0; i < DCGAN_MAX_LAYERS; i++) if (x->act[i]) be->release(be, x->act[i]);
+    void *bufs[] = {x->bn_mean, x->bn_invstd, x->grad_a, x->grad_b, x->cond_in, x->cond_grad, x->own_classes};
+    for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(be, bufs[i]);
     memset(x, 0, sizeof *x);
 }
 
-const float *net_forward(net_exec *x, const float *in, bn_mode bn) {
+const void *net_forward(net_exec *x, const void *in, bn_mode bn) {
     dcgan_net *net = x->net;
     const dcgan_backend *be = net->be;
-    const float *cur = in;
+    const void *cur = in;
     size_t bn_off = 0;
     if (net->cfg.nclasses > 0) {
-        build_cond_input(x, in);
+        be->concat_onehot(be, x->cond_in, in, x->classes, &x->cond);
         cur = x->cond_in;
     }
     x->input = cur;
     for (int i = 0; i < net->nlayers; i++) {
         const layer *l = &net->layers[i];
+        const layer_plan *p = &x->plan[i];
         if (fused_into_previous(net, i)) continue;
-        float slope = fused_slope(net, i);
-        int out_layer = slope != 1.0f ? i + 1 : i;
-        float *out = x->act[out_layer];
-        size_t n = (size_t)x->B * layer_out_numel(l);
-        int HW = l->H * l->W;
-        conv_geom g;
+        int out_layer = fused_slope(net, i) != 1.0f ? i + 1 : i;
+        void *out = x->act[out_layer];
+        const float *w = net->params + l->weight_off;
         switch (l->kind) {
         case LAYER_CONV:
-            g = layer_geom(l, x->B);
-            be->conv2d_forward(out, cur, net->params + l->weight_off, &g, x->work);
-            break;
         case LAYER_CONVT:
-            g = layer_geom(l, x->B);
-            be->convt2d_forward(out, cur, net->params + l->weight_off, &g, x->work);
+            if (l->dense) be->dense_forward(be, out, cur, w, &p->dense);
+            else be->conv_forward(be, out, cur, w, &p->conv);
             break;
         case LAYER_BN:
-            if (bn != BN_RUNNING) {
-                float *running = bn == BN_TRAIN ? net->stats + l->stat_off : x->scratch_stats;
-                be->batchnorm_forward_train(out, x->bn_mean + bn_off, x->bn_invstd + bn_off,
-                                            running, running + l->C,
-                                            cur, net->params + l->weight_off, net->params + l->beta_off,
-                                            x->B, l->C, HW, BN_MOMENTUM, BN_EPS, slope);
-                if (bn == BN_TRAIN) net->num_batches_tracked[l->bn_slot]++;
-            } else {
-                be->batchnorm_forward_eval(out, cur, net->params + l->weight_off, net->params + l->beta_off,
-                                           net->stats + l->stat_off, net->stats + l->stat_off + l->C,
-                                           x->B, l->C, HW, BN_EPS, slope);
-            }
+            if (bn == BN_RUNNING)
+                be->batchnorm_forward_eval(be, out, cur, w, net->params + l->beta_off, net->stats + l->stat_off, &p->bn);
+            else
+                be->batchnorm_forward_train(be, out, x->bn_mean + bn_off, x->bn_invstd + bn_off,
+                                            bn == BN_TRAIN ? net->stats + l->stat_off : NULL,
+                                            bn == BN_TRAIN ? net->num_batches_tracked + l->bn_slot : NULL,
+                                            cur, w, net->params + l->beta_off, &p->bn);
             bn_off += (size_t)l->C;
             break;
-        case LAYER_RELU: be->relu_forward(out, cur, n); break;
-        case LAYER_LRELU: be->leaky_relu_forward(out, cur, n, 0.2f); break;
-        case LAYER_TANH: be->tanh_forward(out, cur, n); break;
+        case LAYER_RELU:
+        case LAYER_LRELU:
+        case LAYER_TANH: be->activation_forward(be, out, cur, &p->act); break;
         }
         cur = out;
         i = out_layer;
@@ -171,48 +175,46 @@ const float *net_forward(net_exec *x, const float *in, bn_mode bn) {
     return cur;
 }
 
-void net_backward(net_exec *x, const float *dout, float *din, int param_grads) {
+void net_backward(net_exec *x, const void *dout, void *din, int param_grads) {
     dcgan_net *net = x->net;
     const dcgan_backend *be = net->be;
-    const float *g_out = dout;
+    const void *g_out = dout;
     size_t bn_off = x->bn_channels;
     for (int i = net->nlayers - 1; i >= 0; i--) {
         const layer *l = &net->layers[i];
+        const layer_plan *p = &x->plan[i];
         if (fused_into_previous(net, i)) continue;   // handled by the batchnorm before it
-        float slope = fused_slope(net, i);
-        const float *in = i ? x->act[i - 1] : x->input;
+        const void *in = i ? x->act[i - 1] : x->input;
         // The first layer writes straight into din (a conditional net's into cond_grad, whose data
         // part is copied to din below); others alternate between the two buffers.
-        float *first_din = din && net->cfg.nclasses > 0 ? x->cond_grad : din;
-        float *g_in = i ? (g_out == x->grad_a ? x->grad_b : x->grad_a) : first_din;
-        size_t n = (size_t)x->B * layer_in_numel(l);
-        int HW = l->H * l->W;
-        conv_geom g;
+        void *first_din = din && net->cfg.nclasses > 0 ? x->cond_grad : din;
+        void *g_in = i ? (g_out == x->grad_a ? x->grad_b : x->grad_a) : first_din;
+        const float *w = net->params + l->weight_off;
+        float *dw = net->grads + l->weight_off;
         switch (l->kind) {
         case LAYER_CONV:
-            g = layer_geom(l, x->B);
-            if (param_grads) be->conv2d_backward_filter(net->grads + l->weight_off, g_out, in, &g, x->work);
-            if (g_in) be->conv2d_backward_data(g_in, g_out, net->params + l->weight_off, &g, x->work);
-            break;
         case LAYER_CONVT:
-            g = layer_geom(l, x->B);
-            if (param_grads) be->convt2d_backward_filter(net->grads + l->weight_off, g_out, in, &g, x->work);
-            if (g_in) be->convt2d_backward_data(g_in, g_out, net->params + l->weight_off, &g, x->work);
+            if (l->dense) {
+                if (param_grads) be->dense_backward_filter(be, dw, g_out, in, &p->dense);
+                if (g_in) be->dense_backward_data(be, g_in, g_out, w, &p->dense);
+            } else {
+                if (param_grads) be->conv_backward_filter(be, dw, g_out, in, &p->conv);
+                if (g_in) be->conv_backward_data(be, g_in, g_out, w, &p->conv);
+            }
             break;
         case LAYER_BN:
             bn_off -= (size_t)l->C;
             if (g_in)
-                be->batchnorm_backward(g_in, net->grads + l->weight_off, net->grads + l->beta_off, g_out,
-                                       slope != 1.0f ? x->act[i + 1] : NULL, in,
-                                       x->bn_mean + bn_off, x->bn_invstd + bn_off,
-                                       net->params + l->weight_off, x->B, l->C, HW, slope);
+                be->batchnorm_backward(be, g_in, dw, net->grads + l->beta_off, g_out,
+                                       p->bn.act_slope != 1.0f ? x->act[i + 1] : NULL, in,
+                                       x->bn_mean + bn_off, x->bn_invstd + bn_off, w, &p->bn);
             break;
-        case LAYER_RELU: if (g_in) be->relu_backward(g_in, g_out, x->act[i], n); break;
-        case LAYER_LRELU: if (g_in) be->leaky_relu_backward(g_in, g_out, in, n, 0.2f); break;
-        case LAYER_TANH: if (g_in) be->tanh_backward(g_in, g_out, x->act[i], n); break;
+        case LAYER_RELU:
+        case LAYER_LRELU:
+        case LAYER_TANH: if (g_in) be->activation_backward(be, g_in, g_out, x->act[i], &p->act); break;
         }
         if (!g_in) return;   // only the first layer may skip its input gradient
         g_out = g_in;
     }
-    if (net->cfg.nclasses > 0) drop_class_grad(x, din);
+    if (net->cfg.nclasses > 0) be->slice_channels(be, din, x->cond_grad, &x->cond);
 }

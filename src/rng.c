@@ -6,12 +6,9 @@ dcgan_rng rng_make(uint64_t seed, uint64_t stream) {
     return r;
 }
 
-static void round_to_block(dcgan_rng *r) { r->offset = (r->offset + 3) & ~(uint64_t)3; }
-
 void rng_fill_normal(dcgan_rng *r, float *out, size_t n, float mean, float std) {
-    for (size_t i = 0; i < n; i++) out[i] = mean + std * philox_normal_at(r->seed, r->stream, r->offset + i);
-    r->offset += n;
-    round_to_block(r);
+    for (size_t i = 0; i < n; i++) out[i] = noise_value(r->seed, r->stream, r->offset + i, mean, std);
+    r->offset = rng_block_words(r->offset + n);
 }
 
 void rng_fill_uniform(dcgan_rng *r, float *out, size_t n, float lo, float hi) {
@@ -19,18 +16,7 @@ void rng_fill_uniform(dcgan_rng *r, float *out, size_t n, float lo, float hi) {
         float u = philox_uniform(philox_u32_at(r->seed, r->stream, r->offset + i)); // (0, 1]
         out[i] = lo + (hi - lo) * (1.0f - u);                                       // [lo, hi)
     }
-    r->offset += n;
-    round_to_block(r);
-}
-
-uint32_t rng_next_u32(dcgan_rng *r) { return philox_u32_at(r->seed, r->stream, r->offset++); }
-
-uint32_t rng_below(dcgan_rng *r, uint32_t n) {
-    // Rejection sampling: drop the top partial range so every residue is equally likely.
-    uint32_t limit = UINT32_MAX - UINT32_MAX % n;
-    uint32_t x;
-    do x = rng_next_u32(r); while (x >= limit);
-    return x % n;
+    r->offset = rng_block_words(r->offset + n);
 }
 
 void rng_permutation(dcgan_rng *r, uint32_t *perm, size_t n) {

@@ -4,6 +4,7 @@
 #define DCGAN_FIXTURE_COMPARE_H
 #include "dcgan/model.h"
 #include "dcgan/safetensors.h"
+#include "dcgan/train.h"
 
 // Metadata value as int (-1 when absent) or float (NAN when absent).
 int fixture_meta_int(const st_file *f, const char *key);
@@ -18,5 +19,13 @@ void fixture_compare_scalar(const char *label, double got, const st_tensor *want
 // tensors named prefix + state_dict name; with counts, num_batches_tracked too.
 void fixture_compare_net(const dcgan_net *net, const st_file *f, const char *prefix, int grads, int counts,
                          double rel);
+// The training hyper-parameters a fixture was made with (its metadata; the loss's defaults for
+// what it does not say).
+void fixture_hparams(const st_file *f, gan_loss loss, train_hparams *h);
+// Loads the fixture's initial G and D into t and replays its iterations: every D step with the
+// fixture's real batch, noise (and, for a conditional net, classes), then the G step, comparing
+// losses, fakes, gradients and the updated tensors (num_batches_tracked too when counts is set).
+// Stops at the first iteration that mismatches.
+void fixture_replay(const st_file *f, trainer *t, int counts);
 
 #endif

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "dcgan/ckpt.h"
-#include "dcgan/run.h"
+#include "dcgan/train.h"
+#include "dcgan/train.h"
 #include "test_util.h"
 
 static void round_trip(const char *dir) {

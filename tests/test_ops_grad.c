@@ -1,16 +1,87 @@
-// CPU ops: backward passes against central finite differences, convolutions against direct
-// loops (including batches that need several workspace chunks), batchnorm running stats and
-// eval mode, optimiser steps against hand-computed values, and accumulate/overwrite semantics.
-#include "dcgan/loss.h"
-#include "dcgan/ops.h"
+// CPU ops: backward passes against central finite differences, convolutions and the dense
+// layers against direct loops (including batches that need several workspace chunks), batchnorm
+// running stats and eval mode, optimiser steps against hand-computed values, and
+// accumulate/overwrite semantics.
+#include "dcgan/cpu.h"
 #include "test_util.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define FD_EPS 1e-2f
-#define GUARD 64
-#define GUARD_VALUE 12345.0f
+
+// The ops under test, called the way net_exec calls them.
+static const dcgan_backend *be;
+
+// Shapes of a convolution for the direct loops below.
+typedef struct {
+    int B, C, H, W;    // input
+    int OC, OH, OW;    // output
+    int K, stride, pad;
+} conv_geom;
+
+static conv_geom geom_of(const conv_desc *d) {
+    conv_geom g = {d->in.n, d->in.c, d->in.h, d->in.w, d->out.c, d->out.h, d->out.w, d->K, d->stride, d->pad};
+    return g;
+}
+
+static void bn_train(float *out, float *mean, float *invstd, float *rm, float *rv, const float *in, const float *gamma,
+                     const float *beta, int B, int C, int HW, float momentum, float eps, float slope) {
+    float running[64];
+    memcpy(running, rm, C * sizeof(float));
+    memcpy(running + C, rv, C * sizeof(float));
+    bn_desc d = {.x = tensor_f32(B, C, HW, 1), .momentum = momentum, .eps = eps, .act_slope = slope};
+    int64_t count = 0;
+    cpu_batchnorm_forward_train(be, out, mean, invstd, running, &count, in, gamma, beta, &d);
+    CHECK(count == 1);
+    memcpy(rm, running, C * sizeof(float));
+    memcpy(rv, running + C, C * sizeof(float));
+}
+
+static void bn_eval(float *out, const float *in, const float *gamma, const float *beta, const float *rm,
+                    const float *rv, int B, int C, int HW, float eps, float slope) {
+    float running[64];
+    memcpy(running, rm, C * sizeof(float));
+    memcpy(running + C, rv, C * sizeof(float));
+    bn_desc d = {.x = tensor_f32(B, C, HW, 1), .momentum = 0.1f, .eps = eps, .act_slope = slope};
+    cpu_batchnorm_forward_eval(be, out, in, gamma, beta, running, &d);
+}
+
+static void bn_backward(float *din, float *dgamma, float *dbeta, const float *dout, const float *out, const float *in,
+                        const float *mean, const float *invstd, const float *gamma, int B, int C, int HW, float slope) {
+    bn_desc d = {.x = tensor_f32(B, C, HW, 1), .momentum = 0.1f, .eps = 1e-5f, .act_slope = slope};
+    cpu_batchnorm_backward(be, din, dgamma, dbeta, dout, out, in, mean, invstd, gamma, &d);
+}
+
+static void act(act_kind kind, int backward, float *y, const float *a, const float *b, size_t n) {
+    act_desc d = {.kind = kind, .slope = 0.2f, .x = tensor_f32((int)n, 1, 1, 1)};
+    if (backward) cpu_activation_backward(be, y, a, b, &d);
+    else cpu_activation_forward(be, y, a, &d);
+}
+
+static double loss_d(float *dl, const float *logits, int B, gan_loss kind, int real) {
+    loss_desc d = {.kind = kind, .role = real ? ROLE_D_REAL : ROLE_D_FAKE, .B = B};
+    return gan_loss_mean(dl, logits, &d);
+}
+
+static double loss_g(float *dl, const float *logits, int B, gan_loss kind) {
+    loss_desc d = {.kind = kind, .role = ROLE_G, .B = B};
+    return gan_loss_mean(dl, logits, &d);
+}
+
+static void adam_update(float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
+                        float eps, long t) {
+    optim_desc d = optim_desc_make(OPT_ADAM, n, lr, b1, b2, eps);
+    int64_t step = t - 1;   // the op counts the step itself
+    cpu_optim_update(be, p, g, m, v, &step, &d);
+    CHECK(step == t);
+}
+
+static void rmsprop_update(float *p, const float *g, float *sq, size_t n, float lr, float alpha, float eps) {
+    optim_desc d = optim_desc_make(OPT_RMSPROP, n, lr, 0.0f, alpha, eps);
+    int64_t step = 0;
+    cpu_optim_update(be, p, g, sq, NULL, &step, &d);
+}
 
 static float *alloc_floats(size_t n) {
     float *p = calloc(n ? n : 1, sizeof(float));
@@ -105,62 +176,59 @@ static void naive_convt2d(double *acc, const float *a, const float *b, const con
 // Convolution cases
 
 typedef struct {
-    int transposed;
+    int transposed, dense;   // dense: the same layer run as a matrix product (dense op)
+    conv_desc d;
+    dense_desc dd;
     conv_geom g;
     size_t n_in, n_out, n_w, n_work;
-    float *in, *w, *out, *r, *work;   // work has GUARD floats past n_work
+    float *in, *w, *out, *r;
 } conv_case;
 
 static conv_case conv_case_make(int transposed, int B, int C, int H, int W, int OC, int K, int s, int p,
                                 unsigned seed) {
     conv_case c = {.transposed = transposed};
-    c.g = transposed ? convt2d_geom(B, C, H, W, OC, K, s, p) : conv2d_geom(B, C, H, W, OC, K, s, p);
+    c.d = conv_desc_make(transposed ? CONV_TRANSPOSE_2D : CONV_2D, tensor_f32(B, C, H, W), OC, K, s, p);
+    c.dd = (dense_desc){.in = c.d.in, .out = c.d.out, .transposed = transposed};
+    c.g = geom_of(&c.d);
     c.n_in = (size_t)B * C * H * W;
     c.n_out = (size_t)B * OC * c.g.OH * c.g.OW;
     c.n_w = (size_t)C * OC * K * K;
-    c.n_work = conv_workspace_floats(&c.g);
+    c.n_work = cpu_conv_workspace_floats(&c.d);
+    char err[256];
+    CHECK(cpu_conv_plan(be, &c.d, err, sizeof err) == 0);
     c.in = alloc_floats(c.n_in);
     c.w = alloc_floats(c.n_w);
     c.out = alloc_floats(c.n_out);
     c.r = alloc_floats(c.n_out);
-    c.work = alloc_floats(c.n_work + GUARD);
     fill_random(c.in, c.n_in, seed, 1.0f);
     fill_random(c.w, c.n_w, seed + 1, 0.5f);
     fill_random(c.r, c.n_out, seed + 2, 1.0f);
-    fill_value(c.work + c.n_work, GUARD, GUARD_VALUE);
     return c;
 }
 
 static void conv_case_free(conv_case *c) {
-    free(c->in); free(c->w); free(c->out); free(c->r); free(c->work);
+    free(c->in); free(c->w); free(c->out); free(c->r);
 }
 
 static void conv_case_name(char *buf, size_t len, const conv_case *c, const char *what) {
     const conv_geom *g = &c->g;
-    snprintf(buf, len, "%s B%d %dx%dx%d->%dx%dx%d k%ds%dp%d %s", c->transposed ? "convt" : "conv",
+    snprintf(buf, len, "%s%s B%d %dx%dx%d->%dx%dx%d k%ds%dp%d %s", c->dense ? "dense " : "", c->transposed ? "convt" : "conv",
              g->B, g->C, g->H, g->W, g->OC, g->OH, g->OW, g->K, g->stride, g->pad, what);
 }
 
-// The ops must stay inside the workspace they asked for.
-static void check_guard(const conv_case *c) {
-    int ok = 1;
-    for (int i = 0; i < GUARD; i++) ok &= c->work[c->n_work + i] == GUARD_VALUE;
-    CHECK(ok);
-}
-
 static void run_forward(conv_case *c, float *out) {
-    if (c->transposed) convt2d_forward(out, c->in, c->w, &c->g, c->work);
-    else conv2d_forward(out, c->in, c->w, &c->g, c->work);
+    if (c->dense) cpu_dense_forward(be, out, c->in, c->w, &c->dd);
+    else cpu_conv_forward(be, out, c->in, c->w, &c->d);
 }
 
 static void run_backward_data(conv_case *c, float *din, const float *dout) {
-    if (c->transposed) convt2d_backward_data(din, dout, c->w, &c->g, c->work);
-    else conv2d_backward_data(din, dout, c->w, &c->g, c->work);
+    if (c->dense) cpu_dense_backward_data(be, din, dout, c->w, &c->dd);
+    else cpu_conv_backward_data(be, din, dout, c->w, &c->d);
 }
 
 static void run_backward_filter(conv_case *c, float *dw, const float *dout) {
-    if (c->transposed) convt2d_backward_filter(dw, dout, c->in, &c->g, c->work);
-    else conv2d_backward_filter(dw, dout, c->in, &c->g, c->work);
+    if (c->dense) cpu_dense_backward_filter(be, dw, dout, c->in, &c->dd);
+    else cpu_conv_backward_filter(be, dw, dout, c->in, &c->d);
 }
 
 static double conv_objective(void *ctx) {
@@ -170,8 +238,9 @@ static double conv_objective(void *ctx) {
 }
 
 // Gradients of L = sum(out * r) with respect to input and weight, against finite differences.
-static void test_conv_grad(int transposed, int B, int C, int H, int W, int OC, int K, int s, int p) {
+static void test_conv_grad(int transposed, int dense, int B, int C, int H, int W, int OC, int K, int s, int p) {
     conv_case c = conv_case_make(transposed, B, C, H, W, OC, K, s, p, 100u + (unsigned)(B * 7 + H));
+    c.dense = dense;
     float *din = alloc_floats(c.n_in), *dw = alloc_floats(c.n_w);
     float *num_in = alloc_floats(c.n_in), *num_w = alloc_floats(c.n_w);
     char name[128];
@@ -185,7 +254,6 @@ static void test_conv_grad(int transposed, int B, int C, int H, int W, int OC, i
     check_close(name, din, num_in, c.n_in, 2e-3, 2e-3);
     conv_case_name(name, sizeof name, &c, "d_w fd");
     check_close(name, dw, num_w, c.n_w, 2e-3, 2e-3);
-    check_guard(&c);
 
     free(din); free(dw); free(num_in); free(num_w);
     conv_case_free(&c);
@@ -193,25 +261,22 @@ static void test_conv_grad(int transposed, int B, int C, int H, int W, int OC, i
 
 // Forward, backward data and backward filter against the direct loops. Outputs start as garbage
 // (overwritten) and the filter gradient starts non-zero (accumulated).
-static void test_conv_reference(int transposed, int B, int C, int H, int W, int OC, int K, int s, int p,
+static void test_conv_reference(int transposed, int dense, int B, int C, int H, int W, int OC, int K, int s, int p,
                                 int expect_chunks) {
     conv_case c = conv_case_make(transposed, B, C, H, W, OC, K, s, p, 300u + (unsigned)(B + C));
+    c.dense = dense;
     const conv_geom *g = &c.g;
     char name[128];
 
-    // Workspace: col + transpose buffer for as many samples as fit in 64 MB (at least one); none
-    // when the kernel covers the whole image (a plain matrix product). A geometry that both
-    // shape formulas produce (s1, K = 2p + 1) covers the other op too.
+    // Workspace: col + transpose buffer for as many samples as fit in 64 MB (at least one); the
+    // dense op needs none.
     const size_t budget = (size_t)16 << 20;
     const size_t P = transposed ? (size_t)g->H * g->W : (size_t)g->OH * g->OW;
     const size_t rows = (size_t)(transposed ? g->OC : g->C) * K * K;
     const size_t per_sample = (rows + (size_t)(transposed ? g->C : g->OC)) * P;
-    const int dense = P == 1 && p == 0 && (transposed ? g->OH : g->H) == K;
-    const int ambiguous = s == 1 && K == 2 * p + 1;
     size_t chunk = budget / per_sample;
     chunk = chunk < 1 ? 1 : chunk > (size_t)B ? (size_t)B : chunk;
-    const size_t need = dense ? 0 : chunk * per_sample;
-    CHECK(ambiguous ? c.n_work >= need : c.n_work == need);
+    CHECK(c.n_work == chunk * per_sample);
     CHECK(c.n_work <= budget || chunk == 1);
     if (expect_chunks) CHECK(chunk > 1 && chunk < (size_t)B);
     const int chunks = dense ? 1 : (int)((B + chunk - 1) / chunk);
@@ -244,51 +309,62 @@ static void test_conv_reference(int transposed, int B, int C, int H, int W, int 
     for (size_t i = 0; i < c.n_w; i++) ref[i] = (float)(ref_w[i] + 0.5);
     conv_case_name(full, sizeof full, &c, "d_w(+0.5) vs direct");
     check_close(full, dw, ref, c.n_w, 1e-3, 1e-4);
-    check_guard(&c);
 
     free(ref_out); free(ref_in); free(ref_w); free(ref); free(din); free(dw);
     conv_case_free(&c);
 }
 
 // backward_filter accumulates: two calls give twice one call.
-static void test_conv_accumulate(int transposed) {
-    conv_case c = conv_case_make(transposed, 3, 3, 4, 4, 2, 4, 2, 1, 77u);
+static void test_conv_accumulate(int transposed, int dense) {
+    conv_case c = dense ? conv_case_make(transposed, 3, 3, transposed ? 1 : 4, transposed ? 1 : 4, 2, 4, 1, 0, 77u)
+                        : conv_case_make(transposed, 3, 3, 4, 4, 2, 4, 2, 1, 77u);
+    c.dense = dense;
     float *once = alloc_floats(c.n_w), *twice = alloc_floats(c.n_w);
     run_backward_filter(&c, once, c.r);
     run_backward_filter(&c, twice, c.r);
     run_backward_filter(&c, twice, c.r);
     for (size_t i = 0; i < c.n_w; i++) once[i] *= 2.0f;
-    check_close(transposed ? "convt backward_filter accumulates" : "conv backward_filter accumulates",
-                twice, once, c.n_w, 1e-6, 1e-6);
+    char name[96];
+    snprintf(name, sizeof name, "%s%s backward_filter accumulates", dense ? "dense " : "", transposed ? "convt" : "conv");
+    check_close(name, twice, once, c.n_w, 1e-6, 1e-6);
     free(once); free(twice);
     conv_case_free(&c);
 }
 
 static void test_conv(void) {
     // Gradients: DCGAN strides (s2 p1 K4), first/last layers (s1 p0 on 1x1 / 4x4), odd shapes.
-    test_conv_grad(0, 2, 3, 8, 8, 2, 4, 2, 1);
-    test_conv_grad(0, 3, 3, 4, 4, 2, 4, 1, 0);
-    test_conv_grad(0, 2, 2, 7, 6, 3, 3, 2, 1);
-    test_conv_grad(1, 2, 3, 4, 4, 2, 4, 2, 1);
-    test_conv_grad(1, 3, 4, 1, 1, 2, 4, 1, 0);
-    test_conv_grad(1, 2, 2, 3, 5, 3, 4, 2, 1);
+    test_conv_grad(0, 0, 2, 3, 8, 8, 2, 4, 2, 1);
+    test_conv_grad(0, 0, 3, 3, 4, 4, 2, 4, 1, 0);
+    test_conv_grad(0, 0, 2, 2, 7, 6, 3, 3, 2, 1);
+    test_conv_grad(1, 0, 2, 3, 4, 4, 2, 4, 2, 1);
+    test_conv_grad(1, 0, 3, 4, 1, 1, 2, 4, 1, 0);
+    test_conv_grad(1, 0, 2, 2, 3, 5, 3, 4, 2, 1);
+    // The whole-image layers as the dense op (D's last, G's first).
+    test_conv_grad(0, 1, 3, 3, 4, 4, 2, 4, 1, 0);
+    test_conv_grad(1, 1, 3, 4, 1, 1, 2, 4, 1, 0);
     // Direct loops at batch 1, 3 and a batch large enough to be cut into several chunks.
-    test_conv_reference(0, 1, 3, 16, 16, 4, 4, 2, 1, 0);
-    test_conv_reference(0, 3, 5, 8, 6, 3, 4, 2, 1, 0);
-    test_conv_reference(0, 3, 4, 4, 4, 3, 4, 1, 0, 0);
-    test_conv_reference(1, 1, 4, 1, 1, 3, 4, 1, 0, 0);
-    test_conv_reference(1, 3, 4, 4, 5, 3, 4, 2, 1, 0);
-    test_conv_reference(1, 3, 5, 8, 8, 3, 4, 2, 1, 0);
-    test_conv_reference(0, 5, 8, 4, 4, 3, 4, 1, 0, 0);
-    test_conv_reference(1, 5, 8, 1, 1, 3, 4, 1, 0, 0);
-    test_conv_reference(0, 2, 3, 5, 6, 4, 4, 1, 0, 0);
-    test_conv_reference(1, 2, 3, 2, 3, 4, 4, 1, 0, 0);
-    test_conv_reference(0, 2, 3, 5, 5, 4, 3, 1, 1, 0);
-    test_conv_reference(1, 2, 3, 5, 5, 4, 3, 1, 1, 0);
-    test_conv_reference(0, 65, 128, 32, 32, 2, 4, 2, 1, 1);
-    test_conv_reference(1, 63, 2, 16, 16, 128, 4, 2, 1, 1);   // last chunk of one sample
-    test_conv_accumulate(0);
-    test_conv_accumulate(1);
+    test_conv_reference(0, 0, 1, 3, 16, 16, 4, 4, 2, 1, 0);
+    test_conv_reference(0, 0, 3, 5, 8, 6, 3, 4, 2, 1, 0);
+    test_conv_reference(0, 0, 3, 4, 4, 4, 3, 4, 1, 0, 0);
+    test_conv_reference(1, 0, 1, 4, 1, 1, 3, 4, 1, 0, 0);
+    test_conv_reference(1, 0, 3, 4, 4, 5, 3, 4, 2, 1, 0);
+    test_conv_reference(1, 0, 3, 5, 8, 8, 3, 4, 2, 1, 0);
+    test_conv_reference(0, 0, 5, 8, 4, 4, 3, 4, 1, 0, 0);
+    test_conv_reference(1, 0, 5, 8, 1, 1, 3, 4, 1, 0, 0);
+    test_conv_reference(0, 0, 2, 3, 5, 6, 4, 4, 1, 0, 0);
+    test_conv_reference(1, 0, 2, 3, 2, 3, 4, 4, 1, 0, 0);
+    test_conv_reference(0, 0, 2, 3, 5, 5, 4, 3, 1, 1, 0);
+    test_conv_reference(1, 0, 2, 3, 5, 5, 4, 3, 1, 1, 0);
+    test_conv_reference(0, 0, 65, 128, 32, 32, 2, 4, 2, 1, 1);
+    test_conv_reference(1, 0, 63, 2, 16, 16, 128, 4, 2, 1, 1);   // last chunk of one sample
+    test_conv_reference(0, 1, 3, 4, 4, 4, 3, 4, 1, 0, 0);
+    test_conv_reference(1, 1, 1, 4, 1, 1, 3, 4, 1, 0, 0);
+    test_conv_reference(0, 1, 5, 8, 4, 4, 3, 4, 1, 0, 0);
+    test_conv_reference(1, 1, 5, 8, 1, 1, 3, 4, 1, 0, 0);
+    test_conv_accumulate(0, 0);
+    test_conv_accumulate(1, 0);
+    test_conv_accumulate(0, 1);
+    test_conv_accumulate(1, 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -303,7 +379,7 @@ typedef struct {
 
 static double bn_objective(void *ctx) {
     bn_case *c = ctx;
-    batchnorm_forward_train(c->out, c->mean, c->invstd, c->rm, c->rv, c->in, c->gamma, c->beta,
+    bn_train(c->out, c->mean, c->invstd, c->rm, c->rv, c->in, c->gamma, c->beta,
                             c->B, c->C, c->HW, 0.1f, 1e-5f, c->slope);
     return dot_f64(c->out, c->r, c->n);
 }
@@ -326,7 +402,7 @@ static void test_bn_grad(float slope) {
     float *num_in = alloc_floats(c.n), *num_g = alloc_floats(c.C), *num_b = alloc_floats(c.C);
     bn_objective(&c);
     fill_value(din, c.n, NAN);
-    batchnorm_backward(din, dgamma, dbeta, c.r, c.out, c.in, c.mean, c.invstd, c.gamma, c.B, c.C, c.HW, slope);
+    bn_backward(din, dgamma, dbeta, c.r, c.out, c.in, c.mean, c.invstd, c.gamma, c.B, c.C, c.HW, slope);
     numeric_grad(num_in, c.in, c.n, FD_EPS, bn_objective, &c);
     numeric_grad(num_g, c.gamma, c.C, FD_EPS, bn_objective, &c);
     numeric_grad(num_b, c.beta, c.C, FD_EPS, bn_objective, &c);
@@ -340,7 +416,7 @@ static void test_bn_grad(float slope) {
     memcpy(g2, dgamma, c.C * sizeof(float));
     memcpy(b2, dbeta, c.C * sizeof(float));
     fill_value(din2, c.n, 1e30f);
-    batchnorm_backward(din2, g2, b2, c.r, c.out, c.in, c.mean, c.invstd, c.gamma, c.B, c.C, c.HW, slope);
+    bn_backward(din2, g2, b2, c.r, c.out, c.in, c.mean, c.invstd, c.gamma, c.B, c.C, c.HW, slope);
     for (int i = 0; i < c.C; i++) { dgamma[i] *= 2.0f; dbeta[i] *= 2.0f; }
     check_close("batchnorm backward d_gamma accumulates", g2, dgamma, c.C, 1e-6, 1e-6);
     check_close("batchnorm backward d_beta accumulates", b2, dbeta, c.C, 1e-6, 1e-6);
@@ -367,7 +443,7 @@ static void test_bn_stats(void) {
     for (int step = 0; step < 2; step++) {
         fill_random(in, B * C * HW, 23 + step, 3.0f);
         for (int i = 0; i < B * C * HW; i++) in[i] += (float)((i / HW) % C) - 1.0f;
-        batchnorm_forward_train(out, mean, invstd, rm, rv, in, gamma, beta, B, C, HW, momentum, eps, 1.0f);
+        bn_train(out, mean, invstd, rm, rv, in, gamma, beta, B, C, HW, momentum, eps, 1.0f);
         for (int c = 0; c < C; c++) {
             double s = 0, sq = 0;
             for (int b = 0; b < B; b++) for (int i = 0; i < HW; i++) s += in[(b * C + c) * HW + i];
@@ -396,7 +472,7 @@ static void test_bn_stats(void) {
     }
 
     fill_random(in, B * C * HW, 31, 2.0f);
-    batchnorm_forward_eval(out, in, gamma, beta, rm, rv, B, C, HW, eps, 1.0f);
+    bn_eval(out, in, gamma, beta, rm, rv, B, C, HW, eps, 1.0f);
     for (int k = 0; k < B * C * HW; k++) {
         const int c = (k / HW) % C;
         ref[k] = (float)(((double)in[k] - rm[c]) / sqrt((double)rv[c] + eps) * gamma[c] + beta[c]);
@@ -407,19 +483,15 @@ static void test_bn_stats(void) {
 // ---------------------------------------------------------------------------------------------
 // Activations
 
-enum { ACT_RELU, ACT_LRELU, ACT_TANH };
-
 typedef struct {
-    int kind;
+    act_kind kind;
     size_t n;
     float slope;
     float *in, *out, *r;
 } act_case;
 
 static void act_forward(act_case *c) {
-    if (c->kind == ACT_RELU) relu_forward(c->out, c->in, c->n);
-    else if (c->kind == ACT_LRELU) leaky_relu_forward(c->out, c->in, c->n, c->slope);
-    else tanh_forward(c->out, c->in, c->n);
+    act(c->kind, 0, c->out, c->in, NULL, c->n);
 }
 
 static double act_objective(void *ctx) {
@@ -428,7 +500,7 @@ static double act_objective(void *ctx) {
     return dot_f64(c->out, c->r, c->n);
 }
 
-static void test_activation(int kind, const char *name) {
+static void test_activation(act_kind kind, const char *name) {
     enum { N = 96 };
     float in[N], out[N], r[N], din[N], num[N], ref[N];
     act_case c = {.kind = kind, .n = N, .slope = 0.2f, .in = in, .out = out, .r = r};
@@ -439,15 +511,13 @@ static void test_activation(int kind, const char *name) {
     act_forward(&c);
     for (int i = 0; i < N; i++) {
         const double x = in[i];
-        ref[i] = (float)(kind == ACT_RELU ? fmax(x, 0.0) : kind == ACT_LRELU ? (x > 0 ? x : 0.2 * x) : tanh(x));
+        ref[i] = (float)(kind == ACT_RELU ? fmax(x, 0.0) : kind == ACT_LEAKY_RELU ? (x > 0 ? x : 0.2 * x) : tanh(x));
     }
     char label[64];
     snprintf(label, sizeof label, "%s forward", name);
     check_close(label, out, ref, N, 1e-6, 1e-6);
     fill_value(din, N, NAN);
-    if (kind == ACT_RELU) relu_backward(din, r, out, N);
-    else if (kind == ACT_LRELU) leaky_relu_backward(din, r, in, N, c.slope);
-    else tanh_backward(din, r, out, N);
+    act(kind, 1, din, r, out, N);   // every backward reads the forward's output
     numeric_grad(num, in, N, FD_EPS, act_objective, &c);
     snprintf(label, sizeof label, "%s d_in fd", name);
     check_close(label, din, num, N, 1e-3, 1e-3);
@@ -458,10 +528,10 @@ static void test_activation_large(void) {
     const size_t n = (size_t)1 << 17;
     float *in = alloc_floats(n), *out = alloc_floats(n), *ref = alloc_floats(n);
     fill_random(in, n, 51, 3.0f);
-    leaky_relu_forward(out, in, n, 0.2f);
+    act(ACT_LEAKY_RELU, 0, out, in, NULL, n);
     for (size_t i = 0; i < n; i++) ref[i] = in[i] > 0 ? in[i] : 0.2f * in[i];
     check_close("leaky_relu forward, large n", out, ref, n, 0, 0);
-    tanh_forward(out, in, n);
+    act(ACT_TANH, 0, out, in, NULL, n);
     for (size_t i = 0; i < n; i++) ref[i] = tanhf(in[i]);
     check_close("tanh forward, large n", out, ref, n, 0, 0);
     free(in); free(out); free(ref);
@@ -479,8 +549,8 @@ typedef struct {
 } loss_case;
 
 static double loss_eval(loss_case *c, float *dl) {
-    if (c->which == LOSS_GEN) return gan_loss_g(dl, c->logits, c->B, c->kind);
-    return gan_loss_d(dl, c->logits, c->B, c->kind, c->which == LOSS_REAL_HALF);
+    if (c->which == LOSS_GEN) return loss_g(dl, c->logits, c->B, c->kind);
+    return loss_d(dl, c->logits, c->B, c->kind, c->which == LOSS_REAL_HALF);
 }
 
 static double loss_objective(void *ctx) {
@@ -518,34 +588,34 @@ static void check_value(const char *name, double got, double expected, double to
 static void test_loss_values(void) {
     float zeros[2] = {0, 0}, twos[2] = {2, 2}, dl[2];
     const double ln2 = log(2.0), sp2 = log1p(exp(2.0)), spm2 = log1p(exp(-2.0)), sig2 = 1.0 / (1.0 + exp(-2.0));
-    check_value("bce D real at 0 = ln2", gan_loss_d(dl, zeros, 2, LOSS_NONSAT, 1), ln2, 1e-12);
+    check_value("bce D real at 0 = ln2", loss_d(dl, zeros, 2, LOSS_NONSAT, 1), ln2, 1e-12);
     check_value("bce D real d_logit at 0 = -1/4", dl[0], -0.25, 1e-7);
-    check_value("bce D fake at 2 = softplus(2)", gan_loss_d(dl, twos, 2, LOSS_ML, 0), sp2, 1e-12);
+    check_value("bce D fake at 2 = softplus(2)", loss_d(dl, twos, 2, LOSS_ML, 0), sp2, 1e-12);
     check_value("bce D fake d_logit at 2 = sigmoid(2)/2", dl[1], sig2 / 2, 1e-7);
-    check_value("nonsat G at 2 = softplus(-2)", gan_loss_g(dl, twos, 2, LOSS_NONSAT), spm2, 1e-12);
-    check_value("minimax G at 2 = -softplus(2)", gan_loss_g(dl, twos, 2, LOSS_MINIMAX), -sp2, 1e-12);
+    check_value("nonsat G at 2 = softplus(-2)", loss_g(dl, twos, 2, LOSS_NONSAT), spm2, 1e-12);
+    check_value("minimax G at 2 = -softplus(2)", loss_g(dl, twos, 2, LOSS_MINIMAX), -sp2, 1e-12);
     check_value("minimax G d_logit at 2", dl[0], -sig2 / 2, 1e-7);
-    check_value("ml G at 2 = -exp(2)/2", gan_loss_g(dl, twos, 2, LOSS_ML), -0.5 * exp(2.0), 1e-12);
+    check_value("ml G at 2 = -exp(2)/2", loss_g(dl, twos, 2, LOSS_ML), -0.5 * exp(2.0), 1e-12);
     check_value("ml G d_logit at 2", dl[0], -0.25 * exp(2.0), 1e-6);
-    check_value("wgan D real at 2 = -2", gan_loss_d(dl, twos, 2, LOSS_WGAN, 1), -2.0, 1e-12);
-    check_value("wgan D fake at 2 = 2", gan_loss_d(dl, twos, 2, LOSS_WGAN, 0), 2.0, 1e-12);
-    check_value("wgan G at 2 = -2", gan_loss_g(dl, twos, 2, LOSS_WGAN), -2.0, 1e-12);
-    check_value("lsgan D real at 2 = 0.5", gan_loss_d(dl, twos, 2, LOSS_LSGAN, 1), 0.5, 1e-12);
-    check_value("lsgan D fake at 2 = 2", gan_loss_d(dl, twos, 2, LOSS_LSGAN, 0), 2.0, 1e-12);
-    check_value("lsgan G at 0 = 0.5", gan_loss_g(dl, zeros, 2, LOSS_LSGAN), 0.5, 1e-12);
-    check_value("hinge D real at 2 = 0", gan_loss_d(dl, twos, 2, LOSS_HINGE, 1), 0.0, 1e-12);
+    check_value("wgan D real at 2 = -2", loss_d(dl, twos, 2, LOSS_WGAN, 1), -2.0, 1e-12);
+    check_value("wgan D fake at 2 = 2", loss_d(dl, twos, 2, LOSS_WGAN, 0), 2.0, 1e-12);
+    check_value("wgan G at 2 = -2", loss_g(dl, twos, 2, LOSS_WGAN), -2.0, 1e-12);
+    check_value("lsgan D real at 2 = 0.5", loss_d(dl, twos, 2, LOSS_LSGAN, 1), 0.5, 1e-12);
+    check_value("lsgan D fake at 2 = 2", loss_d(dl, twos, 2, LOSS_LSGAN, 0), 2.0, 1e-12);
+    check_value("lsgan G at 0 = 0.5", loss_g(dl, zeros, 2, LOSS_LSGAN), 0.5, 1e-12);
+    check_value("hinge D real at 2 = 0", loss_d(dl, twos, 2, LOSS_HINGE, 1), 0.0, 1e-12);
     check_value("hinge D real d_logit at 2 = 0", dl[0], 0.0, 0);
-    check_value("hinge D fake at 2 = 3", gan_loss_d(dl, twos, 2, LOSS_HINGE, 0), 3.0, 1e-12);
-    check_value("hinge G at 2 = -2", gan_loss_g(dl, twos, 2, LOSS_HINGE), -2.0, 1e-12);
+    check_value("hinge D fake at 2 = 3", loss_d(dl, twos, 2, LOSS_HINGE, 0), 3.0, 1e-12);
+    check_value("hinge G at 2 = -2", loss_g(dl, twos, 2, LOSS_HINGE), -2.0, 1e-12);
 
     float big[2] = {-200.0f, 200.0f};
     for (int k = 0; k < LOSS_COUNT; k++) {
         if (k == LOSS_ML) continue;   // exp(l) has no finite form at l = 200
-        CHECK(isfinite(gan_loss_d(dl, big, 2, (gan_loss)k, 1)) && isfinite(dl[0]) && isfinite(dl[1]));
-        CHECK(isfinite(gan_loss_d(dl, big, 2, (gan_loss)k, 0)) && isfinite(dl[0]) && isfinite(dl[1]));
-        CHECK(isfinite(gan_loss_g(dl, big, 2, (gan_loss)k)) && isfinite(dl[0]) && isfinite(dl[1]));
+        CHECK(isfinite(loss_d(dl, big, 2, (gan_loss)k, 1)) && isfinite(dl[0]) && isfinite(dl[1]));
+        CHECK(isfinite(loss_d(dl, big, 2, (gan_loss)k, 0)) && isfinite(dl[0]) && isfinite(dl[1]));
+        CHECK(isfinite(loss_g(dl, big, 2, (gan_loss)k)) && isfinite(dl[0]) && isfinite(dl[1]));
     }
-    check_value("bce D real at -200 = 200", gan_loss_d(dl, big, 1, LOSS_NONSAT, 1), 200.0, 1e-9);
+    check_value("bce D real at -200 = 200", loss_d(dl, big, 1, LOSS_NONSAT, 1), 200.0, 1e-9);
 
     static const char *const names[] = {"nonsat", "minimax", "ml", "wgan", "lsgan", "hinge"};
     for (int k = 0; k < LOSS_COUNT; k++) {
@@ -603,18 +673,19 @@ static void test_rmsprop(void) {
     check_value("rmsprop p[0] = 1 - 0.1 - 0.01*0.5/sqrt(0.004975)", p[0], 0.9 - 0.005 / sqrt(0.004975), 2e-7);
 
     float x[5] = {-2.0f, -0.5f, 0.0f, 0.3f, 5.0f}, exp_x[5] = {-1.0f, -0.5f, 0.0f, 0.3f, 1.0f};
-    clip_values(x, 5, 1.0f);
+    cpu_optim_clip(be, x, 5, 1.0f);
     check_close("clip_values to [-1, 1]", x, exp_x, 5, 0, 0);
 }
 
 int main(void) {
+    be = backend_cpu();
     test_conv();
     test_bn_grad(1.0f);
     test_bn_grad(0.2f);
     test_bn_grad(0.0f);
     test_bn_stats();
     test_activation(ACT_RELU, "relu");
-    test_activation(ACT_LRELU, "leaky_relu(0.2)");
+    test_activation(ACT_LEAKY_RELU, "leaky_relu(0.2)");
     test_activation(ACT_TANH, "tanh");
     test_activation_large();
     test_loss_grads();

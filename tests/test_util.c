@@ -45,6 +45,16 @@ const char *make_temp_dir(const char *tag) {
     return path;
 }
 
+int test_skip_or_fail(const char *why) {
+    const char *require = getenv("DCGAN_REQUIRE_GPU");
+    if (require && !strcmp(require, "1")) {
+        fprintf(stderr, "FAIL DCGAN_REQUIRE_GPU=1 but the GPU is not usable: %s\n", why);
+        return 1;
+    }
+    printf("skipped: %s\n", why);
+    return 77;
+}
+
 int test_summary(const char *name) {
     if (test_failures) { printf("%s: %d check(s) FAILED\n", name, test_failures); return 1; }
     printf("%s: all checks passed\n", name);

@@ -22,6 +22,9 @@ const char *test_dcgan_bin(int argc, char **argv, const char *test_name);
 // Runs the binary with the printf-formatted arguments, stdout discarded; returns its exit status
 // and keeps its stderr in errbuf[n].
 int run_dcgan(char *errbuf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+// A gpu test whose backend is unavailable (reason in why): "skipped", exit code 77, or with
+// DCGAN_REQUIRE_GPU=1 in the environment a failure naming the reason, exit code 1.
+int test_skip_or_fail(const char *why);
 // Returns 0 when no test failed (prints a summary), 1 otherwise.
 int test_summary(const char *name);
 

@@ -113,4 +113,55 @@ int cache_open(const char *path, cache_header *hdr, dcgan_dataset *ds, char *err
 int cache_write(const char *path, const cache_header *hdr, const dcgan_dataset *ds, char *err,
                 size_t errlen);
 
+// ---------------------------------------------------------------------------------------------
+// The batcher (batcher.c): puts a dataset where a backend's data op can read it and keeps the
+// epochs' orders there. Each epoch reads the data in its own permutation (from the run's seed
+// and the epoch number: RNG_STREAM_SHUFFLE_BASE + epoch); the last partial batch is dropped.
+// The whole set is resident in backend memory when it fits; otherwise the batches of each
+// iteration are staged through page-locked host memory on a side stream.
+
+#include "dcgan/backend.h"
+
+#define SHUFFLE_STREAM_BASE 1000   // epoch e shuffles with stream SHUFFLE_STREAM_BASE + e
+
+// What the data op reads (backend memory; see data_desc in desc.h).
+typedef struct {
+    const uint8_t *pixels;      // resident: [n, per]; staged: [slots, B, per]
+    const int32_t *labels;      // resident: [n]; staged: [slots, B]; NULL: no labels used
+    const uint32_t *order;      // resident: [slots, n] epoch permutations; staged: NULL
+    data_desc desc;
+} batch_source;
+
+typedef struct {
+    const dcgan_backend *be;
+    const dcgan_dataset *ds;
+    uint64_t seed;
+    int d_steps;                // batches per iteration
+    int staged;
+    batch_source src;
+    int64_t cursor;             // batches handed out so far (mirrors the trainer's counter)
+    uint32_t *host_order;       // [n] the permutation being built
+    long *slot_epoch;           // [slots] the epoch each order slot holds (-1: none)
+    long host_epoch;            // the epoch host_order holds (staged)
+    uint8_t *resident;          // backend copy of the pixels (NULL on a host-memory backend)
+    int32_t *dev_labels;
+    uint32_t *dev_order;
+    uint8_t *stage_pixels, *pinned[2];          // staged: [slots, B, per] backend, [d_steps, B, per] host
+    int32_t *stage_labels, *pinned_labels[2];
+} batcher;
+
+// Places ds (which must outlive the batcher) for batches of B, d_steps per iteration; labels are
+// used when with_labels is set. staged: 0 resident when it fits, 1 always staged. Returns 0, or -1
+// with a one-line reason.
+int batcher_init(batcher *b, const dcgan_backend *be, const dcgan_dataset *ds, int B, int d_steps, uint64_t seed,
+                 int with_labels, int staged, int verbose, char *err, size_t errlen);
+void batcher_free(batcher *b);
+// The next batch to hand out is batch `cursor` of the run (resume).
+void batcher_seek(batcher *b, int64_t cursor);
+// Makes the next iteration's d_steps batches readable: uploads the orders of the epochs they
+// fall in (resident) or stages them (staged). Host work between iterations only.
+void batcher_prepare(batcher *b);
+// Epoch and position of batch `cursor`.
+long batcher_epoch(const batcher *b, int64_t cursor);
+
 #endif

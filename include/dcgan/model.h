@@ -7,6 +7,8 @@
 #include "dcgan/backend.h"
 
 #define DCGAN_MAX_CLASSES 4096   // conditional nets: the most classes a config may have
+#define DCGAN_MAX_LAYERS 32      // layers of one net (the 128 px G has 17)
+#define DCGAN_MAX_TENSORS 64     // state_dict entries of one net
 
 typedef enum { LAYER_CONV, LAYER_CONVT, LAYER_BN, LAYER_RELU, LAYER_LRELU, LAYER_TANH } layer_kind;
 
@@ -25,6 +27,7 @@ typedef struct {
     int C, H, W;        // input shape per sample
     int OC, OH, OW;     // output shape per sample
     int K, stride, pad; // conv / convt only
+    int dense;          // conv / convt whose kernel covers the whole image: run as a matrix product
     size_t weight_off;  // offsets (in floats) into the net's parameter block
     size_t beta_off;    // bn only: gamma at weight_off, beta at beta_off
     size_t stat_off;    // bn only: running_mean at stat_off, running_var at stat_off + C (in stats block)
@@ -46,22 +49,24 @@ typedef struct {
     dcgan_config cfg;
     const dcgan_backend *be;    // where params, grads and stats live
     int nlayers;
-    layer layers[32];
+    layer layers[DCGAN_MAX_LAYERS];
     int ntensors;
-    named_tensor tensors[64];
+    named_tensor tensors[DCGAN_MAX_TENSORS];
     size_t nparams;     // floats in the parameter block (conv weights, bn gamma/beta)
     size_t nstats;      // floats in the running-stats block
     int nbn;            // batchnorm layers
+    int full;           // the config needs more layers or tensors than the arrays hold
     // All trainable parameters in one allocation, carved into the layers by offset; the gradient,
     // and the optimiser's moments share that layout.
     float *params, *grads;      // backend memory, [nparams] each
     float *stats;               // backend memory: running_mean / running_var of every BN layer
-    int64_t *num_batches_tracked;   // host memory, [nbn]
+    int64_t *num_batches_tracked;   // backend memory, [nbn]: advanced by the batchnorm op
 } dcgan_net;
 
 // Validates a config; writes a one-line reason to err and returns -1 when it is unusable.
 int dcgan_config_check(const dcgan_config *cfg, char *err, size_t errlen);
-// Builds the layer list and allocates params/grads/stats (host memory). Returns 0 on success.
+// Builds the layer list and allocates params/grads/stats in backend memory. Returns 0, or -1 when
+// out of memory (or when the layer list would not fit its arrays).
 int dcgan_net_build(dcgan_net *net, const dcgan_config *cfg, int is_generator, const dcgan_backend *be);
 void dcgan_net_free(dcgan_net *net);
 // Weight init as the PyTorch example: conv N(0, 0.02), BN gamma N(1, 0.02), beta 0;

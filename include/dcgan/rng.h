@@ -7,12 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <math.h>
-
-#if defined(__CUDACC__)
-#define DCGAN_HD __host__ __device__ __forceinline__
-#else
-#define DCGAN_HD static inline
-#endif
+#include "dcgan/hd.h"
 
 typedef struct { uint32_t x[4]; } philox4;
 
@@ -58,9 +53,32 @@ DCGAN_HD uint32_t philox_u32_at(uint64_t seed, uint64_t stream, uint64_t i) {
     return philox4x32_10(seed, stream, i >> 2).x[i & 3];
 }
 
-// Host-side stream: the position advances by the number of words consumed.
-// Fills round the position up to a multiple of 4 so each fill starts on a block.
+// Element i of a normal fill: mean + std * N(0, 1), each step rounded (hd.h).
+DCGAN_HD float noise_value(uint64_t seed, uint64_t stream, uint64_t i, float mean, float std) {
+    return hd_add(mean, hd_mul(std, philox_normal_at(seed, stream, i)));
+}
+
+// Words a fill of n values takes from its stream: whole blocks, so the next fill starts on one.
+DCGAN_HD uint64_t rng_block_words(uint64_t n) { return (n + 3) & ~(uint64_t)3; }
+
+// A stream position: the offset advances by the number of words consumed.
 typedef struct { uint64_t seed, stream, offset; } dcgan_rng;
+
+DCGAN_HD uint32_t rng_next_u32(dcgan_rng *r) { return philox_u32_at(r->seed, r->stream, r->offset++); }
+
+// Uniform integer in [0, n) without modulo bias: rejection sampling drops the top partial range
+// so every residue is equally likely.
+DCGAN_HD uint32_t rng_below(dcgan_rng *r, uint32_t n) {
+    const uint32_t limit = UINT32_MAX - UINT32_MAX % n;
+    uint32_t x;
+    do x = rng_next_u32(r); while (x >= limit);
+    return x % n;
+}
+
+// out[i] = rng_below(r, k) for i = 0 .. n-1, in order (one sequential stream).
+DCGAN_HD void rng_fill_below(dcgan_rng *r, int32_t *out, size_t n, uint32_t k) {
+    for (size_t i = 0; i < n; i++) out[i] = (int32_t)rng_below(r, k);
+}
 
 enum { RNG_STREAM_NOISE = 0, RNG_STREAM_FIXED_NOISE = 1, RNG_STREAM_SHUFFLE = 2, RNG_STREAM_INIT = 3 };
 // Conditional training: the classes of the fake batches, B draws of rng_below(nclasses) per
@@ -70,9 +88,6 @@ enum { RNG_STREAM_FAKE_CLASSES = 6 };
 dcgan_rng rng_make(uint64_t seed, uint64_t stream);
 void rng_fill_normal(dcgan_rng *r, float *out, size_t n, float mean, float std);
 void rng_fill_uniform(dcgan_rng *r, float *out, size_t n, float lo, float hi);
-uint32_t rng_next_u32(dcgan_rng *r);
-// Uniform integer in [0, n) without modulo bias.
-uint32_t rng_below(dcgan_rng *r, uint32_t n);
 // Fisher-Yates shuffle of perm[0..n-1] (filled with 0..n-1 first).
 void rng_permutation(dcgan_rng *r, uint32_t *perm, size_t n);
 

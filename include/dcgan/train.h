@@ -1,13 +1,18 @@
-// The GAN training step and loop: D steps on real and fake batches, then a G step on the same
-// fakes, exactly as the PyTorch DCGAN example; Adam (or RMSprop + clipping for WGAN).
+// The train module (src/train/): one GAN iteration (D steps on real and fake batches, then a G
+// step on the same fakes, exactly as the PyTorch DCGAN example; Adam, or RMSprop + clipping for
+// WGAN), the training run around it (data, samples, logs, checkpoints, resume, interruption),
+// checkpoints of G and D in the PyTorch state_dict layout, and the progress line.
 #ifndef DCGAN_TRAIN_H
 #define DCGAN_TRAIN_H
 #include <stdint.h>
+#include <stdio.h>
+#include "dcgan/data.h"
+#include "dcgan/safetensors.h"
 #include "dcgan/model.h"
 #include "dcgan/net_exec.h"
 #include "dcgan/rng.h"
 
-typedef enum { OPT_ADAM, OPT_RMSPROP } optimizer_kind;
+// --- one iteration (trainer.c) ----------------------------------------------------------------------
 
 typedef struct {
     dcgan_config cfg;
@@ -20,6 +25,8 @@ typedef struct {
     uint64_t seed;
 } train_hparams;
 
+#define TRAIN_MAX_D_STEPS 16
+
 // Fills hparams with the defaults for a loss (WGAN: RMSprop 5e-5, clip 0.01, 5 D steps).
 void train_hparams_defaults(train_hparams *h, gan_loss loss);
 
@@ -28,41 +35,157 @@ typedef struct {
     double d_x, d_g_z1, d_g_z2;     // mean D output on reals, on fakes before and after D's update
 } step_stats;
 
+// Everything that changes from one iteration to the next, kept in backend memory and advanced
+// by the ops themselves; checkpoints read it back and resume writes it.
+typedef struct {
+    int64_t steps_g, steps_d;       // optimiser step counts (Adam's bias correction)
+    int64_t cursor;                 // batches read so far (data_desc)
+    uint64_t noise_offset;          // words of RNG_STREAM_NOISE used
+    uint64_t class_offset;          // words of RNG_STREAM_FAKE_CLASSES used (conditional nets)
+} train_counters;
+
 typedef struct {
     train_hparams hp;
     const dcgan_backend *be;
     dcgan_net G, D;
     net_exec xg, xd;
     float *opt_g[2], *opt_d[2];     // optimiser state: Adam m, v (RMSprop uses [0] only)
-    long steps_g, steps_d;          // optimiser step counts (Adam bias correction)
+    optim_desc opt_desc_g, opt_desc_d;
+    loss_desc loss_real, loss_fake, loss_gen;
     float *dlogits;                 // [B]
     float *dfake;                   // [B, nc, size, size]
     float *stats;                   // [6] backend memory: loss/mean-D of real, fake, G halves
-    int32_t *fake_classes;          // [B] host: classes of the last D step's fakes (conditional nets)
+    train_counters *counters;       // backend memory
+    batch_source data;              // where trainer_iteration reads its batches (trainer_bind_data)
+    noise_desc noise, fake_class_noise;
+    // The inputs of each D step, made by trainer_iteration (backend memory).
+    float *reals[TRAIN_MAX_D_STEPS], *noises[TRAIN_MAX_D_STEPS];
+    int32_t *real_classes[TRAIN_MAX_D_STEPS], *fake_classes[TRAIN_MAX_D_STEPS];
+    const int32_t *g_classes;       // the classes of the fakes the G step reuses (conditional nets)
 } trainer;
 
-// Builds G and D, buffers and optimiser state on backend be; weights initialised from hp->seed.
-// Returns 0, or -1 with a one-line reason (e.g. the memory a batch size needs).
+// Builds G and D, buffers and optimiser state on backend be; weights initialised from hp->seed,
+// counters zero. Returns 0, or -1 with a one-line reason (e.g. the memory a batch size needs).
 int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, char *err, size_t errlen);
 void trainer_free(trainer *t);
 
-// One D step: zero D's grads, real [B, nc, S, S] and noise [B, nz] (backend memory) forward and
-// backward (gradients summed), without the optimiser update.
-void trainer_d_grads(trainer *t, const float *real, const float *noise);
-// The same for conditional nets (hp.cfg.nclasses > 0): real_classes [B] are the reals' labels,
-// fake_classes [B] the classes G draws the fakes of (host int32); the G step that follows uses the
-// same fakes and classes. With NULL classes it is trainer_d_grads.
-void trainer_d_grads_cond(trainer *t, const float *real, const int32_t *real_classes, const float *noise,
-                          const int32_t *fake_classes);
+// The batches trainer_iteration reads (a batcher's, data.h); kept until bound again.
+void trainer_bind_data(trainer *t, const batch_source *src);
+// One iteration with the bound data: d_steps times (gather a real batch, draw noise and, for a
+// conditional net, fake classes; D step; D update), then the G step and update. All that advances
+// lives in backend memory, so every call is the same sequence of ops with the same arguments.
+void trainer_iteration(trainer *t);
+
+// The pieces of an iteration, for callers that bring their own batches (backend memory).
+// D step: zero D's grads, real [B, nc, S, S] and G(noise [B, nz]) forward and backward through D
+// (gradients summed), without the update. Conditional nets take the reals' labels and the
+// classes G draws the fakes for (int32 [B]; NULL for an unconditional net).
+void trainer_d_grads(trainer *t, const float *real, const int32_t *real_classes, const float *noise,
+                     const int32_t *fake_classes);
 void trainer_d_update(trainer *t);
-// The G step on the fakes of the last D step: D forward (train mode), backward to G, G's grads.
+// The G step on the fakes (and classes) of the last D step: D forward, backward to G, G's grads.
 void trainer_g_grads(trainer *t);
 void trainer_g_update(trainer *t);
-// d_steps D steps (reals[j], noises[j]) then one G step. Reads the losses back into *st.
-void trainer_iteration(trainer *t, float *const *reals, float *const *noises, step_stats *st);
-// trainer_iteration for conditional nets: D step j uses real_classes[j] and fake_classes[j].
-void trainer_iteration_cond(trainer *t, float *const *reals, int32_t *const *real_classes, float *const *noises,
-                            int32_t *const *fake_classes, step_stats *st);
+// Reads the losses of the last D and G steps back.
 void trainer_read_stats(trainer *t, step_stats *st);
+void trainer_get_counters(const trainer *t, train_counters *c);
+void trainer_set_counters(trainer *t, const train_counters *c);
+
+// --- checkpoints of G and D (checkpoint.c) --------------------------------------------------------
+// safetensors files whose tensor names and shapes equal the PyTorch example's state_dict
+// (main.0.weight, main.1.running_mean, ...), architecture in the metadata.
+
+// Metadata key prefix of a conditional net's class names: "class_name.<k>" = name of class k.
+#define CKPT_CLASS_NAME_KEY "class_name."
+
+// Writes the net's state_dict plus metadata (format, net, size, nc, nz, ngf, ndf, and for a
+// conditional net conditional = "1" and nclasses; then `extra`).
+int ckpt_save_net(const dcgan_net *net, const char *path, const st_meta *extra, int nextra,
+                  char *err, size_t errlen);
+// Reads the architecture of a checkpoint: from its metadata, or inferred from the tensor shapes
+// for a state_dict saved by PyTorch. Sets *is_generator. A state_dict is read as unconditional
+// unless its metadata says conditional = "1"; the class count then comes from metadata nclasses,
+// or from main.0.weight's input channels minus nz (G) or nc (D) given in the metadata.
+int ckpt_read_config(const st_file *f, dcgan_config *cfg, int *is_generator, char *err, size_t errlen);
+// Copies every tensor of the (already built) net from f; a missing tensor or a shape or dtype
+// that differs is an error naming the tensor. `prefix` is prepended to names (may be "").
+int ckpt_load_tensors(dcgan_net *net, const st_file *f, const char *prefix, char *err, size_t errlen);
+// Opens path, builds *net on backend be from its architecture and loads it. want_generator:
+// 1 = must be G, 0 = must be D, -1 = either.
+int ckpt_load_net(dcgan_net *net, const char *path, int want_generator, const dcgan_backend *be,
+                  char *err, size_t errlen);
+// The class names of a conditional checkpoint (metadata class_name.<k>; a class without a name is
+// called by its index). Returns a malloc'ed array of nclasses malloc'ed strings, or NULL when out
+// of memory; free with ckpt_free_class_names.
+char **ckpt_class_names(const st_file *f, int nclasses);
+void ckpt_free_class_names(char **names, int nclasses);
+// Collects the net's tensors (downloaded into *host_copy, which the caller frees) as st_tensors
+// named prefix + state_dict name. Returns the count, or -1 when out of memory.
+int ckpt_net_tensors(const dcgan_net *net, const char *prefix, st_tensor *out, int max,
+                     void **host_copy);
+
+// --- the training run (loop.c, state.c) ------------------------------------------------------------
+
+typedef struct {
+    train_hparams hp;
+    const char *dataset;        // folder | lsun | cifar10 | mnist | fashion-mnist | synthetic
+    const char *data_path;
+    const char *classes;        // lsun class selection, or NULL
+    const char *cache;          // dataset cache directory or file (NULL: the run directory)
+    int strict;                 // undecodable dataset files are errors
+    const char *out_dir;
+    const char *device;         // cpu | cuda | auto
+    const char *resume;         // run directory to continue, or NULL
+    long iters;                 // total iterations (0: from epochs)
+    int epochs;
+    int sample_every, ckpt_every, log_every;
+    int verbose;
+    int conditional;            // class-conditional G and D, on the dataset's labels
+    // Set by the run: the classes of a conditional run (the dataset's, or the resumed run's).
+    int nclasses;
+    char **class_names;         // [nclasses]
+} run_options;
+
+// Position of a run, saved in train_state.safetensors next to netG/netD.
+typedef struct {
+    long iter;                  // completed iterations
+    long epoch, batch_pos;      // next batch to read: batch_pos of epoch's permutation
+    uint64_t noise_offset;      // words of the noise stream used so far
+    uint64_t class_offset;      // words of the fake-class stream used so far (conditional runs)
+    long steps_g, steps_d;      // optimiser steps taken
+    long total_iters;
+} run_position;
+
+// Saves netG, netD and the training state (optimiser moments, position, options) into dir.
+int run_save_checkpoint(const trainer *t, const run_options *o, const run_position *pos,
+                        const char *dir, char *err, size_t errlen);
+// Reads the options stored in dir/train_state.safetensors into *o (hyperparameters, dataset,
+// schedule); a data path or iteration count the caller gave is kept.
+int run_load_options(const char *dir, run_options *o, char *err, size_t errlen);
+// Loads netG, netD, optimiser state and position from dir into an initialised trainer.
+int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *err, size_t errlen);
+
+// Runs training; returns the process exit code (0 done, 1 error, 130 interrupted after saving).
+int run_training(run_options *o);
+
+// --- the progress line and metrics log (progress.c) -----------------------------------------------
+// Redrawn in place on a terminal, plain lines otherwise; one JSON object per iteration.
+
+typedef struct {
+    int tty;
+    int log_every;          // plain-line interval when not a terminal
+    long start_iter, total_iters;
+    double start_time, last_draw;
+    int images_per_iter;
+    FILE *metrics;          // metrics.jsonl, appended to (may be NULL)
+    int line_open;          // a redrawn line is on screen
+} progress;
+
+double monotonic_seconds(void);
+void progress_init(progress *p, long start_iter, long total_iters, int images_per_iter, int log_every, FILE *metrics);
+// Records iteration `iter` (1-based count of completed iterations).
+void progress_update(progress *p, long iter, long epoch, const step_stats *st);
+// Ends a redrawn line so that other messages start on a fresh line.
+void progress_break(progress *p);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "dcgan/progress.h"
+#include "dcgan/data.h"
 #include "dcgan/train.h"
 
 static void help(void) {
@@ -71,16 +71,22 @@ int cmd_bench(int argc, char **argv) {
     if (notice) fprintf(stderr, "note: --device auto: %s; using the CPU\n", notice);
     trainer t;
     if (trainer_init(&t, &h, be, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
-    size_t img = (size_t)h.batch_size * h.cfg.nc * h.cfg.size * h.cfg.size, nz = (size_t)h.batch_size * h.cfg.nz;
-    float *real = be->alloc(img * sizeof(float)), *noise = be->alloc(nz * sizeof(float));
+    // The synthetic shapes, resident on the backend as a real run's data.
+    dcgan_dataset ds;
+    batcher data;
+    if (dataset_load(&ds, "synthetic", NULL, h.cfg.size, h.cfg.nc, 7, err, sizeof err) ||
+        batcher_init(&data, be, &ds, h.batch_size, h.d_steps, 7, 0, 0, 0, err, sizeof err)) {
+        fprintf(stderr, "error: %s\n", err);
+        return 1;
+    }
+    trainer_bind_data(&t, &data.src);
     double *times = malloc((size_t)iters * sizeof(double));
-    if (!real || !noise || !times) { fprintf(stderr, "error: out of memory\n"); return 1; }
-    be->fill_normal(real, img, 7, 0, 0, 0.0f, 0.5f);
-    be->fill_normal(noise, nz, 7, 1, 0, 0.0f, 1.0f);
+    if (!times) { fprintf(stderr, "error: out of memory\n"); return 1; }
     for (long i = 0; i < warmup + iters; i++) {
         double t0 = monotonic_seconds();
-        trainer_iteration(&t, &real, &noise, NULL);
-        be->sync();
+        batcher_prepare(&data);
+        trainer_iteration(&t);
+        be->sync(be);
         if (i >= warmup) times[i - warmup] = monotonic_seconds() - t0;
     }
     qsort(times, (size_t)iters, sizeof(double), compare_double);
@@ -92,9 +98,9 @@ int cmd_bench(int argc, char **argv) {
     else
         printf("dcgan bench (%s): size %d nc %d batch %d ngf %d ndf %d: median %.2f ms/iter, %.1f images/s\n",
                be->name, h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, median * 1e3, ips);
-    be->release(real);
-    be->release(noise);
     free(times);
+    batcher_free(&data);
+    dataset_free(&ds);
     trainer_free(&t);
     return 0;
 }

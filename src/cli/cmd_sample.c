@@ -11,7 +11,7 @@
 #include "dcgan/image.h"
 #include "dcgan/image_writer.h"
 #include "dcgan/npy.h"
-#include "dcgan/progress.h"
+#include "dcgan/train.h"
 
 static void help(void) {
     printf(

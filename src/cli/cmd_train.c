@@ -5,7 +5,7 @@
 #include <string.h>
 #include "cli.h"
 #include "dcgan/data.h"
-#include "dcgan/run.h"
+#include "dcgan/train.h"
 
 #define DEFAULT_FASHION_MNIST "/usr/share/datasets/fashion-mnist"
 

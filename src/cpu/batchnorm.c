@@ -1,6 +1,7 @@
 // Batch normalisation over [B, C, HW]. Channel statistics are summed in double, one thread per
 // channel with a static schedule, so results do not depend on the thread count.
-#include "dcgan/ops.h"
+#include "dcgan/cpu.h"
+#include "dcgan/formulas.h"
 #include <math.h>
 
 // Sum of x[n] in double; four partial sums keep the add chain short.
@@ -35,9 +36,6 @@ static double sumsq_dev_f64(const float *x, size_t n, double mean) {
     return (s0 + s1) + (s2 + s3);
 }
 
-// The activation's derivative, picked by the sign of its output (a select, so loops vectorise).
-static inline float act_grad(float dout, float out, float slope) { return dout * (out > 0.0f ? 1.0f : slope); }
-
 // Sums of dy and dy * (x - mean), dy = act'(out) * dout (or dout itself when out is NULL).
 // Float partial sums over one plane (at most a few thousand terms), double across planes.
 static void grad_sums(double *sdy, double *sdyx, const float *dout, const float *out,
@@ -45,7 +43,7 @@ static void grad_sums(double *sdy, double *sdyx, const float *dout, const float 
     float a = 0.0f, b = 0.0f;
     if (out) {
         for (int i = 0; i < n; i++) {
-            const float d = act_grad(dout[i], out[i], slope);
+            const float d = act_fused_grad(dout[i], out[i], slope);
             a += d;
             b += d * (x[i] - mean);
         }
@@ -66,17 +64,23 @@ static void affine_channel(float *out, const float *in, int B, int C, int HW, in
     for (int b = 0; b < B; b++) {
         const size_t off = ((size_t)b * C + c) * HW;
         for (int i = 0; i < HW; i++) {
-            const float y = (in[off + i] - mean) * scale + shift;
-            out[off + i] = fmaxf(y, 0.0f) + slope * fminf(y, 0.0f);
+            out[off + i] = act_fused(bn_affine(in[off + i], mean, scale, shift), slope);
         }
     }
 }
 
-void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
-                             float *running_mean, float *running_var,
-                             const float *in, const float *gamma, const float *beta,
-                             int B, int C, int HW, float momentum, float eps, float act_slope) {
-    // out, in: [B, C, HW]; save_*, running_*, gamma, beta: [C]
+static void check(const bn_desc *d) { DCGAN_REQUIRE(d->x.dtype == DTYPE_F32 && d->x.layout == LAYOUT_NCHW && d->x.n > 0); }
+
+void cpu_batchnorm_forward_train(const dcgan_backend *be, void *out_, float *save_mean, float *save_invstd,
+                                 float *running, int64_t *batches_tracked, const void *in_, const float *gamma,
+                                 const float *beta, const bn_desc *d) {
+    // out, in: [B, C, HW]; save_*, gamma, beta: [C]; running: [2C] (mean, var)
+    (void)be;
+    check(d);
+    float *out = out_;
+    const float *in = in_;
+    const int B = d->x.n, C = d->x.c, HW = d->x.h * d->x.w;
+    const double momentum = d->momentum;
     const size_t N = (size_t)B * HW;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
@@ -86,33 +90,44 @@ void batchnorm_forward_train(float *out, float *save_mean, float *save_invstd,
         double sq = 0;
         for (int b = 0; b < B; b++) sq += sumsq_dev_f64(in + ((size_t)b * C + c) * HW, (size_t)HW, mean);
         const double var = sq / (double)N;
-        const double invstd = 1.0 / sqrt(var + eps);
+        const double invstd = 1.0 / sqrt(var + d->eps);
         save_mean[c] = (float)mean;
         save_invstd[c] = (float)invstd;
-        const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
-        running_mean[c] = (float)((1.0 - momentum) * running_mean[c] + momentum * mean);
-        running_var[c] = (float)((1.0 - momentum) * running_var[c] + momentum * unbiased);
-        affine_channel(out, in, B, C, HW, c, (float)mean, (float)(gamma[c] * invstd), beta[c], act_slope);
+        if (running) {
+            const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
+            running[c] = (float)((1.0 - momentum) * running[c] + momentum * mean);
+            running[C + c] = (float)((1.0 - momentum) * running[C + c] + momentum * unbiased);
+        }
+        affine_channel(out, in, B, C, HW, c, (float)mean, (float)(gamma[c] * invstd), beta[c], d->act_slope);
     }
+    if (batches_tracked) ++*batches_tracked;
 }
 
-void batchnorm_forward_eval(float *out, const float *in, const float *gamma, const float *beta,
-                            const float *running_mean, const float *running_var,
-                            int B, int C, int HW, float eps, float act_slope) {
-    // out, in: [B, C, HW]; gamma, beta, running_*: [C]
+void cpu_batchnorm_forward_eval(const dcgan_backend *be, void *out, const void *in_, const float *gamma,
+                                const float *beta, const float *running, const bn_desc *d) {
+    // out, in: [B, C, HW]; gamma, beta: [C]; running: [2C] (mean, var)
+    (void)be;
+    check(d);
+    const float *in = in_;
+    const int B = d->x.n, C = d->x.c, HW = d->x.h * d->x.w;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
-        const double scale = gamma[c] / sqrt((double)running_var[c] + eps);
-        affine_channel(out, in, B, C, HW, c, running_mean[c], (float)scale, beta[c], act_slope);
+        const double scale = gamma[c] / sqrt((double)running[C + c] + d->eps);
+        affine_channel(out, in, B, C, HW, c, running[c], (float)scale, beta[c], d->act_slope);
     }
 }
 
-void batchnorm_backward(float *din, float *dgamma, float *dbeta,
-                        const float *dout, const float *out, const float *in, const float *save_mean,
-                        const float *save_invstd, const float *gamma, int B, int C, int HW,
-                        float act_slope) {
+void cpu_batchnorm_backward(const dcgan_backend *be, void *din_, float *dgamma, float *dbeta, const void *dout_,
+                            const void *out_, const void *in_, const float *save_mean, const float *save_invstd,
+                            const float *gamma, const bn_desc *d) {
     // din, dout, out, in: [B, C, HW]; dgamma, dbeta, save_*, gamma: [C]
-    if (act_slope == 1.0f) out = NULL;   // no activation: dout is already d bn(in)
+    (void)be;
+    check(d);
+    float *din = din_;
+    const float *dout = dout_, *in = in_;
+    const float act_slope = d->act_slope;
+    const float *out = act_slope == 1.0f ? NULL : out_;   // no activation: dout is already d bn(in)
+    const int B = d->x.n, C = d->x.c, HW = d->x.h * d->x.w;
     const double N = (double)B * HW;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
@@ -132,9 +147,10 @@ void batchnorm_backward(float *din, float *dgamma, float *dbeta,
             const size_t off = ((size_t)b * C + c) * HW;
             if (out)
                 for (int i = 0; i < HW; i++)
-                    din[off + i] = act_grad(dout[off + i], out[off + i], act_slope) * kf + (in[off + i] - meanf) * mf + k0f;
+                    din[off + i] = bn_input_grad(act_fused_grad(dout[off + i], out[off + i], act_slope), in[off + i],
+                                                 meanf, kf, mf, k0f);
             else
-                for (int i = 0; i < HW; i++) din[off + i] = dout[off + i] * kf + (in[off + i] - meanf) * mf + k0f;
+                for (int i = 0; i < HW; i++) din[off + i] = bn_input_grad(dout[off + i], in[off + i], meanf, kf, mf, k0f);
         }
     }
 }

@@ -5,8 +5,9 @@
 // columns, and an activation side [n, oc, oh, ow] whose positions index the columns. The weight is
 // [oc, ch*K*K] in both cases: for conv2d the image is the input and the weight [OC, C, K, K]; for
 // conv_transpose2d (the adjoint of a conv) the image is the output and the weight [C, OC, K, K].
-#include "dcgan/ops.h"
+#include "dcgan/cpu.h"
 #include <cblas.h>
+#include <stdio.h>
 #include <string.h>
 
 // Scratch is capped near 64 MB per chunk of the batch, unless one sample alone needs more.
@@ -18,39 +19,15 @@ typedef struct {
     int K, stride, pad;
 } lowering;
 
-conv_geom conv2d_geom(int B, int C, int H, int W, int OC, int K, int stride, int pad) {
-    conv_geom g = {.B = B, .C = C, .H = H, .W = W, .OC = OC,
-                   .OH = (H + 2 * pad - K) / stride + 1, .OW = (W + 2 * pad - K) / stride + 1,
-                   .K = K, .stride = stride, .pad = pad};
-    return g;
-}
-
-conv_geom convt2d_geom(int B, int C, int H, int W, int OC, int K, int stride, int pad) {
-    conv_geom g = {.B = B, .C = C, .H = H, .W = W, .OC = OC,
-                   .OH = (H - 1) * stride - 2 * pad + K, .OW = (W - 1) * stride - 2 * pad + K,
-                   .K = K, .stride = stride, .pad = pad};
-    return g;
-}
-
-static lowering conv_lowering(const conv_geom *g) {
-    lowering l = {g->C, g->H, g->W, g->OC, g->OH, g->OW, g->K, g->stride, g->pad};
-    return l;
-}
-
-static lowering convt_lowering(const conv_geom *g) {
-    lowering l = {g->OC, g->OH, g->OW, g->C, g->H, g->W, g->K, g->stride, g->pad};
+// conv2d: the image is the input; conv_transpose2d (a conv's adjoint): the image is the output.
+static lowering lowering_of(const conv_desc *d) {
+    const tensor_desc *img = d->kind == CONV_2D ? &d->in : &d->out, *act = d->kind == CONV_2D ? &d->out : &d->in;
+    lowering l = {img->c, img->h, img->w, act->c, act->h, act->w, d->K, d->stride, d->pad};
     return l;
 }
 
 static size_t col_rows(const lowering *l) { return (size_t)l->ch * l->K * l->K; }
 static size_t positions(const lowering *l) { return (size_t)l->oh * l->ow; }
-
-// The kernel covers the whole unpadded image at one position (D's last layer, G's first): each
-// sample's column is its image in memory order, so the op is a plain matrix product on
-// [B, ch*K*K] and [B, oc] with no scratch.
-static int is_dense(const lowering *l) {
-    return l->oh == 1 && l->ow == 1 && l->pad == 0 && l->ih == l->K && l->iw == l->K;
-}
 
 // Samples per chunk: as many as fit the budget, at least one.
 static int chunk_size(const lowering *l, int B) {
@@ -62,28 +39,9 @@ static int chunk_size(const lowering *l, int B) {
 }
 
 // col buffer [rows, n*P] followed by the activation buffer [oc, n*P].
-static size_t lowering_work(const lowering *l, int B) {
-    if (is_dense(l)) return 0;
-    return (size_t)chunk_size(l, B) * (col_rows(l) + (size_t)l->oc) * positions(l);
-}
-
-size_t conv_workspace_floats(const conv_geom *g) {
-    // The geometry does not say which op it is for; its shape formula does. When both formulas
-    // fit (or neither), cover both.
-    int s = g->stride, p = g->pad, K = g->K;
-    int is_conv = g->OH == (g->H + 2 * p - K) / s + 1 && g->OW == (g->W + 2 * p - K) / s + 1;
-    int is_convt = g->OH == (g->H - 1) * s - 2 * p + K && g->OW == (g->W - 1) * s - 2 * p + K;
-    size_t n = 0;
-    if (is_conv || !is_convt) {
-        lowering l = conv_lowering(g);
-        n = lowering_work(&l, g->B);
-    }
-    if (is_convt || !is_conv) {
-        lowering l = convt_lowering(g);
-        size_t m = lowering_work(&l, g->B);
-        if (m > n) n = m;
-    }
-    return n;
+size_t cpu_conv_workspace_floats(const conv_desc *d) {
+    lowering l = lowering_of(d);
+    return (size_t)chunk_size(&l, d->in.n) * (col_rows(&l) + (size_t)l.oc) * positions(&l);
 }
 
 // Output positions o in [lo, hi) whose tap o*stride + off lands inside [0, n_in).
@@ -180,14 +138,8 @@ static void to_batch_major(float *dst, const float *src, int n, int oc, size_t P
 }
 
 // act[B, oc, P] = wmat[oc, rows] . im2col(img)   (conv2d forward, convt2d backward data)
-static void unfold_gemm(float *act, const float *img, const float *wmat, const lowering *l, int B,
-                        float *work) {
+static void unfold_gemm(float *act, const float *img, const float *wmat, const lowering *l, int B, float *work) {
     const size_t rows = col_rows(l), P = positions(l);
-    if (is_dense(l)) {   // act[B, oc] = img[B, rows] . wmat^T
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, l->oc, (int)rows,
-                    1.0f, img, (int)rows, wmat, (int)rows, 0.0f, act, l->oc);
-        return;
-    }
     const int chunk = chunk_size(l, B);
     const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
     float *col = work, *buf = work + rows * chunk * P;
@@ -205,14 +157,8 @@ static void unfold_gemm(float *act, const float *img, const float *wmat, const l
 }
 
 // img[B, ch, ih, iw] = col2im(wmat^T . act)   (conv2d backward data, convt2d forward)
-static void gemm_fold(float *img, const float *act, const float *wmat, const lowering *l, int B,
-                      float *work) {
+static void gemm_fold(float *img, const float *act, const float *wmat, const lowering *l, int B, float *work) {
     const size_t rows = col_rows(l), P = positions(l);
-    if (is_dense(l)) {   // img[B, rows] = act[B, oc] . wmat
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, (int)rows, l->oc,
-                    1.0f, act, l->oc, wmat, (int)rows, 0.0f, img, (int)rows);
-        return;
-    }
     const int chunk = chunk_size(l, B);
     const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
     float *col = work, *buf = work + rows * chunk * P;
@@ -231,14 +177,8 @@ static void gemm_fold(float *img, const float *act, const float *wmat, const low
 }
 
 // dwmat[oc, rows] += act . im2col(img)^T   (the weight gradient of both ops)
-static void unfold_filter(float *dwmat, const float *act, const float *img, const lowering *l, int B,
-                          float *work) {
+static void unfold_filter(float *dwmat, const float *act, const float *img, const lowering *l, int B, float *work) {
     const size_t rows = col_rows(l), P = positions(l);
-    if (is_dense(l)) {   // dwmat[oc, rows] += act[B, oc]^T . img[B, rows]
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, l->oc, (int)rows, B,
-                    1.0f, act, l->oc, img, (int)rows, 1.0f, dwmat, (int)rows);
-        return;
-    }
     const int chunk = chunk_size(l, B);
     const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
     float *col = work, *buf = work + rows * chunk * P;
@@ -256,38 +196,40 @@ static void unfold_filter(float *dwmat, const float *act, const float *img, cons
     }
 }
 
-// conv2d: in [B, C, H, W], weight [OC, C, K, K], out [B, OC, OH, OW]
-void conv2d_forward(float *out, const float *in, const float *weight, const conv_geom *g, float *work) {
-    lowering l = conv_lowering(g);
-    unfold_gemm(out, in, weight, &l, g->B, work);
+static float *workspace_for(const dcgan_backend *be, const conv_desc *d) {
+    DCGAN_REQUIRE(conv_desc_valid(d) && d->in.dtype == DTYPE_F32 && d->in.layout == LAYOUT_NCHW);
+    float *work = cpu_workspace(be, cpu_conv_workspace_floats(d));
+    DCGAN_REQUIRE(work != NULL);   // conv_plan grew it at set-up time
+    return work;
 }
 
-void conv2d_backward_data(float *din, const float *dout, const float *weight, const conv_geom *g,
-                          float *work) {
-    lowering l = conv_lowering(g);
-    gemm_fold(din, dout, weight, &l, g->B, work);
-}
-
-void conv2d_backward_filter(float *dweight, const float *dout, const float *in, const conv_geom *g,
-                            float *work) {
-    lowering l = conv_lowering(g);
-    unfold_filter(dweight, dout, in, &l, g->B, work);
-}
-
+// conv2d:           in [B, C, H, W], weight [OC, C, K, K], out [B, OC, OH, OW]
 // conv_transpose2d: in [B, C, H, W], weight [C, OC, K, K], out [B, OC, OH, OW]
-void convt2d_forward(float *out, const float *in, const float *weight, const conv_geom *g, float *work) {
-    lowering l = convt_lowering(g);
-    gemm_fold(out, in, weight, &l, g->B, work);
+void cpu_conv_forward(const dcgan_backend *be, void *out, const void *in, const float *w, const conv_desc *d) {
+    float *work = workspace_for(be, d);
+    lowering l = lowering_of(d);
+    if (d->kind == CONV_2D) unfold_gemm(out, in, w, &l, d->in.n, work);
+    else gemm_fold(out, in, w, &l, d->in.n, work);
 }
 
-void convt2d_backward_data(float *din, const float *dout, const float *weight, const conv_geom *g,
-                           float *work) {
-    lowering l = convt_lowering(g);
-    unfold_gemm(din, dout, weight, &l, g->B, work);
+void cpu_conv_backward_data(const dcgan_backend *be, void *din, const void *dout, const float *w, const conv_desc *d) {
+    float *work = workspace_for(be, d);
+    lowering l = lowering_of(d);
+    if (d->kind == CONV_2D) gemm_fold(din, dout, w, &l, d->in.n, work);
+    else unfold_gemm(din, dout, w, &l, d->in.n, work);
 }
 
-void convt2d_backward_filter(float *dweight, const float *dout, const float *in, const conv_geom *g,
-                             float *work) {
-    lowering l = convt_lowering(g);
-    unfold_filter(dweight, in, dout, &l, g->B, work);
+void cpu_conv_backward_filter(const dcgan_backend *be, float *dw, const void *dout, const void *in, const conv_desc *d) {
+    float *work = workspace_for(be, d);
+    lowering l = lowering_of(d);
+    // The unfolded side is always the image: the input of a conv2d, the output of a transposed one.
+    if (d->kind == CONV_2D) unfold_filter(dw, dout, in, &l, d->in.n, work);
+    else unfold_filter(dw, in, dout, &l, d->in.n, work);
+}
+
+int cpu_conv_plan(const dcgan_backend *be, const conv_desc *d, char *err, size_t errlen) {
+    size_t floats = cpu_conv_workspace_floats(d);
+    if (cpu_workspace(be, floats)) return 0;
+    snprintf(err, errlen, "out of memory for the %.1f MiB convolution workspace", floats * 4.0 / 1048576.0);
+    return -1;
 }

@@ -1,7 +1,7 @@
 // Progress line and metrics log for training.
 #include <time.h>
 #include <unistd.h>
-#include "dcgan/progress.h"
+#include "dcgan/train.h"
 
 double monotonic_seconds(void) {
     struct timespec ts;

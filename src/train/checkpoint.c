@@ -2,16 +2,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dcgan/ckpt.h"
+#include "dcgan/train.h"
 
 int ckpt_net_tensors(const dcgan_net *net, const char *prefix, st_tensor *out, int max, void **host_copy) {
-    // One host block: params, then stats, then num_batches_tracked.
+    // One host block: num_batches_tracked (int64, first for its alignment), params, stats.
+    const dcgan_backend *be = net->be;
     size_t pbytes = net->nparams * sizeof(float), sbytes = net->nstats * sizeof(float);
-    uint8_t *host = malloc(pbytes + sbytes + 1);
+    size_t cbytes = (size_t)net->nbn * sizeof(int64_t);
+    uint8_t *host = malloc(pbytes + sbytes + cbytes + 1);
     if (!host || net->ntensors > max) { free(host); return -1; }
-    net->be->download(host, net->params, pbytes);
-    net->be->download(host + pbytes, net->stats, sbytes);
-    const float *params = (const float *)host, *stats = (const float *)(host + pbytes);
+    be->download(be, host, net->num_batches_tracked, cbytes);
+    be->download(be, host + cbytes, net->params, pbytes);
+    be->download(be, host + cbytes + pbytes, net->stats, sbytes);
+    const int64_t *counts = (const int64_t *)host;
+    const float *params = (const float *)(host + cbytes), *stats = (const float *)(host + cbytes + pbytes);
     for (int i = 0; i < net->ntensors; i++) {
         const named_tensor *t = &net->tensors[i];
         st_tensor *s = &out[i];
@@ -21,7 +25,7 @@ int ckpt_net_tensors(const dcgan_net *net, const char *prefix, st_tensor *out, i
         for (int d = 0; d < t->ndim; d++) s->shape[d] = t->shape[d];
         if (t->is_stat == 2) {
             s->dtype = ST_I64;
-            s->data = &net->num_batches_tracked[t->off];
+            s->data = &counts[t->off];
             s->nbytes = sizeof(int64_t);
         } else {
             s->dtype = ST_F32;
@@ -204,8 +208,9 @@ int ckpt_load_tensors(dcgan_net *net, const st_file *f, const char *prefix, char
                      s->dtype == ST_I64 ? "I64" : "F32", want_dtype == ST_I64 ? "I64" : "F32");
             return -1;
         }
-        if (t->is_stat == 2) memcpy(&net->num_batches_tracked[t->off], s->data, sizeof(int64_t));
-        else net->be->upload((t->is_stat ? net->stats : net->params) + t->off, s->data, t->numel * sizeof(float));
+        const dcgan_backend *be = net->be;
+        if (t->is_stat == 2) be->upload(be, net->num_batches_tracked + t->off, s->data, sizeof(int64_t));
+        else be->upload(be, (t->is_stat ? net->stats : net->params) + t->off, s->data, t->numel * sizeof(float));
     }
     return 0;
 }

@@ -1,4 +1,4 @@
-// Picks the backend named by --device.
+// Picks the backend named by --device, and checks what a backend serves.
 #include <stdio.h>
 #include <string.h>
 #include "dcgan/backend.h"
@@ -30,4 +30,19 @@ const dcgan_backend *backend_select(const char *name, const char **notice, char 
     }
     snprintf(err, errlen, "--device: unknown device '%s' (expected cpu, cuda or auto)", name);
     return NULL;
+}
+
+const char *backend_list(void) {
+#ifdef DCGAN_HAVE_CUDA
+    return "cpu, cuda";
+#else
+    return "cpu";
+#endif
+}
+
+int backend_check(const dcgan_backend *be, dcgan_op op, const tensor_desc *t, char *err, size_t errlen) {
+    if (be->supports(be, op, t->dtype, t->layout)) return 0;
+    snprintf(err, errlen, "the %s backend has no %s op for %s %s tensors", be->name, op_name(op), dtype_name(t->dtype),
+             layout_name(t->layout));
+    return -1;
 }

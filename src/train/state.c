@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dcgan/ckpt.h"
-#include "dcgan/run.h"
+#include "dcgan/train.h"
 
 #define MAX_META (48 + DCGAN_MAX_CLASSES)   // options, position, and a conditional run's class names
 
@@ -59,8 +58,8 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
     put(&m, "epoch", "%ld", pos->epoch);
     put(&m, "batch_pos", "%ld", pos->batch_pos);
     put(&m, "noise_offset", "%llu", (unsigned long long)pos->noise_offset);
-    put(&m, "steps_g", "%ld", t->steps_g);
-    put(&m, "steps_d", "%ld", t->steps_d);
+    put(&m, "steps_g", "%ld", pos->steps_g);
+    put(&m, "steps_d", "%ld", pos->steps_d);
     put(&m, "seed", "%llu", (unsigned long long)h->seed);
     put(&m, "loss", "%s", gan_loss_name(h->loss));
     put(&m, "optimizer", "%s", h->optimizer == OPT_ADAM ? "adam" : "rmsprop");
@@ -93,7 +92,7 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
             size_t bytes = nets[k]->nparams * sizeof(float);
             host[nt] = malloc(bytes);
             if (!host[nt]) { rc = -1; continue; }
-            t->be->download(host[nt], states[k][s], bytes);
+            t->be->download(t->be, host[nt], states[k][s], bytes);
             memset(&tensors[nt], 0, sizeof tensors[nt]);
             snprintf(tensors[nt].name, sizeof tensors[nt].name, "%s.optim.%d", k ? "D" : "G", s);
             tensors[nt].dtype = ST_F32;
@@ -236,14 +235,14 @@ int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *er
                 snprintf(err, errlen, "%s: tensor '%s' is missing or has the wrong size", path, name);
                 rc = -1;
             } else {
-                t->be->upload(k ? t->opt_d[s] : t->opt_g[s], st->data, st->nbytes);
+                t->be->upload(t->be, k ? t->opt_d[s] : t->opt_g[s], st->data, st->nbytes);
             }
         }
     if (!rc) {
         pos->iter = it; pos->epoch = ep; pos->batch_pos = bp; pos->noise_offset = (uint64_t)no;
         const char *co = st_meta_get(&f, "class_offset");
         pos->class_offset = co ? strtoull(co, NULL, 10) : 0;
-        t->steps_g = sg; t->steps_d = sd;
+        pos->steps_g = sg; pos->steps_d = sd;
     }
     st_free(&f);
     return rc ? -1 : 0;

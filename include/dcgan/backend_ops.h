@@ -1,0 +1,88 @@
+// The backend's function table, listed once. Each row is X(return type, name, parameters); the
+// list becomes the members of dcgan_backend (backend.h), the declarations of the CPU functions
+// cpu_<name> (cpu.h) and of the CUDA launchers cuda_<name> (kernels/cuda_ops.h), and both tables
+// (src/cpu/backend.c, kernels/backend.cu). Every function takes the backend first (for its
+// context: the CUDA stream, handles and workspace; the CPU workspace) and its descriptor last.
+//
+// Pointers are backend memory (host memory for the CPU backend, device memory for CUDA).
+// Activation tensors are void *: their element type is the descriptor's dtype. Parameters,
+// gradients, optimiser state and batchnorm statistics are always float (fp32 master copies).
+// Backward passes OVERWRITE input gradients and ACCUMULATE parameter gradients.
+// Counters (int64_t / uint64_t pointers: step counts, stream offsets, the data cursor) are backend
+// memory that the op reads and advances itself, so one training iteration is a fixed sequence of
+// calls with fixed arguments.
+#ifndef DCGAN_BACKEND_OPS_H
+#define DCGAN_BACKEND_OPS_H
+
+#define DCGAN_BACKEND_OPS(X) \
+    /* memory: alloc is zero-filled and returns NULL when out of memory */ \
+    X(void *, alloc, (const dcgan_backend *be, size_t bytes)) \
+    X(void, release, (const dcgan_backend *be, void *p)) \
+    X(void, upload, (const dcgan_backend *be, void *dst, const void *host_src, size_t bytes)) \
+    X(void, download, (const dcgan_backend *be, void *host_dst, const void *src, size_t bytes)) \
+    X(void, copy, (const dcgan_backend *be, void *dst, const void *src, size_t bytes)) \
+    X(void, zero, (const dcgan_backend *be, void *p, size_t bytes)) \
+    X(void, sync, (const dcgan_backend *be)) \
+    /* page-locked host buffers, and uploads staged through slot 0..3 on a side stream: the copy */ \
+    /* runs after the work marked by stage_release(slot), later ops wait for it, and */ \
+    /* stage_host_wait(slot) blocks until the slot's host buffer may be refilled */ \
+    X(void *, host_alloc, (const dcgan_backend *be, size_t bytes)) \
+    X(void, host_release, (const dcgan_backend *be, void *p)) \
+    X(void, stage_upload, (const dcgan_backend *be, void *dst, const void *host_src, size_t bytes, int slot)) \
+    X(void, stage_release, (const dcgan_backend *be, int slot)) \
+    X(void, stage_host_wait, (const dcgan_backend *be, int slot)) \
+    /* what the backend is and can do */ \
+    X(int, mem_info, (const dcgan_backend *be, size_t *free_bytes, size_t *total_bytes)) \
+    X(void, set_verbose, (const dcgan_backend *be, int on)) \
+    X(int, describe, (const dcgan_backend *be, char *buf, size_t len)) \
+    X(int, supports, (const dcgan_backend *be, dcgan_op op, dcgan_dtype dtype, dcgan_layout layout)) \
+    X(size_t, tensor_bytes, (const dcgan_backend *be, const tensor_desc *t)) \
+    /* plans a convolution shape once (algorithm choice, workspace); 0, or -1 with err set */ \
+    X(int, conv_plan, (const dcgan_backend *be, const conv_desc *d, char *err, size_t errlen)) \
+    /* ring[(*slot % ring_len) * n ...] = values[0 .. n-1], then ++*slot */ \
+    X(void, ring_push, (const dcgan_backend *be, float *ring, const float *values, int n, int64_t *slot, int ring_len)) \
+    /* conv: in, out as d->in, d->out; w in the layout of d->kind */ \
+    X(void, conv_forward, (const dcgan_backend *be, void *out, const void *in, const float *w, const conv_desc *d)) \
+    X(void, conv_backward_data, (const dcgan_backend *be, void *din, const void *dout, const float *w, const conv_desc *d)) \
+    X(void, conv_backward_filter, (const dcgan_backend *be, float *dw, const void *dout, const void *in, const conv_desc *d)) \
+    /* dense: G's first and D's last layer as matrix products */ \
+    X(void, dense_forward, (const dcgan_backend *be, void *out, const void *in, const float *w, const dense_desc *d)) \
+    X(void, dense_backward_data, (const dcgan_backend *be, void *din, const void *dout, const float *w, const dense_desc *d)) \
+    X(void, dense_backward_filter, (const dcgan_backend *be, float *dw, const void *dout, const void *in, const dense_desc *d)) \
+    /* batchnorm fused with its activation. Training normalises with the biased batch variance, */ \
+    /* saves mean and 1/sqrt(var + eps) per channel, updates running [2C] (mean, then var) with */ \
+    /* the unbiased variance and adds 1 to *batches_tracked (both as PyTorch; running and */ \
+    /* batches_tracked may be NULL: left alone). Backward reads out (the activation's output) */ \
+    /* when act_slope != 1. */ \
+    X(void, batchnorm_forward_train, (const dcgan_backend *be, void *out, float *save_mean, float *save_invstd, \
+                                      float *running, int64_t *batches_tracked, const void *in, const float *gamma, \
+                                      const float *beta, const bn_desc *d)) \
+    X(void, batchnorm_forward_eval, (const dcgan_backend *be, void *out, const void *in, const float *gamma, \
+                                     const float *beta, const float *running, const bn_desc *d)) \
+    X(void, batchnorm_backward, (const dcgan_backend *be, void *din, float *dgamma, float *dbeta, const void *dout, \
+                                 const void *out, const void *in, const float *save_mean, const float *save_invstd, \
+                                 const float *gamma, const bn_desc *d)) \
+    /* element-wise activations; backward reads the forward's output */ \
+    X(void, activation_forward, (const dcgan_backend *be, void *out, const void *in, const act_desc *d)) \
+    X(void, activation_backward, (const dcgan_backend *be, void *din, const void *dout, const void *out, const act_desc *d)) \
+    /* loss on logits[B]: dlogits[B], stats[0] = the mean loss, stats[1] = mean sigmoid(logits) */ \
+    X(void, loss, (const dcgan_backend *be, float *dlogits, float *stats, const float *logits, const loss_desc *d)) \
+    /* optimiser: ++*step, then the update with that step count; state0, state1 = Adam's m and v, */ \
+    /* or RMSprop's square average and nothing; clip: params = clamp(params, -limit, limit) */ \
+    X(void, optim_update, (const dcgan_backend *be, float *params, const float *grads, float *state0, \
+                           float *state1, int64_t *step, const optim_desc *d)) \
+    X(void, optim_clip, (const dcgan_backend *be, float *params, size_t n, float limit)) \
+    /* noise from word d->offset + *counter of the stream (counter may be NULL: 0, not advanced); */ \
+    /* *counter advances by n rounded up to a whole Philox block (4 words) for normals, by the */ \
+    /* words consumed for classes */ \
+    X(void, noise_normal, (const dcgan_backend *be, float *out, uint64_t *counter, const noise_desc *d)) \
+    X(void, noise_classes, (const dcgan_backend *be, int32_t *out, uint64_t *counter, const noise_desc *d)) \
+    /* data: batch *cursor of the run (see data_desc), then ++*cursor: images [B, per] in [-1, 1] */ \
+    /* and, when labels and classes are not NULL, classes [B]; order NULL: staged batches */ \
+    X(void, data_gather, (const dcgan_backend *be, float *images, int32_t *classes, const uint8_t *pixels, \
+                          const int32_t *labels, const uint32_t *order, int64_t *cursor, const data_desc *d)) \
+    /* class conditioning: one-hot planes appended, and the gradient's data channels taken back out */ \
+    X(void, concat_onehot, (const dcgan_backend *be, float *out, const float *in, const int32_t *classes, const concat_desc *d)) \
+    X(void, slice_channels, (const dcgan_backend *be, float *out, const float *in, const concat_desc *d))
+
+#endif

@@ -1,0 +1,126 @@
+// Descriptors: what a tensor is (shape, dtype, layout) and what an op is asked to do. Every
+// backend op takes its descriptor as its last argument, so a new dtype or layout changes the
+// descriptor, not the signature of every op. fp32 NCHW is what the backends implement today;
+// the other dtypes and layouts are declared so that a backend can say it does not serve them
+// (dcgan_backend.supports) instead of computing something wrong.
+#ifndef DCGAN_DESC_H
+#define DCGAN_DESC_H
+#include <stddef.h>
+#include <stdint.h>
+#include "dcgan/loss.h"
+
+typedef enum { DTYPE_F32, DTYPE_BF16, DTYPE_F16, DTYPE_COUNT } dcgan_dtype;
+typedef enum { LAYOUT_NCHW, LAYOUT_NHWC, LAYOUT_COUNT } dcgan_layout;
+
+// A batch of images (or feature maps): n samples of c channels of h x w.
+typedef struct {
+    int n, c, h, w;
+    dcgan_dtype dtype;
+    dcgan_layout layout;
+} tensor_desc;
+
+// The ops a backend implements, one per source file (src/cpu/<name>.c, kernels/<name>.cu).
+typedef enum {
+    OP_CONV, OP_DENSE, OP_BATCHNORM, OP_ACTIVATION, OP_LOSS, OP_OPTIM, OP_NOISE, OP_DATA, OP_CONCAT,
+    OP_COUNT
+} dcgan_op;
+
+// Convolution with square kernels and no bias, said to be a plain or a transposed one.
+//   CONV_2D:           out.h = (in.h + 2 pad - K) / stride + 1,  weight [out.c, in.c, K, K]
+//   CONV_TRANSPOSE_2D: out.h = (in.h - 1) stride - 2 pad + K,    weight [in.c, out.c, K, K]
+// (the weight layouts of PyTorch's Conv2d and ConvTranspose2d).
+typedef enum { CONV_2D, CONV_TRANSPOSE_2D } conv_kind;
+typedef struct {
+    conv_kind kind;
+    tensor_desc in, out;
+    int K, stride, pad;
+} conv_desc;
+
+// A layer whose kernel covers its whole input or output (G's first layer: 1x1 -> 4x4, D's last:
+// 4x4 -> 1x1) is a matrix product: out [n, out_features] from in [n, in_features]. The weight
+// keeps its convolution layout: [out_features, in_features] for a Conv2d, [in_features,
+// out_features] for a ConvTranspose2d (transposed = 1).
+typedef struct {
+    tensor_desc in, out;   // in_features = in.c * in.h * in.w, out_features likewise
+    int transposed;
+} dense_desc;
+
+// Batchnorm over x's channels, fused with the activation after it: out = act(bn(in)) with
+// act(y) = y > 0 ? y : act_slope * y (1: no activation, 0: ReLU, 0.2: leaky ReLU).
+typedef struct {
+    tensor_desc x;
+    float momentum, eps, act_slope;
+} bn_desc;
+
+typedef enum { ACT_RELU, ACT_LEAKY_RELU, ACT_TANH } act_kind;
+typedef struct {
+    act_kind kind;
+    float slope;           // leaky ReLU only
+    tensor_desc x;
+} act_desc;
+
+// A GAN loss on B logits for one role of the step.
+typedef enum { ROLE_D_FAKE = 0, ROLE_D_REAL = 1, ROLE_G = 2 } loss_role;
+typedef struct {
+    gan_loss kind;
+    loss_role role;
+    int B;
+} loss_desc;
+
+// One optimiser step over n parameters, as torch.optim does it. The float hyper-parameters are
+// kept as given and also as the decimal numbers they were written as (0.999f -> 0.999): torch
+// computes its scalar factors from the Python doubles (optim_desc_make does the conversion).
+typedef enum { OPT_ADAM, OPT_RMSPROP } optimizer_kind;
+typedef struct {
+    optimizer_kind kind;
+    size_t n;
+    float lr, beta1, beta2, eps;    // RMSprop takes beta2 as its smoothing constant alpha
+    double lr_dec, beta1_dec, beta2_dec;
+} optim_desc;
+
+// Random numbers from the Philox stream (seed, stream): n normals mean + std * N(0, 1) from word
+// `offset` on, or n classes uniform in [0, nclasses) drawn as rng_below does.
+typedef struct {
+    size_t n;
+    uint64_t seed, stream, offset;
+    float mean, std;
+    int nclasses;
+} noise_desc;
+
+// Training batches from a dataset of n images of `per` uint8 values each. Batch k of the run
+// (k counts from the start of training): with an order buffer [slots, n] holding the
+// permutations of `slots` consecutive epochs, images order[(k / batches_per_epoch) % slots]
+// [(k % batches_per_epoch) * B + b] of pixels [n, per]; without one (batches staged from the
+// host), the B images of slot k % slots of pixels [slots, B, per].
+typedef struct {
+    int B, n;
+    size_t per;
+    long batches_per_epoch;
+    int slots;
+} data_desc;
+
+// Class planes: in [n, c, h, w] with nclasses one-hot planes appended -> [n, c + nclasses, h, w].
+typedef struct {
+    tensor_desc in;
+    int nclasses;
+} concat_desc;
+
+// Descriptors from shapes (fp32 NCHW).
+tensor_desc tensor_f32(int n, int c, int h, int w);
+conv_desc conv_desc_make(conv_kind kind, tensor_desc in, int out_channels, int K, int stride, int pad);
+optim_desc optim_desc_make(optimizer_kind kind, size_t n, float lr, float beta1, float beta2, float eps);
+
+size_t dtype_size(dcgan_dtype t);
+const char *dtype_name(dcgan_dtype t);
+const char *layout_name(dcgan_layout l);
+const char *op_name(dcgan_op op);
+size_t tensor_numel(const tensor_desc *t);
+// 1 when the descriptor's shapes agree with each other (the ops' preconditions).
+int conv_desc_valid(const conv_desc *d);
+int dense_desc_valid(const dense_desc *d);
+
+// A broken precondition of an op is a programming error: it names the condition and stops.
+#define DCGAN_REQUIRE(cond) do { if (!(cond)) dcgan_require_failed(#cond, __FILE__, __LINE__); } while (0)
+void dcgan_require_failed(const char *cond, const char *file, int line);
+
+#endif

@@ -1,0 +1,134 @@
+// The element formulas both backends must agree on bit for bit, written once for host and device
+// (see hd.h): the GAN losses and their gradients, the activations and their gradients, the
+// batchnorm affine step, the optimiser updates and the pixel scaling of a training batch.
+// src/cpu/<op>.c and kernels/<op>.cu loop over elements; the arithmetic of one element is here.
+#ifndef DCGAN_FORMULAS_H
+#define DCGAN_FORMULAS_H
+#include <math.h>
+#include <stdint.h>
+#include "dcgan/desc.h"
+#include "dcgan/hd.h"
+
+// --- losses (on D's logits, in double) ------------------------------------------------------------
+
+// log(1 + exp(x)) without overflow.
+DCGAN_HD double hd_softplus(double x) { return fmax(x, 0.0) + log1p(exp(-fabs(x))); }
+
+DCGAN_HD double hd_sigmoid(double x) {
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    const double e = exp(x);
+    return e / (1.0 + e);
+}
+
+// The loss of one logit l for a role, and its derivative d loss / d l (before the 1/B of the mean).
+DCGAN_HD void gan_loss_point(double l, gan_loss kind, loss_role role, double *loss, double *grad) {
+    if (role == ROLE_G) {
+        switch (kind) {
+        case LOSS_MINIMAX: *loss = -hd_softplus(l); *grad = -hd_sigmoid(l); break;
+        case LOSS_ML: *loss = -0.5 * exp(l); *grad = *loss; break;
+        case LOSS_WGAN:
+        case LOSS_HINGE: *loss = -l; *grad = -1.0; break;
+        case LOSS_LSGAN: *loss = 0.5 * (l - 1) * (l - 1); *grad = l - 1; break;
+        default: *loss = hd_softplus(-l); *grad = hd_sigmoid(l) - 1; break;   // non-saturating
+        }
+        return;
+    }
+    const int real = role == ROLE_D_REAL;
+    switch (kind) {
+    case LOSS_WGAN: *loss = real ? -l : l; *grad = real ? -1.0 : 1.0; break;
+    case LOSS_LSGAN:
+        *loss = real ? 0.5 * (l - 1) * (l - 1) : 0.5 * l * l;
+        *grad = real ? l - 1 : l;
+        break;
+    case LOSS_HINGE:
+        *loss = real ? fmax(1 - l, 0.0) : fmax(1 + l, 0.0);
+        *grad = real ? (1 - l > 0 ? -1.0 : 0.0) : (1 + l > 0 ? 1.0 : 0.0);
+        break;
+    default:   // BCE with targets 1 (real) or 0 (fake)
+        *loss = real ? hd_softplus(-l) : hd_softplus(l);
+        *grad = real ? hd_sigmoid(l) - 1 : hd_sigmoid(l);
+        break;
+    }
+}
+
+// The gradient the loss op writes for one logit: the point gradient of the mean over B.
+DCGAN_HD float gan_loss_dlogit(double grad, int B) { return (float)(grad * (1.0 / B)); }
+
+// D's output probability for a logit, the D(x) / D(G(z)) of the progress line.
+DCGAN_HD double logit_probability(double l) { return 1.0 / (1.0 + exp(-l)); }
+
+// --- activations ------------------------------------------------------------------------------------
+
+DCGAN_HD float act_relu(float x) { return x > 0.0f ? x : 0.0f; }
+DCGAN_HD float act_leaky_relu(float x, float slope) { return x > 0.0f ? x : hd_mul(x, slope); }
+// ReLU's and leaky ReLU's derivative, picked by the sign of the output (which is the input's sign).
+DCGAN_HD float act_relu_grad(float dout, float out) { return out > 0.0f ? dout : 0.0f; }
+DCGAN_HD float act_leaky_relu_grad(float dout, float out, float slope) { return out > 0.0f ? dout : hd_mul(dout, slope); }
+// d tanh = 1 - tanh^2, from the saved output.
+DCGAN_HD float act_tanh_grad(float dout, float out) { return hd_mul(dout, hd_sub(1.0f, hd_mul(out, out))); }
+
+// The activation fused into batchnorm: slope 1 none, 0 ReLU, 0.2 leaky ReLU.
+DCGAN_HD float act_fused(float y, float slope) { return hd_add(fmaxf(y, 0.0f), hd_mul(slope, fminf(y, 0.0f))); }
+DCGAN_HD float act_fused_grad(float dout, float out, float slope) { return hd_mul(dout, out > 0.0f ? 1.0f : slope); }
+
+// --- batchnorm, per element ---------------------------------------------------------------------------
+
+// y = (x - mean) * scale + shift; centring first keeps precision when |mean| is large.
+DCGAN_HD float bn_affine(float x, float mean, float scale, float shift) {
+    return hd_add(hd_mul(hd_sub(x, mean), scale), shift);
+}
+// din = dy * k + (x - mean) * m + k0, the batch-statistics gradient (k, m, k0 per channel).
+DCGAN_HD float bn_input_grad(float dy, float x, float mean, float k, float m, float k0) {
+    return hd_add(hd_add(hd_mul(dy, k), hd_mul(hd_sub(x, mean), m)), k0);
+}
+
+// --- optimisers -----------------------------------------------------------------------------------------
+
+// b^t by squaring: only multiplications, so host and device round identically.
+DCGAN_HD double hd_pow_int(double b, int64_t t) {
+    double r = 1.0;
+    for (; t > 0; t >>= 1, b *= b)
+        if (t & 1) r *= b;
+    return r;
+}
+
+// Adam's factors for step t (1-based): the step size with bias correction 1 and the square root
+// of bias correction 2 in double, then rounded, as torch's single-tensor Adam does.
+typedef struct { float step, bc2_sqrt, w1, w2, b2; } adam_factors;
+DCGAN_HD adam_factors adam_factors_at(const optim_desc *d, int64_t t) {
+    adam_factors f;
+    const double bc1 = 1.0 - hd_pow_int(d->beta1_dec, t), bc2 = 1.0 - hd_pow_int(d->beta2_dec, t);
+    f.step = (float)(-d->lr_dec / bc1);
+    f.bc2_sqrt = (float)sqrt(bc2);
+    f.w1 = (float)(1.0 - d->beta1_dec);
+    f.w2 = (float)(1.0 - d->beta2_dec);
+    f.b2 = (float)d->beta2_dec;
+    return f;
+}
+
+DCGAN_HD void adam_element(float *p, float *m, float *v, float g, const adam_factors *f, float eps) {
+    // m.lerp_(g, 1 - beta1), with torch's two-sided lerp formula
+    const float diff = hd_sub(g, *m);
+    const float mi = f->w1 < 0.5f ? hd_add(*m, hd_mul(f->w1, diff)) : hd_sub(g, hd_mul(diff, hd_sub(1.0f, f->w1)));
+    const float vi = hd_add(hd_mul(*v, f->b2), hd_mul(hd_mul(f->w2, g), g));
+    *m = mi;
+    *v = vi;
+    const float denom = hd_add(hd_div(hd_sqrt(vi), f->bc2_sqrt), eps);
+    *p = hd_add(*p, hd_div(hd_mul(f->step, mi), denom));
+}
+
+DCGAN_HD void rmsprop_element(float *p, float *sq, float g, const optim_desc *d) {
+    const float a = (float)d->beta2_dec, w = (float)(1.0 - d->beta2_dec);
+    const float s = hd_add(hd_mul(*sq, a), hd_mul(hd_mul(w, g), g));
+    *sq = s;
+    *p = hd_add(*p, hd_div(hd_mul(-d->lr, g), hd_add(hd_sqrt(s), d->eps)));
+}
+
+DCGAN_HD float clip_element(float x, float limit) { return x < -limit ? -limit : (x > limit ? limit : x); }
+
+// --- data -------------------------------------------------------------------------------------------------
+
+// torchvision's ToTensor then Normalize(0.5, 0.5) in float32: (v / 255 - 0.5) / 0.5.
+DCGAN_HD float pixel_to_unit(uint8_t v) { return hd_div(hd_sub(hd_div((float)v, 255.0f), 0.5f), 0.5f); }
+
+#endif
