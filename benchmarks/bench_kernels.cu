@@ -1,9 +1,10 @@
 // Kernel benchmark: our batchnorm (+ fused activation) forward / backward against cuDNN's batchnorm
 // on every DCGAN batchnorm shape (32, 64, 128 px; ngf = ndf = 64) at batch 64, 128 and 256, plus
-// the activations, the loss and the optimisers. Times are medians of repeats measured with
-// cudaEvents after a warm-up; bandwidth is the minimum traffic of the op over its time, against
-// the device's peak (memory clock x bus width from the device attributes).
-// Usage: bench_kernels [repeats]   (DCGAN_BENCH_QUICK=1: batch 64 only)
+// the activations, the loss, the optimisers, the noise and the data gather. Times are medians of
+// repeats measured with cudaEvents after a warm-up; bandwidth is the minimum traffic of the op over
+// its time, against the device's peak (memory clock x bus width from the device attributes).
+// Usage: bench_kernels [--op NAME] [repeats]   (NAME: batchnorm, activation, optim, loss, noise,
+// data; DCGAN_BENCH_QUICK=1: batch 64 only)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@ extern "C" const dcgan_backend *backend_cuda(char *err, size_t errlen);
 
 static int reps = 20;
 static double peak_gbs;
+static const dcgan_backend *be;
 
 static int cmp_float(const void *a, const void *b) {
     float x = *(const float *)a, y = *(const float *)b;
@@ -22,7 +24,7 @@ static int cmp_float(const void *a, const void *b) {
 
 // Median milliseconds of fn() over `reps` runs after 3 warm-up runs.
 template <typename F> static float median_ms(F fn) {
-    cudaStream_t s = cuda_stream();
+    cudaStream_t s = ctx_of(be)->stream;
     cudaEvent_t a, b;
     CUDA_CHECK(cudaEventCreate(&a));
     CUDA_CHECK(cudaEventCreate(&b));
@@ -58,7 +60,7 @@ static float *dalloc(size_t n, float value) {
 static void bench_bn(const char *tag, int B, int C, int HW, float slope) {
     size_t n = (size_t)B * C * HW;
     float *x = dalloc(n, -0.3f), *y = dalloc(n, 0), *dy = dalloc(n, -0.5f), *dx = dalloc(n, 0);
-    float *gamma = dalloc(C, 1), *beta = dalloc(C, 0), *rm = dalloc(C, 0), *rv = dalloc(C, 1);
+    float *gamma = dalloc(C, 1), *beta = dalloc(C, 0), *running = dalloc(2 * C, 1), *rm = running, *rv = running + C;
     float *mean = dalloc(C, 0), *inv = dalloc(C, 1), *dg = dalloc(C, 0), *db = dalloc(C, 0);
     float *mean2 = dalloc(C, 0), *inv2 = dalloc(C, 1);
     cudnnTensorDescriptor_t xd, bd;
@@ -69,18 +71,15 @@ static void bench_bn(const char *tag, int B, int C, int HW, float slope) {
     CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, B, C, h, HW / h));
     CUDNN_CHECK(cudnnSetTensor4dDescriptor(bd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, C, 1, 1));
     const float one = 1.0f, zero = 0.0f;
-    float ours_f = median_ms([&] {
-        cuda_batchnorm_forward_train(y, mean, inv, rm, rv, x, gamma, beta, B, C, HW, 0.1f, 1e-5f, slope);
-    });
+    bn_desc d = {.x = tensor_f32(B, C, HW, 1), .momentum = 0.1f, .eps = 1e-5f, .act_slope = slope};
+    float ours_f = median_ms([&] { cuda_batchnorm_forward_train(be, y, mean, inv, running, NULL, x, gamma, beta, &d); });
     float cudnn_f = median_ms([&] {
-        CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(cuda_cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, xd, x, xd,
+        CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(ctx_of(be)->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, xd, x, xd,
                                                            dx, bd, gamma, beta, 0.1, rm, rv, 1e-5, mean2, inv2));
     });
-    float ours_b = median_ms([&] {
-        cuda_batchnorm_backward(dx, dg, db, dy, y, x, mean, inv, gamma, B, C, HW, slope);
-    });
+    float ours_b = median_ms([&] { cuda_batchnorm_backward(be, dx, dg, db, dy, y, x, mean, inv, gamma, &d); });
     float cudnn_b = median_ms([&] {
-        CUDNN_CHECK(cudnnBatchNormalizationBackward(cuda_cudnn(), CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &one, xd, x,
+        CUDNN_CHECK(cudnnBatchNormalizationBackward(ctx_of(be)->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, &one, &one, xd, x,
                                                     xd, dy, xd, dx, bd, gamma, dg, db, 1e-5, mean2, inv2));
     });
     // Minimum traffic: forward reads x and writes y; backward reads x, dy (and y for the activation)
@@ -91,8 +90,8 @@ static void bench_bn(const char *tag, int B, int C, int HW, float slope) {
            tag, B, C, HW, slope, ours_f, gbs(fb, ours_f), 100 * gbs(fb, ours_f) / peak_gbs, cudnn_f, gbs(fb, cudnn_f),
            cudnn_f / ours_f, ours_b, gbs(bb_ours, ours_b), 100 * gbs(bb_ours, ours_b) / peak_gbs, cudnn_b,
            gbs(bb_cudnn, cudnn_b), cudnn_b / ours_b);
-    float *bufs[] = {x, y, dy, dx, gamma, beta, rm, rv, mean, inv, dg, db, mean2, inv2};
-    for (int i = 0; i < 14; i++) CUDA_CHECK(cudaFree(bufs[i]));
+    float *bufs[] = {x, y, dy, dx, gamma, beta, running, mean, inv, dg, db, mean2, inv2};
+    for (int i = 0; i < 13; i++) CUDA_CHECK(cudaFree(bufs[i]));
     CUDNN_CHECK(cudnnDestroyTensorDescriptor(xd));
     CUDNN_CHECK(cudnnDestroyTensorDescriptor(bd));
 }
@@ -100,12 +99,13 @@ static void bench_bn(const char *tag, int B, int C, int HW, float slope) {
 static void bench_elementwise(size_t n) {
     float *a = dalloc(n, -0.5f), *b = dalloc(n, 0), *c = dalloc(n, 0.1f), *d = dalloc(n, 0);
     struct { const char *name; double tensors; float ms; } r[6];
-    r[0] = {"relu fwd", 2, median_ms([&] { cuda_relu_forward(b, a, n); })};
-    r[1] = {"relu bwd", 3, median_ms([&] { cuda_relu_backward(d, c, b, n); })};
-    r[2] = {"leaky relu fwd", 2, median_ms([&] { cuda_leaky_relu_forward(b, a, n, 0.2f); })};
-    r[3] = {"leaky relu bwd", 3, median_ms([&] { cuda_leaky_relu_backward(d, c, a, n, 0.2f); })};
-    r[4] = {"tanh fwd", 2, median_ms([&] { cuda_tanh_forward(b, a, n); })};
-    r[5] = {"tanh bwd", 3, median_ms([&] { cuda_tanh_backward(d, c, b, n); })};
+    static const char *const names[3][2] = {{"relu fwd", "relu bwd"}, {"leaky relu fwd", "leaky relu bwd"},
+                                            {"tanh fwd", "tanh bwd"}};
+    for (int k = ACT_RELU; k <= ACT_TANH; k++) {
+        act_desc ad = {.kind = (act_kind)k, .slope = 0.2f, .x = tensor_f32((int)n, 1, 1, 1)};
+        r[2 * k] = {names[k][0], 2, median_ms([&] { cuda_activation_forward(be, b, a, &ad); })};
+        r[2 * k + 1] = {names[k][1], 3, median_ms([&] { cuda_activation_backward(be, d, c, b, &ad); })};
+    }
     for (int i = 0; i < 6; i++)
         printf("%-16s n %zu: %8.3f ms %7.1f GB/s (%4.1f%% of peak)\n", r[i].name, n, r[i].ms,
                gbs(r[i].tensors * n * 4, r[i].ms), 100 * gbs(r[i].tensors * n * 4, r[i].ms) / peak_gbs);
@@ -114,10 +114,15 @@ static void bench_elementwise(size_t n) {
 
 static void bench_optim(size_t n) {
     float *p = dalloc(n, 0), *g = dalloc(n, 0.01f), *m = dalloc(n, 0), *v = dalloc(n, 0);
-    long t = 1;
-    float adam = median_ms([&] { cuda_adam_update(p, g, m, v, n, 2e-4f, 0.5f, 0.999f, 1e-8f, t++); });
-    float rms = median_ms([&] { cuda_rmsprop_update(p, g, m, n, 5e-5f, 0.99f, 1e-8f); });
-    float clip = median_ms([&] { cuda_clip_values(p, n, 0.01f); });
+    int64_t *step;
+    CUDA_CHECK(cudaMalloc(&step, sizeof *step));
+    CUDA_CHECK(cudaMemset(step, 0, sizeof *step));
+    optim_desc adam_d = optim_desc_make(OPT_ADAM, n, 2e-4f, 0.5f, 0.999f, 1e-8f);
+    optim_desc rms_d = optim_desc_make(OPT_RMSPROP, n, 5e-5f, 0.0f, 0.99f, 1e-8f);
+    float adam = median_ms([&] { cuda_optim_update(be, p, g, m, v, step, &adam_d); });
+    float rms = median_ms([&] { cuda_optim_update(be, p, g, m, NULL, step, &rms_d); });
+    float clip = median_ms([&] { cuda_optim_clip(be, p, n, 0.01f); });
+    CUDA_CHECK(cudaFree(step));
     printf("adam     n %zu: %8.3f ms %7.1f GB/s (%4.1f%% of peak; reads p g m v, writes p m v)\n", n, adam,
            gbs(7.0 * n * 4, adam), 100 * gbs(7.0 * n * 4, adam) / peak_gbs);
     printf("rmsprop  n %zu: %8.3f ms %7.1f GB/s (%4.1f%% of peak)\n", n, rms, gbs(5.0 * n * 4, rms),
@@ -129,15 +134,55 @@ static void bench_optim(size_t n) {
 
 static void bench_loss(int B) {
     float *l = dalloc(B, -0.2f), *dl = dalloc(B, 0), *st = dalloc(2, 0);
-    float ms = median_ms([&] { cuda_loss_d(dl, st, l, B, LOSS_NONSAT, 1); });
+    loss_desc d = {.kind = LOSS_NONSAT, .role = ROLE_D_REAL, .B = B};
+    float ms = median_ms([&] { cuda_loss(be, dl, st, l, &d); });
     printf("loss (nonsat, D real) B %d: %.4f ms (one launch: gradient, loss and D(x) reduced on the device)\n", B, ms);
     CUDA_CHECK(cudaFree(l)); CUDA_CHECK(cudaFree(dl)); CUDA_CHECK(cudaFree(st));
 }
 
+// The noise of a batch (B x nz normals) and the gather of a 64 px RGB batch from a resident set.
+static void bench_noise_and_data(int B) {
+    float *z = dalloc((size_t)B * 100, 0);
+    uint64_t *counter;
+    CUDA_CHECK(cudaMalloc(&counter, sizeof *counter));
+    CUDA_CHECK(cudaMemset(counter, 0, sizeof *counter));
+    noise_desc nd = {.n = (size_t)B * 100, .seed = 1, .stream = 0, .offset = 0, .mean = 0.0f, .std = 1.0f, .nclasses = 0};
+    float noise = median_ms([&] { cuda_noise_normal(be, z, counter, &nd); });
+    printf("noise    B %d x nz 100: %8.4f ms\n", B, noise);
+    const int n = 4096;
+    const size_t per = 3 * 64 * 64;
+    uint8_t *pixels;
+    uint32_t *order;
+    int64_t *cursor;
+    float *images = dalloc((size_t)B * per, 0);
+    CUDA_CHECK(cudaMalloc(&pixels, (size_t)n * per));
+    CUDA_CHECK(cudaMemset(pixels, 7, (size_t)n * per));
+    CUDA_CHECK(cudaMalloc(&order, 2 * n * sizeof(uint32_t)));
+    CUDA_CHECK(cudaMemset(order, 0, 2 * n * sizeof(uint32_t)));
+    CUDA_CHECK(cudaMalloc(&cursor, sizeof *cursor));
+    CUDA_CHECK(cudaMemset(cursor, 0, sizeof *cursor));
+    data_desc dd = {.B = B, .n = n, .per = per, .batches_per_epoch = n / B, .slots = 2};
+    float gather = median_ms([&] { cuda_data_gather(be, images, NULL, pixels, NULL, order, cursor, &dd); });
+    double bytes = (double)B * per * 5;   // uint8 in, float out
+    printf("gather   B %d x 3x64x64: %8.4f ms %7.1f GB/s (%4.1f%% of peak)\n", B, gather, gbs(bytes, gather),
+           100 * gbs(bytes, gather) / peak_gbs);
+    void *bufs[] = {z, counter, pixels, order, cursor, images};
+    for (int i = 0; i < 6; i++) CUDA_CHECK(cudaFree(bufs[i]));
+}
+
 int main(int argc, char **argv) {
     char err[256];
-    if (argc > 1) reps = atoi(argv[1]) > 0 ? atoi(argv[1]) : reps;
-    if (!backend_cuda(err, sizeof err)) { printf("skipped: %s\n", err); return 77; }
+    const char *op = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--op") && i + 1 < argc) op = argv[++i];
+        else if (atoi(argv[i]) > 0) reps = atoi(argv[i]);
+        else { fprintf(stderr, "usage: bench_kernels [--op NAME] [repeats]\n"); return 2; }
+    }
+    static const char *const ops[] = {"batchnorm", "activation", "optim", "loss", "noise", "data"};
+    int known = !op;
+    for (int i = 0; i < 6; i++) known |= op && !strcmp(op, ops[i]);
+    if (!known) { fprintf(stderr, "bench_kernels: unknown --op '%s'\n", op); return 2; }
+    if (!(be = backend_cuda(err, sizeof err))) { printf("skipped: %s\n", err); return 77; }
     int dev = 0, clk_khz = 0, bus_bits = 0;
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDevice(&dev));
@@ -150,7 +195,8 @@ int main(int argc, char **argv) {
     const char *q = getenv("DCGAN_BENCH_QUICK");
     int quick = q && !strcmp(q, "1");
     const int batches[] = {64, 128, 256};
-    for (int bi = 0; bi < (quick ? 1 : 3); bi++) {
+#define WANT(name) (!op || !strcmp(op, name))
+    for (int bi = 0; WANT("batchnorm") && bi < (quick ? 1 : 3); bi++) {
         int B = batches[bi];
         for (int size = 32; size <= 128; size *= 2) {
             int blocks = 0;
@@ -166,9 +212,9 @@ int main(int argc, char **argv) {
                 bench_bn(tag, B, ch, hw * hw, 0.2f);
         }
     }
-    bench_elementwise((size_t)128 * 128 * 32 * 32);
-    bench_optim((size_t)3576704);   // G's parameters at 64 px, nc 3
-    bench_loss(64);
-    bench_loss(256);
+    if (WANT("activation")) bench_elementwise((size_t)128 * 128 * 32 * 32);
+    if (WANT("optim")) bench_optim((size_t)3576704);   // G's parameters at 64 px, nc 3
+    if (WANT("loss")) { bench_loss(64); bench_loss(256); }
+    if (WANT("noise") || WANT("data")) { bench_noise_and_data(64); bench_noise_and_data(128); }
     return 0;
 }

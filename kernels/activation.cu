@@ -1,44 +1,44 @@
-// Element-wise activations, forward and backward, with the CPU ops' formulas (src/cpu/activation.c).
+// Element-wise activations, forward and backward, with the element formulas of formulas.h (the
+// CPU's, src/cpu/activation.c); backward reads the forward's output.
 #include "cuda_check.h"
 #include "cuda_ops.h"
-
-#define GRID_STRIDE(i, n) \
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < (n); i += (size_t)gridDim.x * blockDim.x)
-
-__global__ void relu_fwd(float *out, const float *in, size_t n) {
-    GRID_STRIDE(i, n) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
-}
-__global__ void relu_bwd(float *din, const float *dout, const float *out, size_t n) {
-    GRID_STRIDE(i, n) din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
-}
-__global__ void lrelu_fwd(float *out, const float *in, size_t n, float slope) {
-    GRID_STRIDE(i, n) out[i] = in[i] > 0.0f ? in[i] : in[i] * slope;
-}
-__global__ void lrelu_bwd(float *din, const float *dout, const float *in, size_t n, float slope) {
-    GRID_STRIDE(i, n) din[i] = in[i] > 0.0f ? dout[i] : dout[i] * slope;
-}
-__global__ void tanh_fwd(float *out, const float *in, size_t n) {
-    GRID_STRIDE(i, n) out[i] = tanhf(in[i]);
-}
-__global__ void tanh_bwd(float *din, const float *dout, const float *out, size_t n) {
-    // d tanh = 1 - tanh^2 from the saved output; __fmul_rn keeps the CPU's rounding (no FMA)
-    GRID_STRIDE(i, n) din[i] = __fmul_rn(dout[i], 1.0f - __fmul_rn(out[i], out[i]));
+extern "C" {
+#include "dcgan/formulas.h"
 }
 
-#define LAUNCH(kernel, n, ...) do { \
-    if (n) { kernel<<<grid_for(n, 256), 256, 0, cuda_stream()>>>(__VA_ARGS__); CUDA_CHECK_LAUNCH(); } } while (0)
+__global__ void act_forward_kernel(float *out, const float *in, size_t n, act_kind kind, float slope) {
+    switch (kind) {
+    case ACT_RELU: GRID_STRIDE(i, n) out[i] = act_relu(in[i]); break;
+    case ACT_LEAKY_RELU: GRID_STRIDE(i, n) out[i] = act_leaky_relu(in[i], slope); break;
+    case ACT_TANH: GRID_STRIDE(i, n) out[i] = tanhf(in[i]); break;
+    }
+}
 
-extern "C" void cuda_relu_forward(float *out, const float *in, size_t n) { LAUNCH(relu_fwd, n, out, in, n); }
-extern "C" void cuda_relu_backward(float *din, const float *dout, const float *out, size_t n) {
-    LAUNCH(relu_bwd, n, din, dout, out, n);
+__global__ void act_backward_kernel(float *din, const float *dout, const float *out, size_t n, act_kind kind, float slope) {
+    switch (kind) {
+    case ACT_RELU: GRID_STRIDE(i, n) din[i] = act_relu_grad(dout[i], out[i]); break;
+    case ACT_LEAKY_RELU: GRID_STRIDE(i, n) din[i] = act_leaky_relu_grad(dout[i], out[i], slope); break;
+    case ACT_TANH: GRID_STRIDE(i, n) din[i] = act_tanh_grad(dout[i], out[i]); break;
+    }
 }
-extern "C" void cuda_leaky_relu_forward(float *out, const float *in, size_t n, float slope) {
-    LAUNCH(lrelu_fwd, n, out, in, n, slope);
+
+void cuda_activation_forward(const dcgan_backend *be, void *out, const void *in, const act_desc *d) {
+    NVTX_RANGE("activation_forward");
+    DCGAN_REQUIRE(d->x.dtype == DTYPE_F32);
+    const cuda_ctx *c = ctx_of(be);
+    size_t n = tensor_numel(&d->x);
+    if (!n) return;
+    act_forward_kernel<<<grid_for(c, n, 256), 256, 0, c->stream>>>((float *)out, (const float *)in, n, d->kind, d->slope);
+    CUDA_CHECK_LAUNCH();
 }
-extern "C" void cuda_leaky_relu_backward(float *din, const float *dout, const float *in, size_t n, float slope) {
-    LAUNCH(lrelu_bwd, n, din, dout, in, n, slope);
-}
-extern "C" void cuda_tanh_forward(float *out, const float *in, size_t n) { LAUNCH(tanh_fwd, n, out, in, n); }
-extern "C" void cuda_tanh_backward(float *din, const float *dout, const float *out, size_t n) {
-    LAUNCH(tanh_bwd, n, din, dout, out, n);
+
+void cuda_activation_backward(const dcgan_backend *be, void *din, const void *dout, const void *out, const act_desc *d) {
+    NVTX_RANGE("activation_backward");
+    DCGAN_REQUIRE(d->x.dtype == DTYPE_F32);
+    const cuda_ctx *c = ctx_of(be);
+    size_t n = tensor_numel(&d->x);
+    if (!n) return;
+    act_backward_kernel<<<grid_for(c, n, 256), 256, 0, c->stream>>>((float *)din, (const float *)dout,
+                                                                     (const float *)out, n, d->kind, d->slope);
+    CUDA_CHECK_LAUNCH();
 }

@@ -7,7 +7,7 @@
 __global__ void concat_onehot_kernel(float *__restrict__ out, const float *__restrict__ in,
                                      const int32_t *__restrict__ classes, size_t total, int C, int HW, int K) {
     const size_t per = (size_t)(C + K) * HW;
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+    GRID_STRIDE(i, total) {
         const size_t b = i / per, r = i - b * per;
         const int ch = (int)(r / HW);
         out[i] = ch < C ? in[b * (size_t)C * HW + r] : (ch - C == classes[b] ? 1.0f : 0.0f);
@@ -17,22 +17,27 @@ __global__ void concat_onehot_kernel(float *__restrict__ out, const float *__res
 // out [B, C, HW] = channels 0..C-1 of in [B, Ctot, HW].
 __global__ void slice_channels_kernel(float *__restrict__ out, const float *__restrict__ in, size_t total,
                                       size_t n, size_t stride) {
-    for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < total; i += (size_t)gridDim.x * blockDim.x) {
+    GRID_STRIDE(i, total) {
         const size_t b = i / n;
         out[i] = in[b * stride + (i - b * n)];
     }
 }
 
-extern "C" void cuda_concat_onehot(float *out, const float *in, const int32_t *classes, int B, int C, int HW, int K) {
-    size_t total = (size_t)B * (C + K) * HW;
+void cuda_concat_onehot(const dcgan_backend *be, float *out, const float *in, const int32_t *classes, const concat_desc *d) {
+    NVTX_RANGE("concat_onehot");
+    const cuda_ctx *c = ctx_of(be);
+    const int HW = d->in.h * d->in.w, K = d->nclasses;
+    size_t total = (size_t)d->in.n * (d->in.c + K) * HW;
     if (!total) return;
-    concat_onehot_kernel<<<grid_for(total, 256), 256, 0, cuda_stream()>>>(out, in, classes, total, C, HW, K);
+    concat_onehot_kernel<<<grid_for(c, total, 256), 256, 0, c->stream>>>(out, in, classes, total, d->in.c, HW, K);
     CUDA_CHECK_LAUNCH();
 }
 
-extern "C" void cuda_slice_channels(float *out, const float *in, int B, int C, int Ctot, int HW) {
-    size_t n = (size_t)C * HW, total = (size_t)B * n;
+void cuda_slice_channels(const dcgan_backend *be, float *out, const float *in, const concat_desc *d) {
+    NVTX_RANGE("slice_channels");
+    const cuda_ctx *c = ctx_of(be);
+    const size_t HW = (size_t)d->in.h * d->in.w, n = (size_t)d->in.c * HW, total = (size_t)d->in.n * n;
     if (!total) return;
-    slice_channels_kernel<<<grid_for(total, 256), 256, 0, cuda_stream()>>>(out, in, total, n, (size_t)Ctot * HW);
+    slice_channels_kernel<<<grid_for(c, total, 256), 256, 0, c->stream>>>(out, in, total, n, n + (size_t)d->nclasses * HW);
     CUDA_CHECK_LAUNCH();
 }

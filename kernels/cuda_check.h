@@ -39,4 +39,19 @@ static inline void cuda_fail(const char *lib, const char *msg, const char *expr,
 // After a kernel launch: configuration errors show up here, execution errors at the next sync.
 #define CUDA_CHECK_LAUNCH() CUDA_CHECK(cudaGetLastError())
 
+// NVTX_RANGE("name"): a range around the rest of the scope in Nsight timelines; compiled out when
+// the NVTX headers are absent.
+#if __has_include(<nvtx3/nvToolsExt.h>)
+#include <nvtx3/nvToolsExt.h>
+struct nvtx_scope {
+    explicit nvtx_scope(const char *name) { nvtxRangePushA(name); }
+    ~nvtx_scope() { nvtxRangePop(); }
+};
+#define NVTX_CAT2(a, b) a##b
+#define NVTX_CAT(a, b) NVTX_CAT2(a, b)
+#define NVTX_RANGE(name) nvtx_scope NVTX_CAT(nvtx_scope_, __LINE__)(name)
+#else
+#define NVTX_RANGE(name) ((void)0)
+#endif
+
 #endif

@@ -2,6 +2,7 @@
 // DCGAN example's iteration, 3 iterations per loss) and compares every loss, gradient, running
 // statistic and updated weight. Usage: test_parity [cpu|cuda]; exits 77 when the backend is absent.
 #include <stdio.h>
+#include <stdlib.h>
 #include "fixture_compare.h"
 #include "test_util.h"
 
