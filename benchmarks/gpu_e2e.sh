@@ -5,17 +5,23 @@
 # the whole iteration as one CUDA graph). Sweeps 32/64/128 px, batch 64/128/256, nc 1 and 3.
 # Usage: benchmarks/gpu_e2e.sh OUTDIR [--sizes "32 64 128"] [--batches "64 128 256"] [--ncs "1 3"]
 #                              [--forms eager,compile,graph,compile+graph] [--iters N] [--repeats N]
-# Environment: DCGAN = the dcgan binary [build/dcgan].
-# Writes OUTDIR/raw.jsonl (one line per run), OUTDIR/table.txt, and the logs of each run.
+#                              [--compile-mode default] [--timeout SECONDS]
+# --timeout bounds each dcgan and each PyTorch process (0 = no limit); a run stopped by it is
+# recorded as an error and the sweep goes on. torch.compile runs in --compile-mode (its default
+# mode unless told: max-autotune takes minutes per configuration).
+# Environment: DCGAN = the dcgan binary [build/dcgan], or an executable wrapper around it.
+# Writes OUTDIR/raw.jsonl (one line per run, appended as each finishes), OUTDIR/table.txt, and
+# the logs of each run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 1 ] || { echo "usage: $0 OUTDIR [options]" >&2; exit 2; }
 out=$1; shift
 sizes="32 64 128" batches="64 128 256" ncs="1 3" forms="eager,compile,graph,compile+graph" iters=50 repeats=5
+compile_mode=default limit=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --sizes) sizes=$2 ;; --batches) batches=$2 ;; --ncs) ncs=$2 ;; --forms) forms=$2 ;;
-    --iters) iters=$2 ;; --repeats) repeats=$2 ;;
+    --iters) iters=$2 ;; --repeats) repeats=$2 ;; --compile-mode) compile_mode=$2 ;; --timeout) limit=$2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift 2
@@ -37,11 +43,11 @@ mkdir -p "$out"
 for size in $sizes; do for nc in $ncs; do for batch in $batches; do
   tag="s${size}_nc${nc}_b${batch}"
   args="--size $size --nc $nc --batch-size $batch --ngf 64 --ndf 64"
-  ours=$("$dcgan" bench $args --device cuda --iters "$iters" --warmup 10 --json 2>"$out/$tag.dcgan.log") \
-    || ours='{"error":"dcgan bench failed"}'
-  theirs=$(python3 benchmarks/pytorch_dcgan.py $args --device cuda --forms "$forms" --iters "$iters" \
-             --repeats "$repeats" --warmup 10 --json 2>"$out/$tag.pytorch.log") \
-    || theirs='{"error":"pytorch_dcgan.py failed"}'
+  ours=$(timeout -k 5 "$limit" "$dcgan" bench $args --device cuda --iters "$iters" --warmup 10 --json \
+           2>"$out/$tag.dcgan.log") || ours="{\"error\":\"dcgan bench failed (exit $?)\"}"
+  theirs=$(PYTHONUNBUFFERED=1 timeout -k 5 "$limit" python3 benchmarks/pytorch_dcgan.py $args --device cuda \
+             --forms "$forms" --compile-mode "$compile_mode" --iters "$iters" --repeats "$repeats" --warmup 10 \
+             --json 2>"$out/$tag.pytorch.log") || theirs="{\"error\":\"pytorch_dcgan.py failed (exit $?)\"}"
   echo "{\"size\":$size,\"nc\":$nc,\"batch\":$batch,\"dcgan\":$ours,\"pytorch\":$theirs}" | tee -a "$out/raw.jsonl"
 done; done; done
 python3 - "$out/raw.jsonl" <<'PY' | tee "$out/table.txt"

@@ -13,10 +13,14 @@ Usage:
   python3 benchmarks/pytorch_dcgan.py --size 32 --nc 1 --batch-size 64 \
       --ngf 64 --ndf 64 --threads 2 [--json]
   python3 benchmarks/pytorch_dcgan.py --device cuda --size 64 --nc 3 --batch-size 128 \
-      [--forms eager,compile,graph,compile+graph] [--compile-mode max-autotune] [--json]
+      [--forms eager,compile,graph,compile+graph] [--compile-mode default] [--json]
 
 On cuda every form is timed in the same process: eager fp32 (cudnn.benchmark) and the fast
-forms; the JSON gives each, plus best_form / best_images_per_s over the fast ones.
+forms; the JSON gives each, plus best_form / best_images_per_s over the fast ones. Each form's
+result line is printed (and flushed) as soon as that form is timed, so a run stopped by a time
+limit still reports the forms it finished. torch.compile runs in its default mode unless
+--compile-mode says otherwise: its warm-up takes tens of seconds on a cold cache, max-autotune
+several minutes.
 """
 import argparse
 import contextlib
@@ -125,8 +129,9 @@ def parse_args(argv=None):
                         "(cuda: cudnn.benchmark); compile = bf16 autocast + channels_last + torch.compile; "
                         "graph = bf16 autocast + channels_last + the whole iteration as one CUDA graph; "
                         "compile+graph = both. Default: eager on cpu, all on cuda" % ", ".join(FORMS))
-    p.add_argument("--compile-mode", default="max-autotune-no-cudagraphs",
-                   help="torch.compile mode for the compile forms (e.g. max-autotune, reduce-overhead)")
+    p.add_argument("--compile-mode", default="default",
+                   help="torch.compile mode for the compile forms: default (the default), reduce-overhead, "
+                        "max-autotune-no-cudagraphs or max-autotune (minutes of autotuning)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON line")
     args = p.parse_args(argv)
@@ -215,17 +220,19 @@ def graphed(iteration, warmup):
 def time_form(args, dev, form):
     if dev.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    iteration = build(args, dev, form)
-    if "graph" in form:
-        iteration = graphed(iteration, args.warmup)
 
     def sync():
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
+    t_start = time.perf_counter()
+    iteration = build(args, dev, form)
+    if "graph" in form:
+        iteration = graphed(iteration, args.warmup)
     for _ in range(args.warmup):
         iteration()
     sync()
+    warmup_s = time.perf_counter() - t_start  # build, compilation, graph capture and warm-up
     B = args.batch_size
     times = []
     if dev.type == "cuda":
@@ -245,7 +252,7 @@ def time_form(args, dev, form):
     # Touch the losses so nothing could be considered dead work.
     _ = [float(l.detach()) for l in losses]
     med_t = statistics.median(times)
-    return {"images_per_s": B / med_t, "median_iter_s": med_t, "min_iter_s": min(times)}
+    return {"images_per_s": B / med_t, "median_iter_s": med_t, "min_iter_s": min(times), "warmup_s": warmup_s}
 
 
 def main(argv=None):
@@ -256,14 +263,26 @@ def main(argv=None):
         sys.exit("error: --device cuda requested but torch finds no CUDA device "
                  "(torch %s, built with CUDA %s)" % (torch.__version__, torch.version.cuda))
     dev = torch.device(args.device)
+    threads = torch.get_num_threads()
+    B = args.batch_size
+    report = sys.stderr if args.json else sys.stdout
+    if dev.type == "cuda":
+        print("pytorch dcgan: torch %s (CUDA %s, cuDNN %s) on %s; forms %s; compile mode %s"
+              % (torch.__version__, torch.version.cuda, torch.backends.cudnn.version(),
+                 torch.cuda.get_device_name(0), ",".join(args.forms), args.compile_mode), file=report, flush=True)
 
     forms = {}
     for form in args.forms:
         try:
-            forms[form] = time_form(args, dev, form)
+            r = forms[form] = time_form(args, dev, form)
+            line = ("%.1f images/s (median iter %.3f ms; warm-up %.1f s)"
+                    % (r["images_per_s"], r["median_iter_s"] * 1e3, r["warmup_s"]))
         except Exception as e:  # a form torch cannot run here is reported, not fatal
             forms[form] = {"error": "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")}
-            print("pytorch dcgan: form %s failed: %s" % (form, forms[form]["error"]), file=sys.stderr)
+            line = "failed: " + forms[form]["error"]
+        print("pytorch dcgan [%s]: size=%d nc=%d batch=%d ngf=%d ndf=%d nz=%d device=%s threads=%d: %s"
+              % (form, args.size, args.nc, B, args.ngf, args.ndf, args.nz, args.device, threads, line),
+              file=report, flush=True)
         if dev.type == "cuda":
             torch._dynamo.reset()
             torch.cuda.empty_cache()
@@ -273,8 +292,6 @@ def main(argv=None):
     first = ok.get("eager") or next(iter(ok.values()))
     fast = {k: v for k, v in ok.items() if k != "eager"}
     best = max(fast, key=lambda k: fast[k]["images_per_s"]) if fast else None
-    threads = torch.get_num_threads()
-    B = args.batch_size
     res = {
         "impl": "pytorch",
         "images_per_s": first["images_per_s"],
@@ -298,12 +315,6 @@ def main(argv=None):
         "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
         "compile_mode": args.compile_mode,
     }
-    for form, r in forms.items():
-        line = ("%.1f images/s (median iter %.3f ms)" % (r["images_per_s"], r["median_iter_s"] * 1e3)
-                if "images_per_s" in r else "failed: " + r["error"])
-        print("pytorch dcgan [%s]: size=%d nc=%d batch=%d ngf=%d ndf=%d nz=%d device=%s threads=%d: %s"
-              % (form, args.size, args.nc, B, args.ngf, args.ndf, args.nz, args.device, threads, line),
-              file=sys.stderr if args.json else sys.stdout)
     if args.json:
         print(json.dumps(res))
     return res

@@ -1,52 +1,159 @@
 #!/usr/bin/env bash
-# GPU acceptance run on a machine with an NVIDIA GPU, CUDA 13 (nvcc, compute-sanitizer) and a
-# Python environment with the nvidia-cudnn / nvidia-cublas wheels, but no build dependencies.
-# Prepare here with scripts/gpu-bundle.sh, then run from the repository root on the GPU machine:
+# GPU proof for a machine with an NVIDIA GPU, its driver, compute-sanitizer and a python3 with
+# PyTorch (and the nvidia-cudnn / nvidia-cublas wheels that our binaries load too), but no build
+# dependencies. Prepare it in the checkout that the device call sends, with scripts/gpu-bundle.sh
+# (builds build-gpu/ for sm_90 and packs .gpu-bundle/, about 40 MiB), then make ONE device call:
 #
-#   device tool: carry [".gpu-bundle"], two calls of at most 10 minutes each:
-#     scripts/gpu-check.sh "$OUT" info ctest train bench
-#     scripts/gpu-check.sh "$OUT" memcheck racecheck e2e
-#   (no step names: all steps in one go). Copy the files of $OUT to benchmarks/results/.
+#   run   carry [".gpu-bundle"]   command: scripts/gpu-check.sh "$OUT" quick   timeout_s 420
 #
-# Steps and the files they write into OUTDIR (at most 8 files in all):
-#   info       gpu-info.txt     date, nvidia-smi, libraries used, --device cuda/auto without a device
-#   ctest      ctest.log        ctest -L gpu (or the same tests run directly when ctest is absent)
-#   memcheck   memcheck.log     compute-sanitizer --tool memcheck on the gpu tests (quick shapes)
-#   racecheck  racecheck.log    compute-sanitizer --tool racecheck on the gpu tests (quick shapes)
-#   train      train.log, train-samples.png
-#              dcgan train --device cuda on Fashion-MNIST at 64 px (1 epoch), images/s, last sample
-#              grid; dcgan sample and dcgan bench on the GPU
-#   bench      bench.log        bench_kernels: our kernels against cuDNN, GB/s of peak;
-#                               bench_layers: every cuDNN algorithm per layer, TFLOP/s of peak
-#   e2e        e2e.log          benchmarks/gpu_e2e.sh: dcgan bench against the PyTorch example
-#                               (eager fp32 and its fast forms) on this GPU, 64 px nc 3 and others
+# and, when device time is left, optionally a later one with the same carry and timeout_s:
+#
+#   run   carry [".gpu-bundle"]   command: scripts/gpu-check.sh "$OUT" full    timeout_s 420
+#
+# Copy the files that come back to benchmarks/results/ (named with the device and the date).
+#
+# quick: the whole proof, at most 330 s of step limits (each step runs under `timeout`), so one
+# call ends within 6 minutes. Steps in order, their limits, and the files they write into OUT
+# (the device tool returns at most 8 files; quick writes exactly these 8):
+#   unpack       12 s   -                   .gpu-bundle/bundle.tar.xz into build-gpu/ (when newer; tar 6),
+#                                           the nvidia wheel directories (3), the libraries' ldd (3)
+#   info         23 s   info.txt            nvidia-smi (3 + 3), date, dcgan --version (8), ldd (2), and
+#                                           --device cuda (3) / auto (4) with CUDA_VISIBLE_DEVICES=
+#   gpu-tests    70 s   gpu-tests.log       ctest -N -L gpu (5), then ctest -L gpu -V (65; 60 per test)
+#                                           in build-gpu (the tests run directly when ctest is absent),
+#                                           with DCGAN_REQUIRE_GPU=1: no usable device = a failure
+#   sanitizers  105 s   sanitizers.log      compute-sanitizer --version (3), then --tool T
+#     memcheck   30 s     (all four tools)    --error-exitcode 99 on test_gpu_ops with DCGAN_TEST_QUICK=1
+#     racecheck  30 s                         DCGAN_CUDNN_ALGO=heuristic (small shapes, no timed search)
+#     synccheck  20 s
+#     initcheck  22 s
+#   train        30 s   train.log           dcgan train --device cuda --verbose, Fashion-MNIST 64 px nc 1,
+#                       train-samples.png     500 iterations of batch 64, samples every 250; last grid
+#   bench        15 s   bench.log           dcgan bench --device cuda --size 64 --nc 3 --batch-size 128
+#   pytorch      75 s   pytorch.log         benchmarks/pytorch_dcgan.py, same config (ngf = ndf = 64):
+#                                           eager fp32 (cudnn.benchmark), then torch.compile in its
+#                                           default mode with the whole iteration as one CUDA graph
+#                       summary.txt         one line per step, written as each ends, then the verdict
+# Every log is written as its step runs, so a step stopped by its limit still leaves its output.
+#
+# full: the longer benchmarks, at most 325 s of step limits: unpack 12, info 23 (info.txt),
+#   kernels 60 (bench-kernels.log: bench_kernels, our kernels against cuDNN and the bandwidth),
+#   layers 60 (bench-layers.log: bench_layers --reps 10, every cuDNN algorithm per layer),
+#   e2e 170 (e2e.log: benchmarks/gpu_e2e.sh, dcgan bench against PyTorch eager and its CUDA graph
+#   at 32/64/128 px x batch 64/128/256, nc 3, 25 s per process), summary.txt. torch.compile runs
+#   only in quick (at 64 px, batch 128): compiling it for all nine configurations does not fit.
+#
+# Exit status: 0 only when every gpu test passed (none skipped, at least one found), each of the
+# four sanitizers ran and reported 0 errors, --device cuda / auto behaved without a device, and the
+# training run and the bench exited 0 (full: when each benchmark exited 0). The PyTorch numbers
+# are reported, not judged. Without a GPU every device step fails quickly and the verdict says so.
+#
+# Libraries: our binaries (and ctest / compute-sanitizer running them) get LD_LIBRARY_PATH =
+# .gpu-libs (the bundle's Debian libraries; its libstdc++ / libgcc_s only when the machine's own
+# lack a version our binaries need), the nvidia wheel directories (cuDNN, cuBLAS, nvrtc), the CUDA
+# toolkit, then the machine's own path. python3 / torch and nvidia-smi run with the machine's own
+# environment, unchanged.
+#
+# Usage: scripts/gpu-check.sh OUTDIR [quick|full|STEP...]   (STEP: unpack is always done; info
+#        gpu-tests sanitizers train bench pytorch kernels layers e2e). GPU_CHECK_NO_CTEST=1 runs
+#        the gpu tests directly even where ctest is found.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 root=$PWD
-out=${1:?usage: scripts/gpu-check.sh OUTDIR [info|ctest|memcheck|racecheck|train|bench ...]}
-shift
-steps=${*:-info ctest memcheck racecheck train bench e2e}
-mkdir -p "$out"
+usage="usage: scripts/gpu-check.sh OUTDIR [quick|full|STEP...]"
+[ $# -ge 1 ] || { echo "$usage" >&2; exit 2; }
+out=$1; shift
+mode=${1:-quick}
+case "$mode" in
+    quick) steps="info gpu-tests sanitizers train bench pytorch" ;;
+    full) steps="info kernels layers e2e" ;;
+    *) steps="$*"; mode=steps
+       known=" info gpu-tests sanitizers train bench pytorch kernels layers e2e "
+       for s in $steps; do
+           case "$known" in *" $s "*) ;; *) echo "gpu-check: unknown step '$s'; $usage" >&2; exit 2 ;; esac
+       done ;;
+esac
+mkdir -p "$out" || exit 2
 out=$(cd "$out" && pwd)
+summary=$out/summary.txt
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX") || exit 2
+trap 'rm -rf "$tmp"' EXIT
+fails=()                 # reasons the verdict is FAIL
 
-# --- the bundle: unpack once, point the ctest files at this checkout --------------------------------
+# --- environments ----------------------------------------------------------------------------------
+# The machine's own PATH and LD_LIBRARY_PATH, as found: python3 / torch and nvidia-smi run with them.
+orig_path=$PATH
+if [ -n "${LD_LIBRARY_PATH+x}" ]; then orig_ld_set=1; orig_ld=$LD_LIBRARY_PATH; else orig_ld_set=0; orig_ld=; fi
+machine() {
+    if [ "$orig_ld_set" = 1 ]; then env PATH="$orig_path" LD_LIBRARY_PATH="$orig_ld" "$@"
+    else env -u LD_LIBRARY_PATH PATH="$orig_path" "$@"; fi
+}
+py=$(command -v python3 || true)
+[ -z "$py" ] && [ -x /opt/torch/.venv/bin/python3 ] && py=/opt/torch/.venv/bin/python3
+first_of() { local c; for c in "$@"; do [ -n "$c" ] && [ -x "$c" ] && { echo "$c"; return; }; done; }
+sanitizer=$(first_of "$(command -v compute-sanitizer)" /usr/local/cuda/bin/compute-sanitizer \
+                     /usr/local/cuda/compute-sanitizer/compute-sanitizer)
+ctest_bin=$(first_of "$(command -v ctest)" /opt/torch/.venv/bin/ctest)
+[ "${GPU_CHECK_NO_CTEST:-0}" = 1 ] && ctest_bin=
+lb=()                    # line-buffered stdout/stderr, so that a killed program's output is kept
+command -v stdbuf >/dev/null && lb=(stdbuf -oL -eL)
+dcgan=$root/build-gpu/dcgan
+
+# run_logged LOG LIMIT ours|machine CMD...: appends "$ CMD" and CMD's output to LOG while it runs,
+# under `timeout LIMIT` (the whole process group is stopped); sets rc (124/137: timed out) and secs.
+run_logged() {
+    local log=$1 limit=$2 who=$3 t0=$SECONDS; shift 3
+    printf '\n$ %s\n' "$*" >>"$log"
+    if [ "$who" = ours ]; then env LD_LIBRARY_PATH="$our_ld" timeout -k 5 "$limit" "${lb[@]}" "$@" >>"$log" 2>&1
+    else machine timeout -k 5 "$limit" "$@" >>"$log" 2>&1; fi
+    rc=$?; secs=$((SECONDS - t0))
+    case $rc in 124|137) echo "[stopped: over its ${limit} s limit]" >>"$log" ;; esac
+    echo "[exit $rc after ${secs} s]" >>"$log"
+}
+timed_out() { [ "$rc" = 124 ] || [ "$rc" = 137 ]; }
+# note STEP STATUS TEXT: one line of summary.txt (and of this script's output), written at once.
+note() { printf '%-11s %-8s %s\n' "$1" "$2" "$3" | tee -a "$summary"; }
+fail() { fails+=("$1"); }
+first_line() { grep -m1 -E "$1" "$2" 2>/dev/null | sed -E 's/^[0-9]+: //' | cut -c1-160; }
+# last_output LOG: the output lines of the last command run_logged wrote to LOG.
+last_output() { awk '/^\$ / { buf = ""; next } !/^\[(exit|stopped)/ { buf = buf $0 "\n" } END { printf "%s", buf }' "$1"; }
+
+{
+    echo "gpu-check $mode ($steps) $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)"
+} > "$summary"
+cat "$summary"
+
+# --- unpack: the bundle into build-gpu/, the ctest files pointed at this checkout --------------------
+t0=$SECONDS
+unpack_ok=1
 if [ ! -x build-gpu/dcgan ] || [ .gpu-bundle/bundle.tar.xz -nt build-gpu/dcgan ]; then
-    if [ ! -f .gpu-bundle/bundle.tar.xz ]; then echo "gpu-check: no build-gpu/ and no .gpu-bundle/ (run scripts/gpu-bundle.sh)" >&2; exit 1; fi
-    if command -v xz >/dev/null; then tar -xJf .gpu-bundle/bundle.tar.xz
-    else python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(".")' .gpu-bundle/bundle.tar.xz; fi
-    touch build-gpu/dcgan
+    if [ ! -f .gpu-bundle/bundle.tar.xz ]; then
+        note unpack FAILED "no build-gpu/ and no .gpu-bundle/bundle.tar.xz (scripts/gpu-bundle.sh makes them)"
+        fail "no build"; unpack_ok=0
+    elif command -v xz >/dev/null; then timeout 6 tar -xJf .gpu-bundle/bundle.tar.xz || unpack_ok=0
+    else machine timeout 6 "$py" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(".")' \
+             .gpu-bundle/bundle.tar.xz || unpack_ok=0
+    fi
+    if [ "$unpack_ok" = 1 ]; then touch build-gpu/dcgan; unpacked="unpacked .gpu-bundle/bundle.tar.xz"
+    elif [ -f .gpu-bundle/bundle.tar.xz ]; then note unpack FAILED "could not unpack .gpu-bundle/bundle.tar.xz"; fail "unpack"; fi
+else
+    unpacked="build-gpu/ up to date"
 fi
-built_at=$(cat build-gpu/source-root 2>/dev/null || echo "$root")
-if [ "$built_at" != "$root" ]; then
-    sed -i "s#$built_at#$root#g" build-gpu/CTestTestfile.cmake build-gpu/tests/CTestTestfile.cmake
-    echo "$root" > build-gpu/source-root
+if [ "$unpack_ok" = 1 ]; then
+    built_at=$(cat build-gpu/source-root 2>/dev/null || echo "$root")
+    if [ "$built_at" != "$root" ]; then
+        find build-gpu -name CTestTestfile.cmake -exec sed -i "s#$built_at#$root#g" {} +
+        echo "$root" > build-gpu/source-root
+    fi
+    commit=$(cat build-gpu/source-commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)
+    note unpack passed "$unpacked in $((SECONDS - t0)) s; built from commit $commit"
 fi
 
-# --- libraries: the bundle, then cuDNN / cuBLAS (and nvrtc, which cuDNN loads) from the Python
-# environment's nvidia wheels, then the CUDA toolkit --------------------------------------------------
-py=python3
-[ -x /opt/torch/.venv/bin/python3 ] && py=/opt/torch/.venv/bin/python3
-wheel_dirs=$("$py" - <<'PY' 2>/dev/null
+# --- libraries for our binaries: the bundle's, then the nvidia wheels' (cuDNN, cuBLAS, nvrtc), then the
+# CUDA toolkit's, then the machine's own path ----------------------------------------------------------
+wheel_dirs=""
+if [ -n "$py" ]; then
+    wheel_dirs=$(machine timeout 3 "$py" - <<'PY' 2>/dev/null
 import glob, os
 try:
     import nvidia
@@ -61,134 +168,309 @@ for b in bases:
 print(":".join(seen))
 PY
 )
-if [ -z "$wheel_dirs" ]; then   # no importable nvidia package: look for the libraries under the venv
-    wheel_dirs=$(find /opt/torch/.venv -name 'libcudnn.so.9' -o -name 'libcublas.so.13' -o -name 'libnvrtc.so.13' 2>/dev/null \
-                 | xargs -r -n1 dirname | sort -u | paste -sd:)
+fi
+if [ -z "$wheel_dirs" ] && [ -d /opt/torch/.venv ]; then   # no importable nvidia package: look under the venv
+    wheel_dirs=$(find /opt/torch/.venv \( -name 'libcudnn.so.9' -o -name 'libcublas.so.13' -o -name 'libnvrtc.so.13' \) \
+                 -printf '%h\n' 2>/dev/null | sort -u | paste -sd:)
 fi
 cuda_lib=""
-for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib; do [ -d "$d" ] && cuda_lib="$cuda_lib:$d"; done
-export LD_LIBRARY_PATH="$root/.gpu-libs${wheel_dirs:+:$wheel_dirs}$cuda_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-export PATH="$PATH:/usr/local/cuda/bin:/opt/torch/.venv/bin"
-sanitizer=$(command -v compute-sanitizer || true)
-ctest_bin=$(command -v ctest || true)
-[ "${GPU_CHECK_NO_CTEST:-0}" = 1 ] && ctest_bin=
-dcgan=$root/build-gpu/dcgan
-
-has_step() { case " $steps " in *" $1 "*) return 0;; esac; return 1; }
-banner() { echo "=== $*"; echo "date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"; echo "host: $(hostname)"; }
-
-# The gpu tests without ctest: name, command (run in tests/ as ctest does); 77 = skipped.
-gpu_tests=("test_gpu_ops:build-gpu/tests/test_gpu_ops" "test_gpu_train:build-gpu/tests/test_gpu_train"
-           "test_parity_cuda:build-gpu/tests/test_parity cuda" "test_parity_cond_cuda:build-gpu/tests/test_parity_cond cuda")
-run_tests_directly() {   # [wrapper...]: runs each gpu test, prints a ctest-like summary, returns failures
-    local fails=0 name cmd rc
-    for entry in "${gpu_tests[@]}"; do
-        name=${entry%%:*}; cmd=${entry#*:}
-        echo "--- $name: $* $cmd"
-        (cd tests && DCGAN_BIN=$dcgan "$@" $root/$cmd); rc=$?
-        case $rc in 0) echo "--- $name: Passed";; 77) echo "--- $name: Skipped (exit 77)";; *) echo "--- $name: FAILED (exit $rc)"; fails=$((fails+1));; esac
+for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib; do [ -d "$d" ] && cuda_lib="$cuda_lib:$d"; done
+rest_ld="${wheel_dirs:+:$wheel_dirs}$cuda_lib${orig_ld:+:$orig_ld}"
+# The bundle's GCC runtime (libstdc++, libgcc_s) is left out when the machine's own satisfies our
+# binaries (ldd finds every version they need): the machine's is then the newer one, and ctest and
+# compute-sanitizer, which run with this path too, keep the runtime they were built for.
+libs_dir=$root/.gpu-libs runtime="bundled"
+if [ -d .gpu-libs ] && [ -x "$dcgan" ]; then
+    mkdir -p "$tmp/libs"
+    for f in .gpu-libs/*; do
+        case ${f##*/} in libstdc++.so.6|libgcc_s.so.1) ;; *) ln -s "$root/$f" "$tmp/libs/" ;; esac
     done
-    return $fails
+    if ! LD_LIBRARY_PATH="$tmp/libs$rest_ld" timeout 3 ldd "$dcgan" "$root/build-gpu/tests/test_gpu_ops" 2>&1 \
+            | grep -q 'not found'; then
+        libs_dir=$tmp/libs runtime="the machine's"
+    fi
+fi
+our_ld="$libs_dir$rest_ld"
+
+has_step() { case " $steps " in *" $1 "*) return 0 ;; esac; return 1; }
+ready() {   # STEP: whether the build is there to run the step
+    [ "$unpack_ok" = 1 ] && [ -x "$dcgan" ] && return 0
+    note "$1" FAILED "no build-gpu/dcgan"; return 1
 }
 
-if has_step info; then
-    {
-        banner "info"
-        echo "command: scripts/gpu-check.sh $out $steps"
-        echo "git: $(git rev-parse HEAD 2>/dev/null || echo unknown)"
-        nvidia-smi 2>&1 || echo "nvidia-smi: not available"
-        echo; echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
-        echo "compute-sanitizer: ${sanitizer:-not found}"; echo "ctest: ${ctest_bin:-not found}"
-        echo; echo "libraries of build-gpu/dcgan:"; ldd "$dcgan"
-        echo; echo "--- without a visible device: --device cuda must fail with one line, --device auto fall back"
-        CUDA_VISIBLE_DEVICES= "$dcgan" bench --device cuda --iters 1; echo "exit $?"
-        tmp=$(mktemp -d)
-        CUDA_VISIBLE_DEVICES= "$dcgan" train --device auto --dataset synthetic --size 32 --iters 2 --batch-size 8 \
-            --ngf 8 --ndf 8 --sample-every 0 --out "$tmp/run" > "$tmp/log" 2>&1; echo "exit $?"; head -3 "$tmp/log"
-        rm -rf "$tmp"
-    } > "$out/gpu-info.txt" 2>&1
-    echo "gpu-check: info -> $out/gpu-info.txt"
+# --- info ----------------------------------------------------------------------------------------------
+gpu_name=""
+command -v nvidia-smi >/dev/null \
+    && gpu_name=$(machine timeout 3 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
+if [ -n "$gpu_name" ]; then
+    note device found "$gpu_name"
+else
+    why="nvidia-smi not found"; command -v nvidia-smi >/dev/null && why="nvidia-smi finds no GPU"
+    note device none "no GPU: $why"
+    fail "no GPU ($why)"
 fi
 
-if has_step ctest; then
+if has_step info && ready info; then
+    log=$out/info.txt
     {
-        banner "ctest -L gpu"
-        if [ -n "$ctest_bin" ]; then
-            echo "command: (cd build-gpu && ctest -L gpu --output-on-failure)"
-            (cd build-gpu && timeout 540 "$ctest_bin" -L gpu --output-on-failure); echo "exit $?"
+        echo "gpu-check $mode: $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)"
+        echo "checkout: $root (build from commit ${commit:-unknown})"
+        echo "our LD_LIBRARY_PATH: $our_ld (libstdc++ / libgcc_s: $runtime)"
+        echo "machine LD_LIBRARY_PATH: ${orig_ld:-<unset>}"
+        echo "python3: ${py:-not found}; compute-sanitizer: ${sanitizer:-not found}; ctest: ${ctest_bin:-not found}"
+    } > "$log"
+    run_logged "$log" 3 machine nvidia-smi
+    run_logged "$log" 8 ours "$dcgan" --version; version_rc=$rc   # the first to load cuDNN / cuBLAS from disk
+    version=$(last_output "$log" | head -1 | cut -c1-120)
+    run_logged "$log" 2 ours ldd "$dcgan"
+    run_logged "$log" 3 ours env CUDA_VISIBLE_DEVICES= "$dcgan" bench --device cuda --iters 1; nodev_cuda=$rc
+    nodev_cuda_msg=$(last_output "$log" | tail -1 | cut -c1-120)
+    run_logged "$log" 4 ours env CUDA_VISIBLE_DEVICES= "$dcgan" train --device auto --dataset synthetic --size 32 \
+        --iters 2 --batch-size 8 --ngf 8 --ndf 8 --sample-every 0 --out "$tmp/nodev"; nodev_auto=$rc
+    nodev_auto_msg=$(last_output "$log" | grep -m1 -i -E 'note|cpu' | cut -c1-100)
+    if [ "$version_rc" = 0 ]; then vtext="version: $version"; else vtext="dcgan --version exited $version_rc"; fi
+    if [ "$nodev_cuda" != 0 ] && [ "$nodev_cuda" != 124 ] && [ "$nodev_cuda" != 137 ] && [ "$nodev_auto" = 0 ]; then
+        note info passed "$vtext; without a device: --device cuda exit $nodev_cuda ($nodev_cuda_msg), --device auto exit 0 ($nodev_auto_msg)"
+    else
+        note info FAILED "$vtext; without a device: --device cuda exit $nodev_cuda (must fail), --device auto exit $nodev_auto (must fall back and pass)"
+        fail "no-device behaviour"
+    fi
+fi
+
+# --- gpu tests -------------------------------------------------------------------------------------------
+# The gpu-labelled tests of build-gpu's CTestTestfile.cmake files, one line each:
+# name, working directory, environment (A=B;C=D), command, args..., separated by \x1f.
+list_gpu_tests() {
+    machine "$py" - "$root/build-gpu" <<'PY'
+import os, re, sys
+q = re.compile(r'"((?:[^"\\]|\\.)*)"')
+def name_of(s):
+    m = re.match(r'\s*(?:\[(=*)\[(.*?)\]\1\]|"((?:[^"\\]|\\.)*)"|(\S+))', s)
+    return m.group(2) or m.group(3) or m.group(4), s[m.end():]
+def walk(d):
+    f = os.path.join(d, "CTestTestfile.cmake")
+    if not os.path.exists(f):
+        return
+    cmds, props = {}, {}
+    for line in open(f):
+        line = line.strip()
+        if line.startswith("add_test("):
+            name, rest = name_of(line[len("add_test("):])
+            cmds[name] = [v.replace('\\"', '"') for v in q.findall(rest)]
+        elif line.startswith("set_tests_properties("):
+            name, rest = name_of(line[len("set_tests_properties("):])
+            toks = re.findall(r'"(?:[^"\\]|\\.)*"|\S+', rest.replace("PROPERTIES", "", 1).rstrip(")"))
+            kv = {}
+            for k, v in zip(toks[0::2], toks[1::2]):
+                kv[k] = v[1:-1] if v.startswith('"') else v
+            props[name] = kv
+        elif line.startswith("subdirs("):
+            for sub in q.findall(line):
+                walk(os.path.join(d, sub))
+    for name, cmd in cmds.items():
+        p = props.get(name, {})
+        if "gpu" in p.get("LABELS", "").split(";"):
+            print("\x1f".join([name, p.get("WORKING_DIRECTORY", d), p.get("ENVIRONMENT", "")] + cmd))
+walk(sys.argv[1])
+PY
+}
+
+if has_step gpu-tests && ready gpu-tests; then
+    log=$out/gpu-tests.log
+    res=$tmp/test-results      # name status
+    : > "$res"
+    echo "gpu tests with DCGAN_REQUIRE_GPU=1 (then a test without a usable GPU fails instead of skipping)" > "$log"
+    names=""
+    if [ -n "$ctest_bin" ]; then
+        # Discovered by ctest itself (test names change); its per-test result lines are read back.
+        names=$(env LD_LIBRARY_PATH="$our_ld" timeout 5 env -C build-gpu "$ctest_bin" -N -L gpu 2>/dev/null \
+                | sed -n -E 's/^ *Test +#[0-9]+: +([^ ]+).*/\1/p')
+        if [ -n "$names" ]; then echo "ctest -N -L gpu: ${names//$'\n'/ }" >> "$log"
+        else echo "$ctest_bin -N -L gpu listed no test: the CTestTestfile.cmake files are read instead" >> "$log"; fi
+    fi
+    if [ -n "$names" ]; then
+        run_logged "$log" 65 ours env -C build-gpu DCGAN_REQUIRE_GPU=1 "$ctest_bin" -L gpu -V --timeout 60
+        grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: ' "$log" \
+            | sed -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: +([^ ]+) [ .]*(\*\*\*)?([A-Za-z][A-Za-z :()]*[A-Za-z)]) +[0-9.]+ sec.*/\1 \3/' \
+            >> "$res"
+    else
+        plan=$(list_gpu_tests)
+        names=$(echo "$plan" | cut -d$'\x1f' -f1)
+        echo "without ctest: the gpu tests of build-gpu/**/CTestTestfile.cmake run directly: ${names//$'\n'/ }" >> "$log"
+        t_end=$((SECONDS + 65))
+        while IFS=$'\x1f' read -r name wd envs cmd; do
+            [ -n "$name" ] || continue
+            left=$((t_end - SECONDS))
+            if [ "$left" -le 0 ]; then echo "$name no result (step limit reached)" >> "$res"; continue; fi
+            IFS=';' read -r -a envv <<< "$envs"
+            IFS=$'\x1f' read -r -a argv <<< "$cmd"
+            echo "--- $name" >> "$log"
+            run_logged "$log" "$((left < 60 ? left : 60))" ours env -C "$wd" "${envv[@]}" DCGAN_REQUIRE_GPU=1 "${argv[@]}"
+            case $rc in 0) st=Passed ;; 77) st=Skipped ;; 124|137) st=Timeout ;; *) st="Failed (exit $rc)" ;; esac
+            echo "--- $name: $st" >> "$log"
+            echo "$name $st" >> "$res"
+        done <<< "$plan"
+    fi
+    n=0 passed=0 failed=0 skipped=0 bad=""
+    for name in $names; do
+        n=$((n + 1))
+        st=$(awk -v n="$name" '$1 == n { $1 = ""; s = substr($0, 2) } END { print s }' "$res")
+        case $st in
+            Passed) passed=$((passed + 1)) ;;
+            Skipped) skipped=$((skipped + 1)); bad="$bad $name(skipped)" ;;
+            "") failed=$((failed + 1)); bad="$bad $name(no result)" ;;
+            *) failed=$((failed + 1)); bad="$bad $name($st)" ;;
+        esac
+    done
+    counts="$n tests: $passed passed, $failed failed, $skipped skipped"
+    if [ "$n" -gt 0 ] && [ "$passed" = "$n" ]; then
+        note gpu-tests passed "$counts (${names//$'\n'/ })"
+    else
+        reason=$(first_line '^([0-9]+: )?(skipped:|FAIL|[Ee]rror)' "$log")
+        [ "$n" = 0 ] && bad=" no gpu test found"
+        note gpu-tests FAILED "$counts;$bad${reason:+; first reason: $reason}"
+        fail "gpu tests: $counts"
+    fi
+fi
+
+# --- compute-sanitizer on the reduced op test --------------------------------------------------------------
+if has_step sanitizers && ready sanitizers; then
+    log=$out/sanitizers.log
+    echo "compute-sanitizer on build-gpu/tests/test_gpu_ops with DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic" > "$log"
+    [ -n "$sanitizer" ] && env LD_LIBRARY_PATH="$our_ld" timeout 3 "$sanitizer" --version >> "$log" 2>&1
+    for spec in memcheck:30 racecheck:30 synccheck:20 initcheck:22; do
+        tool=${spec%%:*} limit=${spec#*:}
+        if [ -z "$sanitizer" ]; then note "$tool" FAILED "compute-sanitizer not found"; fail "$tool not run"; continue; fi
+        echo "=== $tool" >> "$log"
+        start=$(wc -l < "$log")
+        run_logged "$log" "$limit" ours env -C tests DCGAN_BIN="$dcgan" DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic \
+            DCGAN_REQUIRE_GPU=1 "$sanitizer" --tool "$tool" --error-exitcode 99 --print-limit 50 \
+            "$root/build-gpu/tests/test_gpu_ops"
+        part=$tmp/$tool.part
+        tail -n +"$start" "$log" > "$part"
+        line=$(grep -E 'ERROR SUMMARY' "$part" | tail -1 | sed 's/^=* *//')
+        [ -z "$line" ] && line=$(grep -E 'RACECHECK SUMMARY' "$part" | tail -1 | sed 's/^=* *//')
+        errors=$(echo "$line" | sed -n -E 's/.*ERROR SUMMARY: *([0-9]+) error.*/\1/p; s/.*\(([0-9]+) error.*/\1/p' | head -1)
+        test_line=$(grep -E '^test_gpu_ops' "$part" | tail -1 | cut -c1-80)
+        if [ "$rc" = 0 ] && [ "$errors" = 0 ]; then
+            note "$tool" passed "$line (${secs} s)${test_line:+; $test_line}"
         else
-            echo "ctest not found: running the gpu tests directly"
-            timeout 540 bash -c "$(declare -p gpu_tests root dcgan); $(declare -f run_tests_directly); run_tests_directly"; echo "exit $?"
+            if timed_out; then why="stopped at its ${limit} s limit"
+            elif [ -z "$line" ]; then why="exit $rc, no summary: $(first_line 'skipped:|FAIL|[Ee]rror|not supported' "$part")"
+            else why="exit $rc"; fi
+            note "$tool" FAILED "${line:-no ERROR SUMMARY}; $why"
+            fail "$tool: ${errors:-?} errors ($why)"
         fi
-    } > "$out/ctest.log" 2>&1
-    echo "gpu-check: ctest -> $out/ctest.log ($(tail -1 "$out/ctest.log"))"
+    done
 fi
 
-# compute-sanitizer on the gpu tests: quick shapes (32 px at batch 1/3/65, 64 px at batch 3) and
-# cuDNN heuristics instead of the timed search, so each tool finishes within the time limit.
-sanitize() {   # tool
-    local tool=$1
-    (
-        banner "compute-sanitizer --tool $tool"
-        if [ -z "$sanitizer" ]; then echo "compute-sanitizer not found"; exit 0; fi
-        "$sanitizer" --version | head -2
-        echo "command: DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic compute-sanitizer --tool $tool --error-exitcode 99 <test>"
-        DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic timeout 560 bash -c \
-            "$(declare -p gpu_tests root dcgan); $(declare -f run_tests_directly); run_tests_directly $sanitizer --tool $tool --error-exitcode 99"
-        echo "exit $?"
-    ) > "$out/$tool.log" 2>&1
-    echo "gpu-check: $tool -> $out/$tool.log ($(grep -E 'ERROR SUMMARY|RACECHECK SUMMARY' "$out/$tool.log" | sort | uniq -c | tr '\n' ' ')$(tail -1 "$out/$tool.log"))"
-}
-has_step memcheck && sanitize memcheck
-has_step racecheck && sanitize racecheck
-
-if has_step train; then
+# --- one Fashion-MNIST training run ---------------------------------------------------------------------------
+if has_step train && ready train; then
+    log=$out/train.log
     data=$root/.gpu-bundle/fashion-mnist
     [ -f "$data/train-images-idx3-ubyte.gz" ] || data=/usr/share/datasets/fashion-mnist
-    run=$(mktemp -d)/run
-    {
-        banner "dcgan train --device cuda, Fashion-MNIST 64 px"
-        cmd=("$dcgan" train --device cuda --dataset fashion-mnist --data "$data" --size 64 --epochs 1 --batch-size 64
-             --sample-every 300 --ckpt-every 0 --log-every 100 --out "$run" --verbose)
-        echo "command: ${cmd[*]}"
-        timeout 400 "${cmd[@]}"; echo "exit $?"
-        echo; echo "last metrics line:"; tail -1 "$run/metrics.jsonl" 2>/dev/null
-        last=$(ls "$run"/samples_*.png 2>/dev/null | sort | tail -1)
-        echo "last sample grid: ${last:-none}"
-        [ -n "$last" ] && cp "$last" "$out/train-samples.png"
-        echo; echo "--- dcgan sample --device cuda from the trained generator"
-        timeout 60 "$dcgan" sample --device cuda --ckpt "$run/netG.safetensors" --count 256 --grid "$run/sample-cuda.png"; echo "exit $?"
-        echo; echo "--- dcgan bench --device cuda (full iterations on fixed data, synchronised)"
-        for size in 64 128; do timeout 60 "$dcgan" bench --device cuda --size $size --batch-size 64 --iters 50; done
-        timeout 60 "$dcgan" bench --device cuda --size 64 --batch-size 256 --iters 50
-        echo; echo "--- staged data path (DCGAN_STAGE_DATA=1), 200 iterations"
-        DCGAN_STAGE_DATA=1 timeout 120 "$dcgan" train --device cuda --dataset fashion-mnist --data "$data" --size 64 \
-            --iters 200 --batch-size 64 --sample-every 0 --ckpt-every 0 --log-every 100 --out "$run-staged" --verbose; echo "exit $?"
-    } > "$out/train.log" 2>&1
-    echo "gpu-check: train -> $out/train.log, $out/train-samples.png ($(grep -E 'img/s' "$out/train.log" | tail -1))"
+    run=$tmp/train
+    echo "dcgan train on Fashion-MNIST from $data" > "$log"
+    run_logged "$log" 30 ours "$dcgan" train --device cuda --dataset fashion-mnist --data "$data" --size 64 --nc 1 \
+        --iters 500 --batch-size 64 --sample-every 250 --ckpt-every 0 --log-every 50 --out "$run" --verbose
+    train_rc=$rc
+    last=$(ls "$run"/samples_*.png 2>/dev/null | sort -V | tail -1)
+    [ -n "$last" ] && cp "$last" "$out/train-samples.png" && echo "last sample grid: $last -> train-samples.png" >> "$log"
+    echo "last metrics line: $(tail -1 "$run/metrics.jsonl" 2>/dev/null)" >> "$log"
+    prog=$(grep -E '^\[[0-9]+/[0-9]+\]' "$log" | tail -1)
+    stats=$(echo "$prog" | sed -n -E 's/^\[([0-9]+\/[0-9]+)\].*Loss_D: ([-0-9.naif]+) +Loss_G: ([-0-9.naif]+).* ([0-9.]+) img\/s.*/iteration \1, Loss_D \2, Loss_G \3, \4 img\/s/p')
+    if [ "$train_rc" = 0 ] && [ -n "$last" ]; then
+        note train passed "${stats:-no progress line} (${secs} s in all); samples: $(basename "$last")"
+    else
+        why="exit $train_rc"; timed_out && why="stopped at its 30 s limit"
+        note train FAILED "$why; ${stats:-no progress line}; $(first_line '^error|FAIL' "$log")"
+        fail "train ($why)"
+    fi
 fi
 
-if has_step bench; then
-    {
-        banner "bench_kernels"
-        echo "command: build-gpu/benchmarks/bench_kernels 20"
-        timeout 300 "$root/build-gpu/benchmarks/bench_kernels" 20; echo "exit $?"
-        banner "bench_layers"
-        echo "command: build-gpu/benchmarks/bench_layers"
-        timeout 240 "$root/build-gpu/benchmarks/bench_layers"; echo "exit $?"
-    } > "$out/bench.log" 2>&1
-    echo "gpu-check: bench -> $out/bench.log"
+# --- dcgan bench ---------------------------------------------------------------------------------------------
+ours_ips=""
+if has_step bench && ready bench; then
+    log=$out/bench.log
+    echo "dcgan bench: full training iterations on fixed data, each synchronised; median" > "$log"
+    run_logged "$log" 15 ours "$dcgan" bench --device cuda --size 64 --nc 3 --batch-size 128 --ngf 64 --ndf 64 \
+        --iters 50 --warmup 10 --json
+    ours_ips=$(sed -n -E 's/.*"images_per_s":([0-9.]+).*/\1/p' "$log" | tail -1)
+    ms=$(sed -n -E 's/.*"median_iter_s":([0-9.]+).*/\1/p' "$log" | tail -1)
+    if [ "$rc" = 0 ] && [ -n "$ours_ips" ]; then
+        note bench passed "64 px nc 3 batch 128: $ours_ips img/s (median $(awk -v s="$ms" 'BEGIN { printf "%.2f", s * 1e3 }') ms/iter)"
+    else
+        why="exit $rc"; timed_out && why="stopped at its 15 s limit"
+        note bench FAILED "$why; $(first_line '^error|FAIL' "$log")"
+        fail "bench ($why)"
+    fi
 fi
 
-if has_step e2e; then
-    tmp=$(mktemp -d)
-    {
-        banner "benchmarks/gpu_e2e.sh (dcgan bench vs the PyTorch example on this GPU)"
-        echo "command: DCGAN=build-gpu/dcgan benchmarks/gpu_e2e.sh <tmp> --sizes '32 64 128' --batches '64 128 256' --ncs 3"
-        DCGAN=$dcgan PATH="/opt/torch/.venv/bin:$PATH" timeout 560 benchmarks/gpu_e2e.sh "$tmp" --sizes "32 64 128" \
-            --batches "64 128 256" --ncs 3 --iters 50 --repeats 3; echo "exit $?"
-        echo; cat "$tmp/table.txt" 2>/dev/null
-        echo; echo "raw:"; cat "$tmp/raw.jsonl" 2>/dev/null
-    } > "$out/e2e.log" 2>&1
-    echo "gpu-check: e2e -> $out/e2e.log"
+# --- the PyTorch example on the same config, with the machine's own environment --------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'; }
+if has_step pytorch; then
+    log=$out/pytorch.log
+    echo "benchmarks/pytorch_dcgan.py with the machine's own environment (python3: ${py:-not found})" > "$log"
+    if [ -z "$py" ]; then note pytorch FAILED "python3 not found"
+    else
+        run_logged "$log" 75 machine env PYTHONUNBUFFERED=1 "$py" benchmarks/pytorch_dcgan.py --device cuda --size 64 \
+            --nc 3 --batch-size 128 --ngf 64 --ndf 64 --forms eager,compile+graph --compile-mode default \
+            --iters 30 --repeats 3 --warmup 10
+        form_ips() { sed -n -E "s/^pytorch dcgan \[$1\]:.*: ([0-9.]+) images\/s.*/\1/p" "$log" | tail -1; }
+        eager=$(form_ips eager) compiled=$(form_ips 'compile\+graph')
+        cwarm=$(sed -n -E 's/^pytorch dcgan \[compile\+graph\]:.*warm-up ([0-9.]+) s.*/\1/p' "$log" | tail -1)
+        ips_or_failed() { if [ -n "$1" ]; then echo "$1 img/s"; else echo "failed"; fi; }
+        text="eager fp32 $(ips_or_failed "$eager"), compile+graph (bf16 autocast, channels_last, default mode)"
+        text="$text $(ips_or_failed "$compiled")${cwarm:+ (warm-up $cwarm s)}"
+        if [ -n "$ours_ips" ]; then text="$text; ours/eager $(ratio "$ours_ips" "$eager"), ours/compiled $(ratio "$ours_ips" "$compiled")"; fi
+        if [ -n "$eager" ] && [ -n "$compiled" ]; then note pytorch passed "$text"
+        else
+            why="exit $rc"; timed_out && why="stopped at its 75 s limit"
+            note pytorch FAILED "$text; $why; $(first_line 'failed:|[Ee]rror' "$log")"
+        fi
+    fi
 fi
+
+# --- full: the longer benchmarks ----------------------------------------------------------------------------------
+if has_step kernels && ready kernels; then
+    log=$out/bench-kernels.log
+    echo "bench_kernels: our batchnorm, activation, loss and optimiser kernels against cuDNN and the bandwidth" > "$log"
+    run_logged "$log" 60 ours "$root/build-gpu/benchmarks/bench_kernels" 20
+    if [ "$rc" = 0 ]; then note kernels passed "$(grep -c ' ms' "$log") timings (${secs} s)"
+    else note kernels FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail "bench_kernels (exit $rc)"; fi
+fi
+if has_step layers && ready layers; then
+    log=$out/bench-layers.log
+    echo "bench_layers: every cuDNN algorithm for every layer of the 64 px model, fp32 and TF32" > "$log"
+    run_logged "$log" 60 ours "$root/build-gpu/benchmarks/bench_layers" --reps 10
+    if [ "$rc" = 0 ]; then note layers passed "$(first_line '^device' "$log") (${secs} s)"
+    else note layers FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail "bench_layers (exit $rc)"; fi
+fi
+if has_step e2e && ready e2e; then
+    log=$out/e2e.log
+    mkdir -p "$tmp/bin"
+    printf '#!/usr/bin/env bash\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$our_ld" "$dcgan" > "$tmp/bin/dcgan"
+    chmod +x "$tmp/bin/dcgan"
+    echo "benchmarks/gpu_e2e.sh: dcgan bench against the PyTorch example (eager fp32, whole-iteration CUDA graph)" > "$log"
+    run_logged "$log" 170 machine env DCGAN="$tmp/bin/dcgan" PYTHONUNBUFFERED=1 benchmarks/gpu_e2e.sh "$tmp/e2e" \
+        --sizes "32 64 128" --batches "64 128 256" --ncs 3 --forms eager,graph --iters 30 --repeats 3 --timeout 25
+    for f in "$tmp"/e2e/*.log; do [ -f "$f" ] && { echo; echo "--- $(basename "$f")"; cat "$f"; } >> "$log"; done
+    rows=$(grep -c '"size"' "$tmp/e2e/raw.jsonl" 2>/dev/null); rows=${rows:-0}
+    ok=$(grep -c '"dcgan":{[^}]*"images_per_s"' "$tmp/e2e/raw.jsonl" 2>/dev/null); ok=${ok:-0}
+    if [ "$rc" = 0 ] && [ "$ok" = 9 ]; then note e2e passed "9 configurations; table:"
+    else
+        why="exit $rc"; timed_out && why="stopped at its 170 s limit"
+        note e2e FAILED "$why after $secs s; $rows of 9 configurations run, dcgan bench ran in $ok"
+        fail "e2e ($ok of 9)"
+    fi
+    [ -f "$tmp/e2e/table.txt" ] && sed 's/^/            /' "$tmp/e2e/table.txt" | tee -a "$summary"
+fi
+
+# --- verdict --------------------------------------------------------------------------------------------------------
+if [ ${#fails[@]} = 0 ]; then
+    note RESULT PASS "gpu-check $mode: every check passed"
+    exit 0
+fi
+reasons=$(printf '%s; ' "${fails[@]}")
+note RESULT FAIL "gpu-check $mode: ${reasons%; }"
+exit 1
