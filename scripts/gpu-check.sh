@@ -12,7 +12,7 @@
 #
 # Copy the files that come back to benchmarks/results/ (named with the device and the date).
 #
-# quick: the whole proof, at most 330 s of step limits (each step runs under `timeout`), so one
+# quick: the whole proof, at most 350 s of step limits (each step runs under `timeout`), so one
 # call ends within 6 minutes. Steps in order, their limits, and the files they write into OUT
 # (the device tool returns at most 8 files; quick writes exactly these 8):
 #   unpack       12 s   -                   .gpu-bundle/bundle.tar.xz into build-gpu/ (when newer; tar 6),
@@ -29,8 +29,12 @@
 #     initcheck  22 s
 #   train        30 s   train.log           dcgan train --device cuda --verbose, Fashion-MNIST 64 px nc 1,
 #                       train-samples.png     500 iterations of batch 64, samples every 250; last grid
+#   parity       25 s   (train.log)         the trained G on cuda and cpu: sample, interpolate and
+#                                           arithmetic grids within 1/255 (scripts/gpu_parity.py); and
+#                                           20 iterations on cuda (FMA math) and on cpu from one seed,
+#                                           losses within the training test's tolerances
 #   bench        15 s   bench.log           dcgan bench --device cuda --size 64 --nc 3 --batch-size 128
-#   pytorch      75 s   pytorch.log         benchmarks/pytorch_dcgan.py, same config (ngf = ndf = 64):
+#   pytorch      70 s   pytorch.log         benchmarks/pytorch_dcgan.py, same config (ngf = ndf = 64):
 #                                           eager fp32 (cudnn.benchmark), then torch.compile in its
 #                                           default mode with the whole iteration as one CUDA graph
 #                       summary.txt         one line per step, written as each ends, then the verdict
@@ -65,10 +69,10 @@ usage="usage: scripts/gpu-check.sh OUTDIR [quick|full|STEP...]"
 out=$1; shift
 mode=${1:-quick}
 case "$mode" in
-    quick) steps="info gpu-tests sanitizers train bench pytorch" ;;
+    quick) steps="info gpu-tests sanitizers train parity bench pytorch" ;;
     full) steps="info kernels layers e2e" ;;
     *) steps="$*"; mode=steps
-       known=" info gpu-tests sanitizers train bench pytorch kernels layers e2e "
+       known=" info gpu-tests sanitizers train parity bench pytorch kernels layers e2e "
        for s in $steps; do
            case "$known" in *" $s "*) ;; *) echo "gpu-check: unknown step '$s'; $usage" >&2; exit 2 ;; esac
        done ;;
@@ -388,6 +392,44 @@ if has_step train && ready train; then
     fi
 fi
 
+# --- parity: the trained generator and the first iterations, cuda against cpu ----------------------------------
+if has_step parity && ready parity; then
+    log=$out/train.log
+    run=$tmp/train
+    echo "=== parity: cuda against cpu" >> "$log"
+    t_end=$((SECONDS + 25)) bad=0 checked=""
+    left() { local l=$((t_end - SECONDS)); [ "$l" -lt 1 ] && l=1; echo "$l"; }
+    if [ -f "$run/netG.safetensors" ]; then
+        for dev in cuda cpu; do
+            run_logged "$log" "$(left)" ours "$dcgan" sample --device "$dev" --ckpt "$run/netG.safetensors" --count 64 \
+                --sheet "$tmp/sample-$dev.png"
+            run_logged "$log" "$(left)" ours "$dcgan" interpolate --device "$dev" --ckpt "$run/netG.safetensors" --rows 4 \
+                --steps 8 --grid "$tmp/walk-$dev.png"
+            run_logged "$log" "$(left)" ours "$dcgan" arithmetic --device "$dev" --ckpt "$run/netG.safetensors" \
+                --z "$tmp/sample-$dev.npy" --plus 1,2,3 --minus 4,5,6 --plus 7,8,9 --grid "$tmp/arith-$dev.png"
+        done
+        for pic in sample walk arith; do
+            run_logged "$log" "$(left)" machine "$py" scripts/gpu_parity.py images "$tmp/$pic-cpu.png" "$tmp/$pic-cuda.png" --tol 1
+            [ "$rc" = 0 ] || bad=$((bad + 1)); checked="$checked $pic:$rc"
+        done
+    else
+        echo "no trained generator (the train step did not run or failed)" >> "$log"; bad=$((bad + 1))
+    fi
+    data=$root/.gpu-bundle/fashion-mnist
+    [ -f "$data/train-images-idx3-ubyte.gz" ] || data=/usr/share/datasets/fashion-mnist
+    for dev in cuda cpu; do
+        run_logged "$log" "$(left)" ours env DCGAN_CUDNN_MATH=fma "$dcgan" train --device "$dev" --dataset fashion-mnist \
+            --data "$data" --size 64 --nc 1 --iters 20 --batch-size 64 --sample-every 0 --ckpt-every 0 --log-every 20 \
+            --out "$tmp/track-$dev"
+    done
+    run_logged "$log" "$(left)" machine "$py" scripts/gpu_parity.py losses "$tmp/track-cpu/metrics.jsonl" \
+        "$tmp/track-cuda/metrics.jsonl"
+    [ "$rc" = 0 ] || bad=$((bad + 1))
+    track=$(last_output "$log" | tail -1 | cut -c1-120)
+    if [ "$bad" = 0 ]; then note parity passed "sample, interpolate, arithmetic within 1/255 of the cpu; losses: $track"
+    else note parity FAILED "images (exit per grid):${checked:- none}; losses: $track"; fail "parity ($bad checks)"; fi
+fi
+
 # --- dcgan bench ---------------------------------------------------------------------------------------------
 ours_ips=""
 if has_step bench && ready bench; then
@@ -413,7 +455,7 @@ if has_step pytorch; then
     echo "benchmarks/pytorch_dcgan.py with the machine's own environment (python3: ${py:-not found})" > "$log"
     if [ -z "$py" ]; then note pytorch FAILED "python3 not found"
     else
-        run_logged "$log" 75 machine env PYTHONUNBUFFERED=1 "$py" benchmarks/pytorch_dcgan.py --device cuda --size 64 \
+        run_logged "$log" 70 machine env PYTHONUNBUFFERED=1 "$py" benchmarks/pytorch_dcgan.py --device cuda --size 64 \
             --nc 3 --batch-size 128 --ngf 64 --ndf 64 --forms eager,compile+graph --compile-mode default \
             --iters 30 --repeats 3 --warmup 10
         form_ips() { sed -n -E "s/^pytorch dcgan \[$1\]:.*: ([0-9.]+) images\/s.*/\1/p" "$log" | tail -1; }
@@ -425,7 +467,7 @@ if has_step pytorch; then
         if [ -n "$ours_ips" ]; then text="$text; ours/eager $(ratio "$ours_ips" "$eager"), ours/compiled $(ratio "$ours_ips" "$compiled")"; fi
         if [ -n "$eager" ] && [ -n "$compiled" ]; then note pytorch passed "$text"
         else
-            why="exit $rc"; timed_out && why="stopped at its 75 s limit"
+            why="exit $rc"; timed_out && why="stopped at its 70 s limit"
             note pytorch FAILED "$text; $why; $(first_line 'failed:|[Ee]rror' "$log")"
         fi
     fi

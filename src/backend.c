@@ -6,6 +6,7 @@
 #ifdef DCGAN_HAVE_CUDA
 // Provided by kernels/ when the CUDA backend is built: NULL (with reason) when no device is usable.
 const dcgan_backend *backend_cuda(char *err, size_t errlen);
+int cuda_library_versions(char *buf, size_t len);
 #else
 static const dcgan_backend *backend_cuda(char *err, size_t errlen) {
     snprintf(err, errlen, "this build has no CUDA backend (configure with nvcc and cuDNN installed, -DDCGAN_CUDA=ON)");
@@ -38,6 +39,20 @@ const char *backend_list(void) {
 #else
     return "cpu";
 #endif
+}
+
+int backend_versions(char *buf, size_t len) {
+    const dcgan_backend *cpu = backend_cpu();
+    int n = snprintf(buf, len, "dcgan %s\nbackends: %s\n", DCGAN_VERSION, backend_list());
+    if (n < 0 || (size_t)n >= len) return n;
+    n += cpu->describe(cpu, buf + n, len - n);
+#ifdef DCGAN_HAVE_CUDA
+    if (n < 0 || (size_t)n >= len) return n;
+    n += snprintf(buf + n, len - n, "\ncuda: ");
+    if (n < 0 || (size_t)n >= len) return n;
+    n += cuda_library_versions(buf + n, len - n);
+#endif
+    return n;
 }
 
 int backend_check(const dcgan_backend *be, dcgan_op op, const tensor_desc *t, char *err, size_t errlen) {

@@ -25,6 +25,8 @@ const dcgan_backend *backend_cpu(void);
 const dcgan_backend *backend_select(const char *name, const char **notice, char *err, size_t errlen);
 // The backends this build has, e.g. "cpu, cuda".
 const char *backend_list(void);
+// The program's version, its backends and the libraries they use, one per line (no device needed).
+int backend_versions(char *buf, size_t len);
 // 0 when the backend serves op in dtype and layout; else -1 with a one-line reason in err.
 int backend_check(const dcgan_backend *be, dcgan_op op, const tensor_desc *t, char *err, size_t errlen);
 

@@ -26,7 +26,8 @@ static const struct {
 static void print_usage(FILE *f) {
     fprintf(f, "usage: dcgan <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\ndcgan <command> --help documents every option and its default.\n");
+    fprintf(f, "\ndcgan <command> --help documents every option and its default; dcgan --version prints the\n"
+               "version, the backends built in and the versions of the libraries they use.\n");
 }
 
 long parse_long(const char *option, const char *value, long min, long max) {
@@ -82,6 +83,12 @@ int main(int argc, char **argv) {
     if (argc < 2) { print_usage(stderr); return 2; }
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) { print_usage(stdout); return 0; }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        char versions[1024];
+        backend_versions(versions, sizeof versions);
+        printf("%s\n", versions);
+        return 0;
+    }
     for (size_t i = 0; i < NCOMMANDS; i++)
         if (!strcmp(cmd, commands[i].name)) return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "error: unknown command '%s'\n", cmd);

@@ -1,5 +1,6 @@
 // The CPU backend: host memory, one convolution workspace, and the table of the src/cpu/ ops.
 #include <cblas.h>
+#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ void cpu_set_verbose(const dcgan_backend *be, int on) { (void)be; (void)on; }
 
 int cpu_describe(const dcgan_backend *be, char *buf, size_t len) {
     (void)be;
-    return snprintf(buf, len, "cpu: %s", openblas_get_config());
+    return snprintf(buf, len, "cpu: %s, libpng %s", openblas_get_config(), PNG_LIBPNG_VER_STRING);
 }
 
 // fp32 NCHW for every op.
