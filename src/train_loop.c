@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "dcgan/clock.h"
 #include "dcgan/data.h"
 #include "dcgan/draw.h"
 #include "dcgan/image.h"

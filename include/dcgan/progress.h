@@ -15,7 +15,6 @@ typedef struct {
     int line_open;          // a redrawn line is on screen
 } progress;
 
-double monotonic_seconds(void);
 void progress_init(progress *p, long start_iter, long total_iters, int images_per_iter, int log_every, FILE *metrics);
 // Records iteration `iter` (1-based count of completed iterations).
 void progress_update(progress *p, long iter, long epoch, const step_stats *st);

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "dcgan/progress.h"
+#include "dcgan/clock.h"
 #include "dcgan/train.h"
 
 static void help(void) {

@@ -6,12 +6,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "dcgan/clock.h"
 #include "dcgan/draw.h"
 #include "dcgan/generate.h"
 #include "dcgan/image.h"
 #include "dcgan/image_writer.h"
 #include "dcgan/npy.h"
-#include "dcgan/progress.h"
 
 static void help(void) {
     printf(

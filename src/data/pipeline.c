@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "dcgan/error.h"
-#include "dcgan/progress.h"
+#include "dcgan/clock.h"
 
 #define NAMED_FAILURES 3            // failures named in the warning
 #define MAX_FILE_BYTES (1u << 30)
