@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "dcgan/draw.h"
-#include "dcgan/image.h"
+#include "dcgan/io.h"
 
 #define MAX_FRAMES 300
 #define LAST_FRAME_DELAY_CS 200

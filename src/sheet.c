@@ -7,6 +7,7 @@
 #include <string.h>
 #include "dcgan/draw.h"
 #include "dcgan/image.h"
+#include "dcgan/io.h"
 
 #define PAD 2
 #define MIN_CELL 64     // small images are scaled up so a label covers only a corner of them

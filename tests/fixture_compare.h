@@ -3,7 +3,7 @@
 #ifndef DCGAN_FIXTURE_COMPARE_H
 #define DCGAN_FIXTURE_COMPARE_H
 #include "dcgan/model.h"
-#include "dcgan/safetensors.h"
+#include "dcgan/io.h"
 
 // Metadata value as int (-1 when absent) or float (NAN when absent).
 int fixture_meta_int(const st_file *f, const char *key);

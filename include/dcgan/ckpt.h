@@ -4,7 +4,7 @@
 #define DCGAN_CKPT_H
 #include <stddef.h>
 #include "dcgan/model.h"
-#include "dcgan/safetensors.h"
+#include "dcgan/io.h"
 
 // Metadata key prefix of a conditional net's class names: "class_name.<k>" = name of class k.
 #define CKPT_CLASS_NAME_KEY "class_name."

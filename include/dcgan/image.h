@@ -1,17 +1,8 @@
-// PNG output (libpng) and sample grids laid out like torchvision.utils.save_image.
+// Sample grids laid out like torchvision.utils.save_image.
 #ifndef DCGAN_IMAGE_H
 #define DCGAN_IMAGE_H
 #include <stddef.h>
 #include <stdint.h>
-
-// Writes an 8-bit PNG; channels 1 (gray), 3 (RGB) or 4 (RGBA); pixels interleaved, rows top-down.
-// Atomic: written to a temporary file and renamed. Returns 0 or -1 with err set.
-int png_write(const char *path, const uint8_t *pixels, int width, int height, int channels,
-              char *err, size_t errlen);
-// Reads an 8-bit PNG of any colour type, expanded to gray (1) or RGB (3) / RGBA (4) as stored.
-// *pixels is malloc'ed. Returns 0 or -1 with err set.
-int png_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels,
-             char *err, size_t errlen);
 
 // Tiles images [n, c, h, w] with values in [-1, 1] into a grid of `ncol` columns with `pad`
 // pixels of black padding (torchvision make_grid: nrow=ncol, padding=pad, pad_value=0),

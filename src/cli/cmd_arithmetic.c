@@ -8,7 +8,7 @@
 #include "dcgan/draw.h"
 #include "dcgan/generate.h"
 #include "dcgan/latent.h"
-#include "dcgan/npy.h"
+#include "dcgan/io.h"
 
 #define MAX_GROUPS 16
 #define NEIGHBOURS 8

@@ -9,8 +9,8 @@
 #include "cli.h"
 #include "dcgan/generate.h"
 #include "dcgan/image.h"
+#include "dcgan/io.h"
 #include "dcgan/latent.h"
-#include "dcgan/npy.h"
 
 static void help(void) {
     printf(

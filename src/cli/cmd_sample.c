@@ -10,8 +10,8 @@
 #include "dcgan/draw.h"
 #include "dcgan/generate.h"
 #include "dcgan/image.h"
+#include "dcgan/io.h"
 #include "dcgan/image_writer.h"
-#include "dcgan/npy.h"
 
 static void help(void) {
     printf(

@@ -1,5 +1,5 @@
 // PNG reading and writing with libpng; libpng errors longjmp back into the calling function.
-#include "dcgan/image.h"
+#include "dcgan/io.h"
 
 #include <errno.h>
 #include <png.h>

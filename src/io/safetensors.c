@@ -1,5 +1,5 @@
 // safetensors reader/writer: 8-byte little-endian header length, JSON header, raw data.
-#include "dcgan/safetensors.h"
+#include "dcgan/io.h"
 
 #include <errno.h>
 #include <jansson.h>
