@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "dcgan/image.h"
+#include "dcgan/viz.h"
 
 #define MAX_BUFFERS 8
 #define MAX_THREADS 64

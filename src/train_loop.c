@@ -8,8 +8,7 @@
 #include <sys/stat.h>
 #include "dcgan/clock.h"
 #include "dcgan/data.h"
-#include "dcgan/draw.h"
-#include "dcgan/image.h"
+#include "dcgan/viz.h"
 #include "dcgan/progress.h"
 #include "dcgan/run.h"
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "dcgan/draw.h"
+#include "dcgan/viz.h"
 #include "dcgan/generate.h"
 #include "dcgan/latent.h"
 #include "dcgan/io.h"

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include "cli.h"
 #include "dcgan/generate.h"
-#include "dcgan/image.h"
+#include "dcgan/viz.h"
 #include "dcgan/io.h"
 #include "dcgan/latent.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
-#include "dcgan/draw.h"
+#include "dcgan/viz.h"
 
 static void help(void) {
     printf(

@@ -7,9 +7,8 @@
 #include <sys/stat.h>
 #include "cli.h"
 #include "dcgan/clock.h"
-#include "dcgan/draw.h"
+#include "dcgan/viz.h"
 #include "dcgan/generate.h"
-#include "dcgan/image.h"
 #include "dcgan/io.h"
 #include "dcgan/image_writer.h"
 

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "dcgan/draw.h"
+#include "dcgan/viz.h"
 #include "dcgan/io.h"
 
 #define MAX_FRAMES 300

@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dcgan/draw.h"
-#include "dcgan/image.h"
+#include "dcgan/viz.h"
 #include "dcgan/io.h"
 
 #define PAD 2
