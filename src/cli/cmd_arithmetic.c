@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "dcgan/viz.h"
-#include "dcgan/generate.h"
-#include "dcgan/latent.h"
+#include "dcgan/gen.h"
 #include "dcgan/io.h"
+#include "dcgan/viz.h"
 
 #define MAX_GROUPS 16
 #define NEIGHBOURS 8

@@ -7,10 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
-#include "dcgan/generate.h"
-#include "dcgan/viz.h"
+#include "dcgan/gen.h"
 #include "dcgan/io.h"
-#include "dcgan/latent.h"
+#include "dcgan/viz.h"
 
 static void help(void) {
     printf(

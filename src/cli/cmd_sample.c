@@ -7,10 +7,9 @@
 #include <sys/stat.h>
 #include "cli.h"
 #include "dcgan/clock.h"
-#include "dcgan/viz.h"
-#include "dcgan/generate.h"
+#include "dcgan/gen.h"
 #include "dcgan/io.h"
-#include "dcgan/image_writer.h"
+#include "dcgan/viz.h"
 
 static void help(void) {
     printf(

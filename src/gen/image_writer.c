@@ -1,6 +1,6 @@
-// A fixed pool of PNG-writing threads fed batch by batch (see image_writer.h). Workers take one
+// A fixed pool of PNG-writing threads fed batch by batch (see gen.h). Workers take one
 // image at a time from the oldest queued batch, so every thread stays busy on the last batch too.
-#include "dcgan/image_writer.h"
+#include "dcgan/gen.h"
 
 #include <pthread.h>
 #include <stdio.h>
