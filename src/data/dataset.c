@@ -2,7 +2,7 @@
 // datasets of src/data/ (folder, lsun, cifar10), chosen by kind.
 #include "dcgan/error.h"
 #include "dcgan/data.h"
-#include "data/source.h"
+#include "source.h"
 
 #include <errno.h>
 #include <stdarg.h>
