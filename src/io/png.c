@@ -1,27 +1,14 @@
 // PNG reading and writing with libpng; libpng errors longjmp back into the calling function.
+#include "dcgan/error.h"
 #include "dcgan/io.h"
 
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-    if (err && errlen) {
-        int k = snprintf(err, errlen, "%s: ", path);
-        if (k >= 0 && (size_t)k < errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return -1;
-}
 
 // State shared with the libpng callbacks. Everything that changes after setjmp lives here
 // (not in locals of the function calling setjmp), so it is still valid after a longjmp.
@@ -105,8 +92,8 @@ int png_write(const char *path, const uint8_t *pixels, int width, int height, in
               char *err, size_t errlen) {
     if (!pixels || width <= 0 || height <= 0 || channels < 1 || channels > 4 ||
         width > PNG_USER_WIDTH_MAX || height > PNG_USER_HEIGHT_MAX)
-        return fail(err, errlen, path, "invalid image %dx%d with %d channels", width, height,
-                    channels);
+        return path_error(err, errlen, path, "invalid image %dx%d with %d channels", width, height,
+                          channels);
     png_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     // libpng only reads the rows; the cast drops const for its row-pointer type.
@@ -115,15 +102,15 @@ int png_write(const char *path, const uint8_t *pixels, int width, int height, in
     if (!ctx.rows || !tmp) {
         free(ctx.rows);
         free(tmp);
-        return fail(err, errlen, path, "out of memory");
+        return path_error(err, errlen, path, "out of memory");
     }
     int e = 0;
     const char *what = write_temp(&ctx, tmp, width, height, channels, &e);
     if (!what && rename(tmp, path)) { what = "rename failed"; e = errno; }
     int rc = 0;
     if (what) {
-        if (ctx.msg[0]) rc = fail(err, errlen, path, "%s: %s", what, ctx.msg);
-        else rc = fail(err, errlen, path, "%s: %s", what, strerror(e));
+        if (ctx.msg[0]) rc = path_error(err, errlen, path, "%s: %s", what, ctx.msg);
+        else rc = path_error(err, errlen, path, "%s: %s", what, strerror(e));
         remove(tmp);
     }
     free(ctx.rows);
@@ -189,15 +176,16 @@ int png_read(const char *path, uint8_t **pixels, int *width, int *height, int *c
     png_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     ctx.fp = fopen(path, "rb");
-    if (!ctx.fp) return fail(err, errlen, path, "cannot open: %s", strerror(errno));
+    if (!ctx.fp) return path_error(err, errlen, path, "cannot open: %s", strerror(errno));
     png_byte sig[8];
     size_t got = fread(sig, 1, 8, ctx.fp);
     if (got != 8 || png_sig_cmp(sig, 0, 8)) {
         int rerr = ferror(ctx.fp), e = errno;
         fclose(ctx.fp);
-        if (rerr) return fail(err, errlen, path, "read error: %s", strerror(e));
-        if (got < 8) return fail(err, errlen, path, "truncated or not a PNG (%zu bytes)", got);
-        return fail(err, errlen, path, "not a PNG file (bad signature)");
+        if (rerr) return path_error(err, errlen, path, "read error: %s", strerror(e));
+        if (got < 8) return path_error(err, errlen, path, "truncated or not a PNG (%zu bytes)",
+                                       got);
+        return path_error(err, errlen, path, "not a PNG file (bad signature)");
     }
     int rc = decode(&ctx, width, height, channels);
     if (ctx.png) png_destroy_read_struct(&ctx.png, ctx.info ? &ctx.info : NULL, NULL);
@@ -205,7 +193,7 @@ int png_read(const char *path, uint8_t **pixels, int *width, int *height, int *c
     free(ctx.rows);
     if (rc) {
         free(ctx.pixels);
-        return fail(err, errlen, path, "invalid PNG: %s", ctx.msg);
+        return path_error(err, errlen, path, "invalid PNG: %s", ctx.msg);
     }
     *pixels = ctx.pixels;
     return 0;
