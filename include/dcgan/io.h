@@ -65,4 +65,21 @@ int png_write(const char *path, const uint8_t *pixels, int width, int height, in
 int png_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels,
              char *err, size_t errlen);
 
+// Where png_decode gets its bytes, and what it refuses.
+typedef struct {
+    // Fills out[0..n-1]; returns NULL, or the reason it cannot (it becomes the error message).
+    const char *(*read)(void *ctx, uint8_t *out, size_t n);
+    void *ctx;
+    uint32_t max_side;          // refuse a wider or taller image (libpng's user limit); 0: libpng's
+    uint64_t max_pixels;        // refuse width * height above this; 0: no limit
+    int high_byte;              // 16-bit samples: 1 keeps the high byte (as PIL), 0 rounds
+} png_source;
+// The libpng reading core of png_read and of image_decode_png: decodes a PNG whose 8-byte
+// signature the caller has already read and checked into 8-bit interleaved pixels, 1 to 4
+// channels as stored (palette and low bit depths expanded, tRNS to alpha). *pixels is malloc'ed.
+// Returns 0; -1 with libpng's (or the reader's) reason in msg; -2 when libpng's reader could not
+// be created (msg says which part).
+int png_decode(const png_source *src, uint8_t **pixels, int *width, int *height, int *channels,
+               char *msg, size_t msglen);
+
 #endif
