@@ -1,6 +1,6 @@
 // The in-memory dataset: releasing it, naming its classes, and the batcher that turns its uint8
 // images into the normalised float batches of a training step.
-#include "dcgan/data.h"
+#include "source.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +16,21 @@ void dataset_free(dcgan_dataset *ds) {
     memset(ds, 0, sizeof *ds);
 }
 
-int dataset_set_class_names(dcgan_dataset *ds, const char *const *names, int n) {
+char **copy_names(const char *const *names, int n) {
     char **copy = calloc((size_t)n, sizeof *copy);
-    if (!copy) return -1;
+    if (!copy) return NULL;
     for (int i = 0; i < n; i++)
         if (!(copy[i] = strdup(names[i]))) {
             for (int j = 0; j < i; j++) free(copy[j]);
             free(copy);
-            return -1;
+            return NULL;
         }
+    return copy;
+}
+
+int dataset_set_class_names(dcgan_dataset *ds, const char *const *names, int n) {
+    char **copy = copy_names(names, n);
+    if (!copy) return -1;
     for (int i = 0; ds->class_names && i < ds->nclasses; i++) free(ds->class_names[i]);
     free(ds->class_names);
     ds->class_names = copy;

@@ -1,5 +1,5 @@
-// What every source shares: reading a whole file, decoding and preprocessing one encoded image,
-// the fingerprint hash, and releasing a source.
+// What every source shares: its first checks, its class names, reading a whole file, decoding
+// and preprocessing one encoded image, the fingerprint hash, and releasing it.
 #include "dcgan/error.h"
 #include "source.h"
 
@@ -48,6 +48,27 @@ int decode_preprocess(const uint8_t *buf, size_t len, uint8_t *dst, int size, in
     if (image_decode(buf, len, nc, &img, &w, &h, why, whylen)) return -1;
     resize_center_crop(dst, img, nc, h, w, size);
     free(img);
+    return 0;
+}
+
+int source_begin(data_source *src, const char *kind, const char *noun, const char *path,
+                 const char *reads, char *err, size_t errlen) {
+    memset(src, 0, sizeof *src);
+    src->kind = kind;
+    src->noun = noun;
+    if (!path || !*path) return set_error(err, errlen, "--dataset %s needs --data DIR", kind);
+    struct stat st;
+    if (stat(path, &st))
+        return set_error(err, errlen, "%s: cannot access: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return set_error(err, errlen, "%s: not a directory (--dataset %s reads %s)", path, kind,
+                         reads);
+    return 0;
+}
+
+int source_set_class_names(data_source *src, const char *const *names, int n) {
+    if (!(src->class_names = copy_names(names, n))) return -1;
+    src->nclasses = n;
     return 0;
 }
 
