@@ -3,7 +3,7 @@
 #ifndef DCGAN_FIXTURE_COMPARE_H
 #define DCGAN_FIXTURE_COMPARE_H
 #include "dcgan/model.h"
-#include "dcgan/safetensors.h"
+#include "dcgan/io.h"
 #include "dcgan/train.h"
 
 // Metadata value as int (-1 when absent) or float (NAN when absent).

@@ -11,10 +11,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "dcgan/image.h"
-#include "dcgan/npy.h"
+#include "dcgan/io.h"
 #include "dcgan/rng.h"
-#include "dcgan/safetensors.h"
 #include "test_util.h"
 
 #define FASHION "/usr/share/datasets/fashion-mnist"

@@ -3,7 +3,7 @@
 // exit codes, and a short training run on each kind. Every dataset is written here, with
 // the libraries themselves.
 #include "dcgan/data.h"
-#include "dcgan/image.h"
+#include "dcgan/io.h"
 #include "test_util.h"
 
 #include <jpeglib.h>

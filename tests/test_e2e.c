@@ -7,8 +7,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "dcgan/image.h"
-#include "dcgan/npy.h"
+#include "dcgan/io.h"
 #include "test_util.h"
 
 // min_spread: the least max-min pixel range that shows the image is not blank.

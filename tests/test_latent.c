@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dcgan/latent.h"
+#include "dcgan/gen.h"
 #include "test_util.h"
 
 #define NZ 100

@@ -10,8 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "dcgan/image.h"
-#include "dcgan/npy.h"
+#include "dcgan/io.h"
 #include "test_util.h"
 
 #define NZ 16

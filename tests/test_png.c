@@ -1,5 +1,6 @@
 // PNG round trips, grid geometry and value mapping, and rejection of bad files.
-#include "dcgan/image.h"
+#include "dcgan/viz.h"
+#include "dcgan/io.h"
 #include "test_util.h"
 
 #include <png.h>

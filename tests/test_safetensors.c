@@ -1,5 +1,5 @@
 // safetensors round trip and rejection of damaged files.
-#include "dcgan/safetensors.h"
+#include "dcgan/io.h"
 #include "test_util.h"
 
 #include <stdint.h>

@@ -6,5 +6,8 @@
 
 // Formats the message into err (when err and errlen are set) and returns -1.
 int set_error(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+// set_error for a message about a file: "PATH: " then the formatted text. Returns -1.
+int path_error(char *err, size_t errlen, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -6,8 +6,9 @@
 #define DCGAN_TRAIN_H
 #include <stdint.h>
 #include <stdio.h>
+#include "dcgan/clock.h"
 #include "dcgan/data.h"
-#include "dcgan/safetensors.h"
+#include "dcgan/io.h"
 #include "dcgan/model.h"
 #include "dcgan/net_exec.h"
 #include "dcgan/rng.h"
@@ -181,7 +182,6 @@ typedef struct {
     int line_open;          // a redrawn line is on screen
 } progress;
 
-double monotonic_seconds(void);
 void progress_init(progress *p, long start_iter, long total_iters, int images_per_iter, int log_every, FILE *metrics);
 // Records iteration `iter` (1-based count of completed iterations).
 void progress_update(progress *p, long iter, long epoch, const step_stats *st);

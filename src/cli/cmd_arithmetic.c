@@ -1,14 +1,12 @@
 // dcgan arithmetic: the DCGAN paper's latent vector arithmetic (e.g. smiling woman - neutral
 // woman + neutral man) on exemplars picked by index from a `dcgan sample --sheet`.
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-#include "dcgan/draw.h"
-#include "dcgan/generate.h"
-#include "dcgan/latent.h"
-#include "dcgan/npy.h"
+#include "dcgan/gen.h"
+#include "dcgan/io.h"
+#include "dcgan/viz.h"
 
 #define MAX_GROUPS 16
 #define NEIGHBOURS 8
@@ -42,25 +40,12 @@ static void help(void) {
         "  --class K            conditional G: the class of every image (index or name)  [0]\n");
 }
 
-enum { O_CKPT = 256, O_Z, O_PLUS, O_MINUS, O_GRID, O_ZOUT, O_NOISE, O_SEED, O_BN, O_BATCH, O_DEVICE, O_HELP, O_CLASS };
-static const struct option long_options[] = {
-    {"ckpt", required_argument, 0, O_CKPT}, {"z", required_argument, 0, O_Z},
-    {"plus", required_argument, 0, O_PLUS}, {"minus", required_argument, 0, O_MINUS},
-    {"grid", required_argument, 0, O_GRID}, {"z-out", required_argument, 0, O_ZOUT},
-    {"noise", required_argument, 0, O_NOISE}, {"seed", required_argument, 0, O_SEED},
-    {"bn", required_argument, 0, O_BN}, {"batch-size", required_argument, 0, O_BATCH},
-    {"device", required_argument, 0, O_DEVICE}, {"help", no_argument, 0, O_HELP},
-    {"class", required_argument, 0, O_CLASS}, {0, 0, 0, 0},
-};
-
 typedef struct {
-    const char *ckpt, *z_path, *grid, *z_out, *device, *class_arg;
+    generator_options gen;
+    const char *z_out;
     const char *lists[MAX_GROUPS];
     int signs[MAX_GROUPS], ngroups;
     float noise;
-    unsigned long long seed;
-    bn_mode bn;
-    int batch;
 } arith_options;
 
 static int run(const arith_options *o) {
@@ -70,23 +55,20 @@ static int run(const arith_options *o) {
     int32_t *classes = NULL;    // conditional G: the class of every image
     char (*text)[16] = NULL;
     int rows, nz, rc = 1;
-    if (npy_read_matrix(o->z_path, &z, &rows, &nz, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
+    if (npy_read_matrix(o->gen.z_path, &z, &rows, &nz, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
     latent_group groups[MAX_GROUPS];
     for (int i = 0; i < o->ngroups; i++) {
         groups[i].sign = o->signs[i];
         groups[i].n = latent_parse_indices(o->lists[i], groups[i].idx, LATENT_MAX_GROUP, rows, err, sizeof err);
         if (groups[i].n < 0) {
-            fprintf(stderr, "error: --%s %s: %s (in %s)\n", o->signs[i] > 0 ? "plus" : "minus", o->lists[i], err, o->z_path);
+            fprintf(stderr, "error: --%s %s: %s (in %s)\n", o->signs[i] > 0 ? "plus" : "minus", o->lists[i], err, o->gen.z_path);
             free(z);
             return 1;
         }
     }
     generator g;
-    if (generator_open(&g, o->ckpt, o->device, o->bn, o->batch, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); free(z); return 1; }
-    if (nz != g.nz) {
-        fprintf(stderr, "error: %s: latent vectors have %d values, the generator expects nz = %d\n", o->z_path, nz, g.nz);
-        goto done;
-    }
+    if (open_generator(&g, &o->gen)) { free(z); return 1; }
+    if (check_latents(o->gen.z_path, nz, g.nz)) goto done;
     // Vectors in grid order: each group's exemplars and mean, then the result and its neighbours.
     int ncol = NEIGHBOURS + 1, nvec = 0;
     for (int i = 0; i < o->ngroups; i++) {
@@ -119,20 +101,20 @@ static int run(const arith_options *o) {
     }
     float *result = vecs + (size_t)v * nz;
     latent_arithmetic(result, z, nz, groups, o->ngroups);
-    latent_neighbours(result + nz, result, nz, NEIGHBOURS, o->noise, o->seed, RNG_STREAM_NEIGHBOURS);
+    latent_neighbours(result + nz, result, nz, NEIGHBOURS, o->noise, o->gen.seed, RNG_STREAM_NEIGHBOURS);
     for (int k = 0; k <= NEIGHBOURS; k++, v++) {
         cellidx[v] = o->ngroups * ncol + k;
         if (k == 0) snprintf(text[cellidx[v]], sizeof text[0], "=");
         else snprintf(text[cellidx[v]], sizeof text[0], "~%d", k);
     }
-    if (generator_labels(&g, o->class_arg, nvec, nvec, &classes, err, sizeof err) ||
+    if (generator_labels(&g, o->gen.class_arg, nvec, nvec, &classes, err, sizeof err) ||
         generator_run(&g, images, vecs, classes, nvec, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
     for (size_t i = 0; i < (size_t)ncells * per; i++) cells[i] = -1.0f;   // unused cells: black
     for (int k = 0; k < nvec; k++) {
         memcpy(cells + (size_t)cellidx[k] * per, images + (size_t)k * per, per * sizeof(float));
         labels[cellidx[k]] = text[cellidx[k]];
     }
-    const char *path = o->grid ? o->grid : "arithmetic.png";
+    const char *path = o->gen.grid ? o->gen.grid : "arithmetic.png";
     if (save_labelled_grid_png(path, cells, ncells, g.nc, g.size, g.size, ncol, labels, err, sizeof err)) {
         fprintf(stderr, "error: %s\n", err);
         goto done;
@@ -156,35 +138,25 @@ done:
 }
 
 int cmd_arithmetic(int argc, char **argv) {
-    arith_options o = {.device = "auto", .seed = 1, .bn = BN_RUNNING, .batch = 64, .noise = 0.25f};
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    arith_options o = {.gen = GENERATOR_DEFAULTS, .noise = 0.25f};
+    option_parser p;
+    options_begin(&p, "arithmetic", argc, argv, GENERATOR_OPTIONS " plus minus z-out noise help");
+    for (int c; (c = next_option(&p)) != -1;) {
+        if (generator_option(&o.gen, "arithmetic", c, optarg)) continue;
         switch (c) {
-        case O_CKPT: o.ckpt = optarg; break;
-        case O_Z: o.z_path = optarg; break;
-        case O_PLUS:
-        case O_MINUS:
+        case OPT_PLUS:
+        case OPT_MINUS:
             if (o.ngroups == MAX_GROUPS) usage_error("arithmetic", "at most %d --plus / --minus groups", MAX_GROUPS);
-            o.signs[o.ngroups] = c == O_PLUS ? 1 : -1;
+            o.signs[o.ngroups] = c == OPT_PLUS ? 1 : -1;
             o.lists[o.ngroups++] = optarg;
             break;
-        case O_GRID: o.grid = optarg; break;
-        case O_ZOUT: o.z_out = optarg; break;
-        case O_NOISE: o.noise = parse_float("--noise", optarg, 0.0f, 100.0f); break;
-        case O_SEED: o.seed = parse_seed("--seed", optarg); break;
-        case O_BN: o.bn = parse_bn("arithmetic", optarg); break;
-        case O_BATCH: o.batch = (int)parse_long("--batch-size", optarg, 1, 65536); break;
-        case O_DEVICE: o.device = optarg; break;
-        case O_CLASS: o.class_arg = optarg; break;
-        case O_HELP: help(); return 0;
-        default: usage_error("arithmetic", "unknown or incomplete option '%s'", argv[optind - 1]);
+        case OPT_Z_OUT: o.z_out = optarg; break;
+        case OPT_NOISE: o.noise = parse_float("--noise", optarg, 0.0f, 100.0f); break;
+        case OPT_HELP: help(); return 0;
         }
     }
-    if (optind < argc) usage_error("arithmetic", "unexpected argument '%s'", argv[optind]);
-    if (!o.ckpt) usage_error("arithmetic", "--ckpt FILE is required");
-    if (!o.z_path) usage_error("arithmetic", "--z FILE.npy is required (the vectors of a `dcgan sample --sheet`)");
+    generator_options_end(&p, &o.gen);
+    if (!o.gen.z_path) usage_error("arithmetic", "--z FILE.npy is required (the vectors of a `dcgan sample --sheet`)");
     if (o.ngroups == 0) usage_error("arithmetic", "give at least one --plus or --minus group of indices");
     return run(&o);
 }

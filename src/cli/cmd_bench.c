@@ -1,9 +1,9 @@
 // dcgan bench: training throughput (images/s) of the full iteration on synthetic data.
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "dcgan/clock.h"
 #include "dcgan/data.h"
 #include "dcgan/train.h"
 
@@ -23,16 +23,6 @@ static void help(void) {
         "  --json          print one JSON line instead of text\n");
 }
 
-enum { O_SIZE = 256, O_NC, O_BATCH, O_NZ, O_NGF, O_NDF, O_ITERS, O_WARMUP, O_DEVICE, O_JSON, O_HELP };
-static const struct option long_options[] = {
-    {"size", required_argument, 0, O_SIZE}, {"nc", required_argument, 0, O_NC},
-    {"batch-size", required_argument, 0, O_BATCH}, {"nz", required_argument, 0, O_NZ},
-    {"ngf", required_argument, 0, O_NGF}, {"ndf", required_argument, 0, O_NDF},
-    {"iters", required_argument, 0, O_ITERS}, {"warmup", required_argument, 0, O_WARMUP},
-    {"device", required_argument, 0, O_DEVICE}, {"json", no_argument, 0, O_JSON},
-    {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
-};
-
 static int compare_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
@@ -44,26 +34,24 @@ int cmd_bench(int argc, char **argv) {
     long iters = 20, warmup = 3;
     int json = 0;
     const char *device = "auto";
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    option_parser p;
+    options_begin(&p, "bench", argc, argv, "size nc batch-size nz ngf ndf iters warmup device json help");
+    for (int c; (c = next_option(&p)) != -1;) {
         switch (c) {
-        case O_SIZE: h.cfg.size = (int)parse_long("--size", optarg, 1, 4096); break;
-        case O_NC: h.cfg.nc = (int)parse_long("--nc", optarg, 1, 3); break;
-        case O_BATCH: h.batch_size = (int)parse_long("--batch-size", optarg, 1, 65536); break;
-        case O_NZ: h.cfg.nz = (int)parse_long("--nz", optarg, 1, 4096); break;
-        case O_NGF: h.cfg.ngf = (int)parse_long("--ngf", optarg, 1, 1024); break;
-        case O_NDF: h.cfg.ndf = (int)parse_long("--ndf", optarg, 1, 1024); break;
-        case O_ITERS: iters = parse_long("--iters", optarg, 1, 1000000); break;
-        case O_WARMUP: warmup = parse_long("--warmup", optarg, 0, 1000000); break;
-        case O_DEVICE: device = optarg; break;
-        case O_JSON: json = 1; break;
-        case O_HELP: help(); return 0;
-        default: usage_error("bench", "unknown or incomplete option '%s'", argv[optind - 1]);
+        case OPT_SIZE: h.cfg.size = (int)parse_long("--size", optarg, 1, 4096); break;
+        case OPT_NC: h.cfg.nc = (int)parse_long("--nc", optarg, 1, 3); break;
+        case OPT_BATCH: h.batch_size = (int)parse_long("--batch-size", optarg, 1, 65536); break;
+        case OPT_NZ: h.cfg.nz = (int)parse_long("--nz", optarg, 1, 4096); break;
+        case OPT_NGF: h.cfg.ngf = (int)parse_long("--ngf", optarg, 1, 1024); break;
+        case OPT_NDF: h.cfg.ndf = (int)parse_long("--ndf", optarg, 1, 1024); break;
+        case OPT_ITERS: iters = parse_long("--iters", optarg, 1, 1000000); break;
+        case OPT_WARMUP: warmup = parse_long("--warmup", optarg, 0, 1000000); break;
+        case OPT_DEVICE: device = optarg; break;
+        case OPT_JSON: json = 1; break;
+        case OPT_HELP: help(); return 0;
         }
     }
-    if (optind < argc) usage_error("bench", "unexpected argument '%s'", argv[optind]);
+    options_end(&p);
     char err[512];
     const char *notice;
     const dcgan_backend *be = backend_select(device, &notice, err, sizeof err);

@@ -1,16 +1,14 @@
 // dcgan interpolate: walks through latent space, drawn as one grid (a row per walk) or as
 // numbered frames for a video.
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
-#include "dcgan/generate.h"
-#include "dcgan/image.h"
-#include "dcgan/latent.h"
-#include "dcgan/npy.h"
+#include "dcgan/gen.h"
+#include "dcgan/io.h"
+#include "dcgan/viz.h"
 
 static void help(void) {
     printf(
@@ -39,22 +37,11 @@ static void help(void) {
         "                       [walk r in class r mod the class count]\n");
 }
 
-enum { O_CKPT = 256, O_ROWS, O_STEPS, O_CHAIN, O_MODE, O_SEED, O_Z, O_GRID, O_FRAMES, O_BN, O_BATCH, O_DEVICE, O_HELP, O_CLASS };
-static const struct option long_options[] = {
-    {"ckpt", required_argument, 0, O_CKPT}, {"rows", required_argument, 0, O_ROWS},
-    {"steps", required_argument, 0, O_STEPS}, {"chain", required_argument, 0, O_CHAIN},
-    {"mode", required_argument, 0, O_MODE}, {"seed", required_argument, 0, O_SEED}, {"z", required_argument, 0, O_Z},
-    {"grid", required_argument, 0, O_GRID}, {"frames", required_argument, 0, O_FRAMES}, {"bn", required_argument, 0, O_BN},
-    {"batch-size", required_argument, 0, O_BATCH}, {"device", required_argument, 0, O_DEVICE},
-    {"help", no_argument, 0, O_HELP}, {"class", required_argument, 0, O_CLASS}, {0, 0, 0, 0},
-};
-
 typedef struct {
-    const char *ckpt, *z_path, *grid, *frames, *device, *class_arg;
-    int rows, steps, chain, batch;
+    generator_options gen;
+    const char *frames;
+    int rows, steps, chain;
     latent_mode mode;
-    unsigned long long seed;
-    bn_mode bn;
 } interp_options;
 
 static int write_frames(const char *dir, const float *images, int R, int S, int c, int s, char *err, size_t errlen) {
@@ -76,22 +63,19 @@ static int write_frames(const char *dir, const float *images, int R, int S, int 
 static int run(interp_options *o) {
     char err[1024];
     generator g;
-    if (generator_open(&g, o->ckpt, o->device, o->bn, o->batch, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
+    if (open_generator(&g, &o->gen)) return 1;
     float *points = NULL, *walk = NULL, *images = NULL;
     int32_t *labels = NULL;
     int rc = 1, K = o->chain;
-    if (o->z_path) {
+    if (o->gen.z_path) {
         int n, cols;
-        if (npy_read_matrix(o->z_path, &points, &n, &cols, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-        if (cols != g.nz) {
-            fprintf(stderr, "error: %s: latent vectors have %d values, the generator expects nz = %d\n", o->z_path, cols, g.nz);
-            goto done;
-        }
+        if (npy_read_matrix(o->gen.z_path, &points, &n, &cols, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
+        if (check_latents(o->gen.z_path, cols, g.nz)) goto done;
         if (o->rows == 0) {
-            if (n % K) { fprintf(stderr, "error: %s: %d vectors do not make whole walks of --chain %d points\n", o->z_path, n, K); goto done; }
+            if (n % K) { fprintf(stderr, "error: %s: %d vectors do not make whole walks of --chain %d points\n", o->gen.z_path, n, K); goto done; }
             o->rows = n / K;
         } else if (n != o->rows * K) {
-            fprintf(stderr, "error: %s: holds %d vectors; --rows %d with --chain %d needs %d\n", o->z_path, n, o->rows, K, o->rows * K);
+            fprintf(stderr, "error: %s: holds %d vectors; --rows %d with --chain %d needs %d\n", o->gen.z_path, n, o->rows, K, o->rows * K);
             goto done;
         }
     } else {
@@ -101,7 +85,7 @@ static int run(interp_options *o) {
             goto done;
         }
         if (!(points = malloc((size_t)o->rows * K * g.nz * sizeof(float)))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        generator_seed_noise(points, 0, o->rows * K, g.nz, o->seed);
+        generator_seed_noise(points, 0, o->rows * K, g.nz, o->gen.seed);
     }
     int R = o->rows, S = o->steps;
     if ((long)R * S > 65536) { fprintf(stderr, "error: %d walks of %d steps are too many images (at most 65536)\n", R, S); goto done; }
@@ -112,13 +96,13 @@ static int run(interp_options *o) {
     for (int r = 0; r < R; r++)
         fallbacks += latent_walk(walk + (size_t)r * S * g.nz, points + (size_t)r * K * g.nz, K, S, g.nz, o->mode);
     if (fallbacks) printf("note: %d segment(s) join (anti)parallel vectors; interpolated linearly there\n", fallbacks);
-    if (generator_labels(&g, o->class_arg, (long)R * S, S, &labels, err, sizeof err) ||
+    if (generator_labels(&g, o->gen.class_arg, (long)R * S, S, &labels, err, sizeof err) ||
         generator_run(&g, images, walk, labels, R * S, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
     if (o->frames) {
         if (write_frames(o->frames, images, R, S, g.nc, g.size, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
         printf("wrote %d frames to %s (%d walk(s), %s)\n", S, o->frames, R, o->mode == LATENT_SLERP ? "slerp" : "lerp");
     } else {
-        const char *path = o->grid ? o->grid : "interpolation.png";
+        const char *path = o->gen.grid ? o->gen.grid : "interpolation.png";
         if (save_grid_png(path, images, R * S, g.nc, g.size, g.size, S, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
         printf("wrote %s (%d walk(s) of %d steps through %d points, %s)\n", path, R, S, K, o->mode == LATENT_SLERP ? "slerp" : "lerp");
     }
@@ -133,38 +117,27 @@ done:
 }
 
 int cmd_interpolate(int argc, char **argv) {
-    interp_options o = {.device = "auto", .seed = 1, .bn = BN_RUNNING, .batch = 64, .steps = 10, .chain = 2,
-                        .mode = LATENT_SLERP};
-    int c, seed_given = 0;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    interp_options o = {.gen = GENERATOR_DEFAULTS, .steps = 10, .chain = 2, .mode = LATENT_SLERP};
+    option_parser p;
+    options_begin(&p, "interpolate", argc, argv, GENERATOR_OPTIONS " rows steps chain mode frames help");
+    for (int c; (c = next_option(&p)) != -1;) {
+        if (generator_option(&o.gen, "interpolate", c, optarg)) continue;
         switch (c) {
-        case O_CKPT: o.ckpt = optarg; break;
-        case O_ROWS: o.rows = (int)parse_long("--rows", optarg, 1, 4096); break;
-        case O_STEPS: o.steps = (int)parse_long("--steps", optarg, 2, 4096); break;
-        case O_CHAIN: o.chain = (int)parse_long("--chain", optarg, 2, 4096); break;
-        case O_MODE:
+        case OPT_ROWS: o.rows = (int)parse_long("--rows", optarg, 1, 4096); break;
+        case OPT_STEPS: o.steps = (int)parse_long("--steps", optarg, 2, 4096); break;
+        case OPT_CHAIN: o.chain = (int)parse_long("--chain", optarg, 2, 4096); break;
+        case OPT_MODE:
             if (!strcmp(optarg, "slerp")) o.mode = LATENT_SLERP;
             else if (!strcmp(optarg, "lerp")) o.mode = LATENT_LERP;
             else usage_error("interpolate", "--mode: expected slerp or lerp, got '%s'", optarg);
             break;
-        case O_SEED: o.seed = parse_seed("--seed", optarg); seed_given = 1; break;
-        case O_Z: o.z_path = optarg; break;
-        case O_GRID: o.grid = optarg; break;
-        case O_FRAMES: o.frames = optarg; break;
-        case O_BN: o.bn = parse_bn("interpolate", optarg); break;
-        case O_BATCH: o.batch = (int)parse_long("--batch-size", optarg, 1, 65536); break;
-        case O_DEVICE: o.device = optarg; break;
-        case O_CLASS: o.class_arg = optarg; break;
-        case O_HELP: help(); return 0;
-        default: usage_error("interpolate", "unknown or incomplete option '%s'", argv[optind - 1]);
+        case OPT_FRAMES: o.frames = optarg; break;
+        case OPT_HELP: help(); return 0;
         }
     }
-    if (optind < argc) usage_error("interpolate", "unexpected argument '%s'", argv[optind]);
-    if (!o.ckpt) usage_error("interpolate", "--ckpt FILE is required");
-    if (o.grid && o.frames) usage_error("interpolate", "give either --grid or --frames, not both");
-    if (seed_given && o.z_path) usage_error("interpolate", "give either --seed or --z, not both");
+    generator_options_end(&p, &o.gen);
+    if (o.gen.grid && o.frames) usage_error("interpolate", "give either --grid or --frames, not both");
+    if (o.gen.seed_given && o.gen.z_path) usage_error("interpolate", "give either --seed or --z, not both");
     if (o.steps < o.chain)
         usage_error("interpolate", "--steps %d is fewer than the %d points of --chain: every point needs a step", o.steps, o.chain);
     return run(&o);

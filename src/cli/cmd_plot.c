@@ -1,10 +1,9 @@
 // dcgan plot: the pictures of a training run: losses and D outputs (plot.png) and, with --gif,
 // the animation of its fixed-noise sample grids (progress.gif).
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
-#include "dcgan/draw.h"
+#include "dcgan/viz.h"
 
 static void help(void) {
     printf(
@@ -25,25 +24,17 @@ static void help(void) {
         "  --delay CS           hundredths of a second per GIF frame       [20]\n");
 }
 
-enum { O_OUT = 256, O_SMOOTH, O_SIZE, O_GIF, O_GIFOUT, O_GIFONLY, O_DELAY, O_HELP };
-static const struct option long_options[] = {
-    {"out", required_argument, 0, O_OUT}, {"smooth", required_argument, 0, O_SMOOTH},
-    {"size", required_argument, 0, O_SIZE}, {"gif", no_argument, 0, O_GIF},
-    {"gif-out", required_argument, 0, O_GIFOUT}, {"gif-only", no_argument, 0, O_GIFONLY},
-    {"delay", required_argument, 0, O_DELAY}, {"help", no_argument, 0, O_HELP}, {0, 0, 0, 0},
-};
-
 int cmd_plot(int argc, char **argv) {
     plot_options po = {1000, 700, 0.0};
     const char *out = NULL, *gif_out = NULL;
-    int gif = 0, gif_only = 0, delay = 20, c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    int gif = 0, gif_only = 0, delay = 20;
+    option_parser p;
+    options_begin(&p, "plot", argc, argv, "out smooth size gif gif-out gif-only delay help");
+    for (int c; (c = next_option(&p)) != -1;) {
         switch (c) {
-        case O_OUT: out = optarg; break;
-        case O_SMOOTH: po.smooth = parse_float("--smooth", optarg, 0.0f, 0.9999f); break;
-        case O_SIZE: {
+        case OPT_OUT: out = optarg; break;
+        case OPT_SMOOTH: po.smooth = parse_float("--smooth", optarg, 0.0f, 0.9999f); break;
+        case OPT_SIZE: {
             int w, h, k = 0;
             if (sscanf(optarg, "%dx%d%n", &w, &h, &k) != 2 || optarg[k] || w < 300 || h < 240 || w > 10000 || h > 10000)
                 usage_error("plot", "--size: expected WxH between 300x240 and 10000x10000, got '%s'", optarg);
@@ -51,12 +42,11 @@ int cmd_plot(int argc, char **argv) {
             po.height = h;
             break;
         }
-        case O_GIF: gif = 1; break;
-        case O_GIFOUT: gif = 1; gif_out = optarg; break;
-        case O_GIFONLY: gif = gif_only = 1; break;
-        case O_DELAY: delay = (int)parse_long("--delay", optarg, 1, 10000); break;
-        case O_HELP: help(); return 0;
-        default: usage_error("plot", "unknown or incomplete option '%s'", argv[optind - 1]);
+        case OPT_GIF: gif = 1; break;
+        case OPT_GIF_OUT: gif = 1; gif_out = optarg; break;
+        case OPT_GIF_ONLY: gif = gif_only = 1; break;
+        case OPT_DELAY: delay = (int)parse_long("--delay", optarg, 1, 10000); break;
+        case OPT_HELP: help(); return 0;
         }
     }
     if (optind >= argc) usage_error("plot", "give the run directory, e.g. dcgan plot out");

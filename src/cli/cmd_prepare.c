@@ -1,6 +1,5 @@
 // dcgan prepare: decodes and preprocesses a dataset into its cache, so that training starts
 // from the memory-mapped cache.
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include "cli.h"
@@ -23,24 +22,13 @@ static void help(void) {
         "  --strict             stop on an undecodable image instead of skipping it\n");
 }
 
-enum { OPT_DATASET = 256, OPT_DATA, OPT_CLASSES, OPT_SIZE, OPT_NC, OPT_CACHE, OPT_OUT, OPT_STRICT, OPT_HELP };
-
-static const struct option long_options[] = {
-    {"dataset", required_argument, 0, OPT_DATASET}, {"data", required_argument, 0, OPT_DATA},
-    {"classes", required_argument, 0, OPT_CLASSES}, {"size", required_argument, 0, OPT_SIZE},
-    {"nc", required_argument, 0, OPT_NC}, {"cache", required_argument, 0, OPT_CACHE},
-    {"out", required_argument, 0, OPT_OUT}, {"strict", no_argument, 0, OPT_STRICT},
-    {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0},
-};
-
 int cmd_prepare(int argc, char **argv) {
     const char *kind = NULL, *path = NULL, *out = "out";
     dataset_options opt = {.progress = 1};
     long size = 32, nc = 3;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    option_parser p;
+    options_begin(&p, "prepare", argc, argv, "dataset data classes size nc cache out strict help");
+    for (int c; (c = next_option(&p)) != -1;) {
         switch (c) {
         case OPT_DATASET: kind = optarg; break;
         case OPT_DATA: path = optarg; break;
@@ -51,10 +39,9 @@ int cmd_prepare(int argc, char **argv) {
         case OPT_OUT: out = optarg; break;
         case OPT_STRICT: opt.strict = 1; break;
         case OPT_HELP: help(); return 0;
-        default: usage_error("prepare", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) usage_error("prepare", "unexpected argument '%s'", argv[optind]);
+    options_end(&p);
     if (!kind) usage_error("prepare", "--dataset is required (folder, lsun or cifar10)");
     if (strcmp(kind, "folder") && strcmp(kind, "lsun") && strcmp(kind, "cifar10")) {
         if (dataset_kind_valid(kind))

@@ -1,17 +1,14 @@
 // dcgan sample: images from a trained generator, as a grid, a numbered sheet, or individual PNGs.
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
-#include "dcgan/draw.h"
-#include "dcgan/generate.h"
-#include "dcgan/image.h"
-#include "dcgan/image_writer.h"
-#include "dcgan/npy.h"
-#include "dcgan/train.h"
+#include "dcgan/clock.h"
+#include "dcgan/gen.h"
+#include "dcgan/io.h"
+#include "dcgan/viz.h"
 
 static void help(void) {
     printf(
@@ -39,24 +36,11 @@ static void help(void) {
         "--out-dir image i gets class i mod the class count and its own z.\n");
 }
 
-enum { O_CKPT = 256, O_GRID, O_SHEET, O_ZOUT, O_OUTDIR, O_COUNT, O_SEED, O_Z, O_BN, O_BATCH, O_WRITERS,
-       O_DEVICE, O_HELP, O_CLASS };
-static const struct option long_options[] = {
-    {"ckpt", required_argument, 0, O_CKPT}, {"grid", required_argument, 0, O_GRID},
-    {"sheet", required_argument, 0, O_SHEET}, {"z-out", required_argument, 0, O_ZOUT},
-    {"out-dir", required_argument, 0, O_OUTDIR}, {"count", required_argument, 0, O_COUNT},
-    {"seed", required_argument, 0, O_SEED}, {"z", required_argument, 0, O_Z}, {"bn", required_argument, 0, O_BN},
-    {"batch-size", required_argument, 0, O_BATCH}, {"writers", required_argument, 0, O_WRITERS},
-    {"device", required_argument, 0, O_DEVICE}, {"help", no_argument, 0, O_HELP},
-    {"class", required_argument, 0, O_CLASS}, {0, 0, 0, 0},
-};
-
 typedef struct {
-    const char *ckpt, *grid, *sheet, *z_out, *out_dir, *z_path, *device, *class_arg;
+    generator_options gen;
+    const char *sheet, *z_out, *out_dir;
     long count;
-    unsigned long long seed;
-    bn_mode bn;
-    int batch, writers;
+    int writers;
 } sample_options;
 
 // FILE.png -> FILE.npy (or FILE + ".npy" when it does not end in .png).
@@ -81,7 +65,7 @@ static int write_files(generator *g, const sample_options *o, const float *z_all
     for (long first = 0; !rc && first < count; first += g->batch) {
         int n = (int)(count - first < g->batch ? count - first : g->batch);
         const float *z = z_all ? z_all + (size_t)first * g->nz : zchunk;
-        if (!z_all) generator_seed_noise(zchunk, first, n, g->nz, o->seed);
+        if (!z_all) generator_seed_noise(zchunk, first, n, g->nz, o->gen.seed);
         float *buf = image_writer_acquire(w);
         if (!buf) break;   // a write failed; finish reports it
         if (generator_run(g, buf, z, labels ? labels + first : NULL, n, err, errlen)) rc = -1;
@@ -101,25 +85,19 @@ static int write_files(generator *g, const sample_options *o, const float *z_all
 static int run(const sample_options *o) {
     char err[1024];
     generator g;
-    if (generator_open(&g, o->ckpt, o->device, o->bn, o->batch, err, sizeof err)) {
-        fprintf(stderr, "error: %s\n", err);
-        return 1;
-    }
+    if (open_generator(&g, &o->gen)) return 1;
     float *z = NULL, *images = NULL;
     int32_t *labels = NULL;
     long count = o->count > 0 ? o->count : 64;
     int rc = 1, cols = 8;
     // A conditional G's default picture: one row of `cols` per class, every row the same vectors.
-    int class_rows = g.nclasses > 0 && !o->class_arg && !o->out_dir;
+    int class_rows = g.nclasses > 0 && !o->gen.class_arg && !o->out_dir;
     if (class_rows && o->count <= 0) count = (long)cols * g.nclasses;
-    if (o->z_path) {
+    if (o->gen.z_path) {
         int rows, cols;
-        if (npy_read_matrix(o->z_path, &z, &rows, &cols, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-        if (cols != g.nz) {
-            fprintf(stderr, "error: %s: latent vectors have %d values, the generator expects nz = %d\n", o->z_path, cols, g.nz);
-            goto done;
-        }
-        if (o->count > rows) { fprintf(stderr, "error: --count %ld exceeds the %d vectors in %s\n", o->count, rows, o->z_path); goto done; }
+        if (npy_read_matrix(o->gen.z_path, &z, &rows, &cols, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
+        if (check_latents(o->gen.z_path, cols, g.nz)) goto done;
+        if (o->count > rows) { fprintf(stderr, "error: --count %ld exceeds the %d vectors in %s\n", o->count, rows, o->gen.z_path); goto done; }
         count = o->count > 0 ? o->count : rows;
         if (class_rows) {
             if (rows < cols) cols = rows;
@@ -128,7 +106,7 @@ static int run(const sample_options *o) {
     } else if (!o->out_dir || o->z_out) {
         // Grids and sheets keep every vector (and the image) in memory anyway.
         if (!(z = malloc((size_t)count * g.nz * sizeof(float)))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        generator_seed_noise(z, 0, (int)count, g.nz, o->seed);
+        generator_seed_noise(z, 0, (int)count, g.nz, o->gen.seed);
     }
     if (class_rows) {
         float *rows_z = malloc((size_t)count * g.nz * sizeof(float));
@@ -137,7 +115,7 @@ static int run(const sample_options *o) {
         free(z);
         z = rows_z;
     }
-    if (generator_labels(&g, o->class_arg, count, class_rows ? cols : 1, &labels, err, sizeof err)) {
+    if (generator_labels(&g, o->gen.class_arg, count, class_rows ? cols : 1, &labels, err, sizeof err)) {
         fprintf(stderr, "error: %s\n", err);
         goto done;
     }
@@ -150,7 +128,7 @@ static int run(const sample_options *o) {
         size_t per = generator_image_numel(&g);
         if (!(images = malloc((size_t)count * per * sizeof(float)))) { fprintf(stderr, "error: out of memory\n"); goto done; }
         if (generator_run(&g, images, z, labels, (int)count, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-        const char *path = o->sheet ? o->sheet : o->grid ? o->grid : "samples.png";
+        const char *path = o->sheet ? o->sheet : o->gen.grid ? o->gen.grid : "samples.png";
         int bad = o->sheet ? save_sheet_png(path, images, (int)count, g.nc, g.size, g.size, cols, 0, err, sizeof err)
                            : save_grid_png(path, images, (int)count, g.nc, g.size, g.size, cols, err, sizeof err);
         if (bad) { fprintf(stderr, "error: %s\n", err); goto done; }
@@ -170,31 +148,21 @@ done:
 }
 
 int cmd_sample(int argc, char **argv) {
-    sample_options o = {.device = "auto", .seed = 1, .bn = BN_RUNNING, .batch = 64};
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    sample_options o = {.gen = GENERATOR_DEFAULTS};
+    option_parser p;
+    options_begin(&p, "sample", argc, argv, GENERATOR_OPTIONS " sheet z-out out-dir count writers help");
+    for (int c; (c = next_option(&p)) != -1;) {
+        if (generator_option(&o.gen, "sample", c, optarg)) continue;
         switch (c) {
-        case O_CKPT: o.ckpt = optarg; break;
-        case O_GRID: o.grid = optarg; break;
-        case O_SHEET: o.sheet = optarg; break;
-        case O_ZOUT: o.z_out = optarg; break;
-        case O_OUTDIR: o.out_dir = optarg; break;
-        case O_COUNT: o.count = parse_long("--count", optarg, 1, 10000000L); break;
-        case O_SEED: o.seed = parse_seed("--seed", optarg); break;
-        case O_Z: o.z_path = optarg; break;
-        case O_BN: o.bn = parse_bn("sample", optarg); break;
-        case O_BATCH: o.batch = (int)parse_long("--batch-size", optarg, 1, 65536); break;
-        case O_WRITERS: o.writers = (int)parse_long("--writers", optarg, 1, 64); break;
-        case O_DEVICE: o.device = optarg; break;
-        case O_CLASS: o.class_arg = optarg; break;
-        case O_HELP: help(); return 0;
-        default: usage_error("sample", "unknown or incomplete option '%s'", argv[optind - 1]);
+        case OPT_SHEET: o.sheet = optarg; break;
+        case OPT_Z_OUT: o.z_out = optarg; break;
+        case OPT_OUT_DIR: o.out_dir = optarg; break;
+        case OPT_COUNT: o.count = parse_long("--count", optarg, 1, 10000000L); break;
+        case OPT_WRITERS: o.writers = (int)parse_long("--writers", optarg, 1, 64); break;
+        case OPT_HELP: help(); return 0;
         }
     }
-    if (optind < argc) usage_error("sample", "unexpected argument '%s'", argv[optind]);
-    if (!o.ckpt) usage_error("sample", "--ckpt FILE is required");
-    if (!!o.grid + !!o.out_dir + !!o.sheet > 1) usage_error("sample", "give one of --grid, --sheet and --out-dir");
+    generator_options_end(&p, &o.gen);
+    if (!!o.gen.grid + !!o.out_dir + !!o.sheet > 1) usage_error("sample", "give one of --grid, --sheet and --out-dir");
     return run(&o);
 }

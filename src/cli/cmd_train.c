@@ -1,5 +1,4 @@
 // dcgan train: option parsing for a training run.
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,31 +58,6 @@ static void help(void) {
         "train_state.safetensors. Ctrl-C saves a checkpoint and exits; --resume DIR continues.\n");
 }
 
-enum {
-    OPT_DATA = 256, OPT_DATASET, OPT_SIZE, OPT_NC, OPT_NZ, OPT_NGF, OPT_NDF, OPT_LOSS, OPT_BATCH, OPT_ITERS,
-    OPT_EPOCHS, OPT_LR, OPT_BETA1, OPT_BETA2, OPT_DSTEPS, OPT_CLIP, OPT_SEED, OPT_DEVICE, OPT_OUT,
-    OPT_SAMPLE_EVERY, OPT_CKPT_EVERY, OPT_LOG_EVERY, OPT_RESUME, OPT_VERBOSE, OPT_HELP, OPT_CONDITIONAL,
-    OPT_CLASSES, OPT_CACHE, OPT_STRICT,
-};
-
-static const struct option long_options[] = {
-    {"data", required_argument, 0, OPT_DATA}, {"dataset", required_argument, 0, OPT_DATASET},
-    {"size", required_argument, 0, OPT_SIZE}, {"nc", required_argument, 0, OPT_NC},
-    {"nz", required_argument, 0, OPT_NZ}, {"ngf", required_argument, 0, OPT_NGF},
-    {"ndf", required_argument, 0, OPT_NDF}, {"loss", required_argument, 0, OPT_LOSS},
-    {"batch-size", required_argument, 0, OPT_BATCH}, {"iters", required_argument, 0, OPT_ITERS},
-    {"epochs", required_argument, 0, OPT_EPOCHS}, {"lr", required_argument, 0, OPT_LR},
-    {"beta1", required_argument, 0, OPT_BETA1}, {"beta2", required_argument, 0, OPT_BETA2},
-    {"d-steps", required_argument, 0, OPT_DSTEPS}, {"clip", required_argument, 0, OPT_CLIP},
-    {"seed", required_argument, 0, OPT_SEED}, {"device", required_argument, 0, OPT_DEVICE},
-    {"out", required_argument, 0, OPT_OUT}, {"sample-every", required_argument, 0, OPT_SAMPLE_EVERY},
-    {"ckpt-every", required_argument, 0, OPT_CKPT_EVERY}, {"log-every", required_argument, 0, OPT_LOG_EVERY},
-    {"resume", required_argument, 0, OPT_RESUME}, {"verbose", no_argument, 0, OPT_VERBOSE},
-    {"help", no_argument, 0, OPT_HELP}, {"conditional", no_argument, 0, OPT_CONDITIONAL},
-    {"help", no_argument, 0, OPT_HELP}, {"classes", required_argument, 0, OPT_CLASSES},
-    {"cache", required_argument, 0, OPT_CACHE}, {"strict", no_argument, 0, OPT_STRICT}, {0, 0, 0, 0},
-};
-
 int cmd_train(int argc, char **argv) {
     run_options o = {.dataset = "fashion-mnist", .device = "auto", .sample_every = 500, .ckpt_every = 1000,
                      .log_every = 50, .epochs = 0};
@@ -93,13 +67,15 @@ int cmd_train(int argc, char **argv) {
     unsigned long long seed = 1;
     const char *loss_name = "nonsat";
     int model_option_given = 0;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+    option_parser p;
+    options_begin(&p, "train", argc, argv,
+                  "data dataset size nc nz ngf ndf loss batch-size iters epochs lr beta1 beta2 d-steps clip "
+                  "seed device out sample-every ckpt-every log-every resume verbose help conditional "
+                  "classes cache strict");
+    for (int c; (c = next_option(&p)) != -1;) {
         if (c != OPT_DATA && c != OPT_DEVICE && c != OPT_OUT && c != OPT_ITERS && c != OPT_EPOCHS &&
             c != OPT_SAMPLE_EVERY && c != OPT_CKPT_EVERY && c != OPT_LOG_EVERY && c != OPT_RESUME &&
-            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT && c != '?' && c != ':')
+            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT)
             model_option_given = c;
         switch (c) {
         case OPT_DATA: o.data_path = optarg; break;
@@ -131,15 +107,13 @@ int cmd_train(int argc, char **argv) {
         case OPT_CACHE: o.cache = optarg; break;
         case OPT_STRICT: o.strict = 1; break;
         case OPT_HELP: help(); return 0;
-        default: usage_error("train", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc) usage_error("train", "unexpected argument '%s'", argv[optind]);
+    options_end(&p);
     if (o.resume) {
         if (model_option_given) {
-            const char *name = "";
-            for (const struct option *lo = long_options; lo->name; lo++) if (lo->val == model_option_given) name = lo->name;
-            usage_error("train", "--%s cannot be combined with --resume: a resumed run keeps its settings", name);
+            usage_error("train", "--%s cannot be combined with --resume: a resumed run keeps its settings",
+                        option_name(model_option_given));
         }
         return run_training(&o);
     }

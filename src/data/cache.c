@@ -2,7 +2,7 @@
 // counts and section offsets), then uint8 pixels [n, nc, size, size], int32 labels [n] and the
 // class names (NUL-terminated). Written atomically; later runs memory-map it.
 #include "dcgan/error.h"
-#include "dcgan/data.h"
+#include "source.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,13 +32,6 @@ typedef struct {
 
 _Static_assert(sizeof(disk_header) <= HEADER_BYTES, "cache header too large");
 
-static uint64_t hash(const void *data, size_t n) {
-    const uint8_t *p = data;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
-
 static int terminated(const char *s, size_t n) { return memchr(s, '\0', n) != NULL; }
 
 int cache_parse(const uint8_t *buf, size_t len, cache_header *hdr, dcgan_dataset *ds, char *err,
@@ -53,7 +46,7 @@ int cache_parse(const uint8_t *buf, size_t len, cache_header *hdr, dcgan_dataset
         return set_error(err, errlen, "cache format version %u (this program writes %d)", d.version,
                     CACHE_VERSION);
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION   // let the fuzzer reach the checks below
-    if (d.check != hash(&d, offsetof(disk_header, check)))
+    if (d.check != fnv1a(FNV_INIT, &d, offsetof(disk_header, check)))
         return set_error(err, errlen, "corrupt cache header (checksum)");
 #endif
     for (size_t i = sizeof d; i < HEADER_BYTES; i++)
@@ -172,7 +165,7 @@ int cache_write(const char *path, const cache_header *hdr, const dcgan_dataset *
     snprintf(d.preprocess, sizeof d.preprocess, "%s", hdr->preprocess);
     snprintf(d.classes, sizeof d.classes, "%s", hdr->classes);
     snprintf(d.source, sizeof d.source, "%s", hdr->source);
-    d.check = hash(&d, offsetof(disk_header, check));
+    d.check = fnv1a(FNV_INIT, &d, offsetof(disk_header, check));
 
     size_t n = strlen(path) + 32;
     char *tmp = malloc(n);

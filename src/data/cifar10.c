@@ -95,13 +95,7 @@ static int read_names(data_source *src, const char *dir) {
     if (f) fclose(f);
     const char *names[10];
     for (int i = 0; i < 10; i++) names[i] = k == 10 ? line[i] : default_names[i];
-    src->class_names = calloc(10, sizeof *src->class_names);
-    if (!src->class_names) return -1;
-    for (int i = 0; i < 10; i++) {
-        if (!(src->class_names[i] = strdup(names[i]))) return -1;
-        src->nclasses = i + 1;
-    }
-    return 0;
+    return source_set_class_names(src, names, 10);
 }
 
 static int has_batches(const char *dir) {
@@ -112,15 +106,10 @@ static int has_batches(const char *dir) {
 }
 
 int cifar10_open(data_source *src, const char *path, char *err, size_t errlen) {
-    memset(src, 0, sizeof *src);
-    src->kind = "cifar10";
-    src->noun = "records";
-    if (!path || !*path) return set_error(err, errlen, "--dataset cifar10 needs --data DIR");
+    if (source_begin(src, "cifar10", "records", path,
+                     "the directory holding data_batch_1.bin ... data_batch_5.bin", err, errlen))
+        return -1;
     struct stat st;
-    if (stat(path, &st)) return set_error(err, errlen, "%s: cannot access: %s", path, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-        return set_error(err, errlen, "%s: not a directory (--dataset cifar10 reads the directory "
-                    "holding data_batch_1.bin ... data_batch_5.bin)", path);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     if (!has_batches(dir)) {

@@ -127,14 +127,8 @@ static void folder_close(void *ctx) {
 }
 
 int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
-    memset(src, 0, sizeof *src);
-    src->kind = "folder";
-    src->noun = "files";
+    if (source_begin(src, "folder", "files", path, "a directory of images", err, errlen)) return -1;
     struct stat st;
-    if (!path || !*path) return set_error(err, errlen, "--dataset folder needs --data DIR");
-    if (stat(path, &st)) return set_error(err, errlen, "%s: cannot access: %s", path, strerror(errno));
-    if (!S_ISDIR(st.st_mode)) return set_error(err, errlen, "%s: not a directory (--dataset folder "
-                                          "reads a directory of images)", path);
     int n = 0;
     char **names = list_dir(path, &n);
     if (!names) return set_error(err, errlen, "%s: cannot read directory: %s", path, strerror(errno));
@@ -180,14 +174,9 @@ int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
                   "recursively)", path);
     } else if (nclasses) {
         src->labels = malloc((size_t)l.n * sizeof *src->labels);
-        src->class_names = calloc((size_t)nclasses, sizeof *src->class_names);
-        if (!src->labels || !src->class_names) rc = set_error(err, errlen, "%s: out of memory", path);
+        if (!src->labels || source_set_class_names(src, (const char *const *)classes, nclasses))
+            rc = set_error(err, errlen, "%s: out of memory", path);
         for (int i = 0; !rc && i < l.n; i++) src->labels[i] = l.e[i].cls;
-        for (int c = 0; !rc && c < nclasses; c++) {
-            src->class_names[c] = strdup(classes[c]);
-            src->nclasses = c + 1;
-            if (!src->class_names[c]) rc = set_error(err, errlen, "%s: out of memory", path);
-        }
     }
     // The fingerprint covers names, sizes and times: any added, removed or rewritten file shows.
     uint64_t h = FNV_INIT;

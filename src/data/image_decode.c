@@ -1,12 +1,11 @@
-// Image decoding from memory: PNG (libpng), JPEG (libjpeg-turbo), WebP (libwebp), chosen by the
-// first bytes. Output is planar 8-bit gray or RGB, converted the way PIL's Image.convert does,
-// so that the preprocessing matches torchvision's loaders.
-#include "dcgan/error.h"
+// Image decoding from memory: PNG (libpng, through io's png_decode), JPEG (libjpeg-turbo), WebP
+// (libwebp), chosen by the first bytes. Output is planar 8-bit gray or RGB, converted the way
+// PIL's Image.convert does, so that the preprocessing matches torchvision's loaders.
 #include "dcgan/data.h"
+#include "dcgan/error.h"
+#include "dcgan/io.h"
 
-#include <png.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,76 +58,34 @@ static int finish(uint8_t *inter, int w, int h, int ic, int nc, uint8_t **out, i
 // ---------------------------------------------------------------------------------------------
 // PNG
 
-// Everything that changes after setjmp lives here, so it is still valid after a longjmp.
 typedef struct {
     const uint8_t *buf;
     size_t len, pos;
-    uint8_t *pixels;
-    png_bytep *rows;
-    char msg[200];
-} png_mem;
+} mem_stream;
 
-static void png_on_error(png_structp png, png_const_charp msg) {
-    png_mem *m = png_get_error_ptr(png);
-    snprintf(m->msg, sizeof m->msg, "%s", msg ? msg : "libpng error");
-    png_longjmp(png, 1);
-}
-
-static void png_on_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
-
-static void png_read_mem(png_structp png, png_bytep out, size_t n) {
-    png_mem *m = png_get_io_ptr(png);
-    if (n > m->len - m->pos) png_error(png, "truncated (unexpected end of data)");
+static const char *read_mem(void *ctx, uint8_t *out, size_t n) {
+    mem_stream *m = ctx;
+    if (n > m->len - m->pos) return "truncated (unexpected end of data)";
     memcpy(out, m->buf + m->pos, n);
     m->pos += n;
-}
-
-static int png_run(png_structp png, png_infop info, png_mem *m, int *w, int *h, int *ic) {
-    if (setjmp(png_jmpbuf(png))) return -1;
-    png_set_read_fn(png, m, png_read_mem);
-    png_set_user_limits(png, 1u << 20, 1u << 20);
-    png_read_info(png, info);
-    png_uint_32 pw = png_get_image_width(png, info), ph = png_get_image_height(png, info);
-    if (too_big(pw, ph)) png_error(png, "image too large (pixel limit)");
-    png_set_expand(png);          // palette -> RGB, low-bit gray -> 8 bit, tRNS -> alpha
-    png_set_strip_16(png);        // PIL keeps the high byte of 16-bit samples
-    png_set_interlace_handling(png);
-    png_read_update_info(png, info);
-    int c = png_get_channels(png, info);
-    size_t stride = png_get_rowbytes(png, info);
-    if (c < 1 || c > 4 || stride != (size_t)pw * (size_t)c)
-        png_error(png, "unsupported pixel layout");
-    m->pixels = malloc((size_t)ph * stride);
-    m->rows = malloc((size_t)ph * sizeof *m->rows);
-    if (!m->pixels || !m->rows) png_error(png, "out of memory");
-    for (png_uint_32 y = 0; y < ph; y++) m->rows[y] = m->pixels + (size_t)y * stride;
-    png_read_image(png, m->rows);
-    png_read_end(png, NULL);
-    *w = (int)pw;
-    *h = (int)ph;
-    *ic = c;
-    return 0;
+    return NULL;
 }
 
 int image_decode_png(const uint8_t *buf, size_t len, int nc, uint8_t **out, int *w, int *h,
                      char *why, size_t whylen) {
     *out = NULL;
-    if (len < 8 || png_sig_cmp(buf, 0, 8)) return set_error(why, whylen, "not a PNG file");
-    png_mem m = {.buf = buf, .len = len};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &m, png_on_error, png_on_warning);
-    png_infop info = png ? png_create_info_struct(png) : NULL;
-    if (!info) {
-        if (png) png_destroy_read_struct(&png, NULL, NULL);
-        return set_error(why, whylen, "out of memory for a PNG reader");
-    }
-    int ic = 0, rc = png_run(png, info, &m, w, h, &ic);
-    png_destroy_read_struct(&png, &info, NULL);
-    free(m.rows);
-    if (rc) {
-        free(m.pixels);
-        return set_error(why, whylen, "invalid PNG: %s", m.msg);
-    }
-    return finish(m.pixels, *w, *h, ic, nc, out, w, h, why, whylen);
+    if (image_sniff(buf, len) != IMAGE_PNG) return set_error(why, whylen, "not a PNG file");
+    mem_stream m = {.buf = buf, .len = len, .pos = 8};   // past the signature
+    // PIL keeps the high byte of 16-bit samples.
+    png_source src = {.read = read_mem, .ctx = &m, .max_side = 1u << 20,
+                      .max_pixels = IMAGE_MAX_PIXELS, .high_byte = 1};
+    uint8_t *pixels = NULL;
+    int ic = 0;
+    char msg[256];
+    int rc = png_decode(&src, &pixels, w, h, &ic, msg, sizeof msg);
+    if (rc == -2) return set_error(why, whylen, "out of memory for a PNG reader");
+    if (rc) return set_error(why, whylen, "invalid PNG: %s", msg);
+    return finish(pixels, *w, *h, ic, nc, out, w, h, why, whylen);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-// Image datasets (folder, lsun, cifar10) through the preprocessed cache: a cache that matches
-// the request and the current source files is mapped; a stale one is rebuilt; one built with
-// other settings, named explicitly by the user, is an error rather than overwritten.
+// Loading a dataset by kind. The image datasets (folder, lsun, cifar10) go through the
+// preprocessed cache: a cache that matches the request and the current source files is mapped;
+// a stale one is rebuilt; one built with other settings, named explicitly by the user, is an
+// error rather than overwritten.
 #define _XOPEN_SOURCE 700   // realpath
 #include "dcgan/error.h"
 #include "source.h"
@@ -17,6 +18,7 @@
 // Names the preprocessing; bump when the pixels it produces change.
 #define PREPROCESS_ID "resize-bilinear-aa+center-crop;pil-convert;v1"
 #define CACHE_EXT ".dcgancache"
+#define MAX_SIZE 4096
 
 static int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
@@ -81,8 +83,9 @@ static int open_source(data_source *src, const char *kind, const char *path,
     return cifar10_open(src, path, err, errlen);
 }
 
-int image_dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
-                       const dataset_options *opt, char *err, size_t errlen) {
+// Loads folder, lsun or cifar10, through the cache when opt->cache is set.
+static int image_dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size,
+                              int nc, const dataset_options *opt, char *err, size_t errlen) {
     data_source src;
     if (open_source(&src, kind, path, opt, err, errlen)) return -1;
     int strict = opt && opt->strict, progress = opt && opt->progress;
@@ -149,4 +152,43 @@ int image_dataset_load(dcgan_dataset *ds, const char *kind, const char *path, in
     else
         printf("wrote cache %s (%d images)\n", file, ds->n);
     return 0;
+}
+
+const char *const dataset_kinds = "folder, lsun, cifar10, mnist, fashion-mnist, synthetic";
+
+int dataset_kind_valid(const char *kind) {
+    static const char *const kinds[] = {"folder", "lsun", "cifar10", "mnist", "fashion-mnist",
+                                        "synthetic"};
+    for (size_t i = 0; kind && i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kind, kinds[i])) return 1;
+    return 0;
+}
+
+int dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
+                 uint64_t seed, char *err, size_t errlen) {
+    return dataset_load_opts(ds, kind, path, size, nc, seed, NULL, err, errlen);
+}
+
+int dataset_load_opts(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
+                      uint64_t seed, const dataset_options *opt, char *err, size_t errlen) {
+    memset(ds, 0, sizeof *ds);
+    if (size <= 0 || size > MAX_SIZE)
+        return set_error(err, errlen, "image size %d out of range (1..%d)", size, MAX_SIZE);
+    if (nc != 1 && nc != 3)
+        return set_error(err, errlen, "channel count %d not supported (1 or 3)", nc);
+    int rc;
+    if (!kind)
+        rc = set_error(err, errlen, "no dataset kind given (valid: %s)", dataset_kinds);
+    else if (!strcmp(kind, "folder") || !strcmp(kind, "lsun") || !strcmp(kind, "cifar10"))
+        rc = image_dataset_load(ds, kind, path, size, nc, opt, err, errlen);
+    else if (strcmp(kind, "mnist") == 0)
+        rc = mnist_load(ds, path, 0, size, nc, err, errlen);
+    else if (strcmp(kind, "fashion-mnist") == 0)
+        rc = mnist_load(ds, path, 1, size, nc, err, errlen);
+    else if (strcmp(kind, "synthetic") == 0)
+        rc = synthetic_load(ds, size, nc, seed, err, errlen);
+    else
+        rc = set_error(err, errlen, "unknown dataset '%s' (valid: %s)", kind, dataset_kinds);
+    if (rc) dataset_free(ds);
+    return rc;
 }

@@ -189,14 +189,7 @@ static int pick_dbs(const char *path, const char *classes, char dirs[][4096], ch
 }
 
 int lsun_open(data_source *src, const char *path, const char *classes, char *err, size_t errlen) {
-    memset(src, 0, sizeof *src);
-    src->kind = "lsun";
-    src->noun = "entries";
-    if (!path || !*path) return set_error(err, errlen, "--dataset lsun needs --data DIR");
-    struct stat st;
-    if (stat(path, &st)) return set_error(err, errlen, "%s: cannot access: %s", path, strerror(errno));
-    if (!S_ISDIR(st.st_mode))
-        return set_error(err, errlen, "%s: not a directory (--dataset lsun reads an LMDB directory)", path);
+    if (source_begin(src, "lsun", "entries", path, "an LMDB directory", err, errlen)) return -1;
     static char dirs[MAX_DBS][4096];
     static char names[MAX_DBS][256];
     int ndb = 0;
@@ -214,15 +207,12 @@ int lsun_open(data_source *src, const char *path, const char *classes, char *err
     src->n = l->n;
     src->fingerprint = fp;
     if (!rc) {
+        const char *cls[MAX_DBS];
+        for (int d = 0; d < ndb; d++) cls[d] = names[d];
         src->labels = malloc((size_t)l->n * sizeof *src->labels);
-        src->class_names = calloc((size_t)ndb, sizeof *src->class_names);
-        if (!src->labels || !src->class_names) rc = set_error(err, errlen, "out of memory");
+        if (!src->labels || source_set_class_names(src, cls, ndb))
+            rc = set_error(err, errlen, "out of memory");
         for (int i = 0; !rc && i < l->n; i++) src->labels[i] = l->dbi[i];
-        for (int d = 0; !rc && d < ndb; d++) {
-            src->class_names[d] = strdup(names[d]);
-            src->nclasses = d + 1;
-            if (!src->class_names[d]) rc = set_error(err, errlen, "out of memory");
-        }
     }
     if (rc) source_close(src);
     return rc;

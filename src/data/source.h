@@ -1,5 +1,11 @@
-// Internal: a dataset source (a list of items that decode one at a time) and the parallel
-// pass that turns it into a preprocessed in-memory dataset.
+// Private to src/data/: a dataset source (a list of items that decode one at a time), the
+// parallel pass that turns it into a preprocessed in-memory dataset, and the loaders that
+// dataset_load_opts dispatches to. Calls between the files of src/data/ only go down:
+//   load.c                        dispatch by kind; the cache round trip of the image datasets
+//   cache.c pipeline.c folder.c lsun.c cifar10.c mnist.c synthetic.c
+//   source.c                      the helpers the sources share
+//   image_decode.c resize.c idx.c dataset.c
+
 #ifndef DCGAN_DATA_SOURCE_H
 #define DCGAN_DATA_SOURCE_H
 #include <stdint.h>
@@ -26,6 +32,12 @@ typedef struct data_source {
 int folder_open(data_source *src, const char *path, char *err, size_t errlen);
 int lsun_open(data_source *src, const char *path, const char *classes, char *err, size_t errlen);
 int cifar10_open(data_source *src, const char *path, char *err, size_t errlen);
+// How every opener starts: src cleared with its kind and noun set, and path checked to be a
+// directory (which `--dataset KIND` `reads`, says the message when it is not). 0, or -1 with err.
+int source_begin(data_source *src, const char *kind, const char *noun, const char *path,
+                 const char *reads, char *err, size_t errlen);
+// Copies names[0..n-1] into src->class_names (src->nclasses = n). 0, or -1 when out of memory.
+int source_set_class_names(data_source *src, const char *const *names, int n);
 void source_close(data_source *src);
 
 // Decodes every item into ds (pixels and labels), on all cores. Failed items are skipped with
@@ -33,15 +45,20 @@ void source_close(data_source *src);
 int source_decode(data_source *src, dcgan_dataset *ds, int size, int nc, int strict, int progress,
                   char *err, size_t errlen);
 
-// Loads folder, lsun or cifar10 through the cache when opt->cache is set (see dataset_load_opts).
-int image_dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
-                       const dataset_options *opt, char *err, size_t errlen);
+// The datasets read without a source: MNIST-format IDX files (fashion: Fashion-MNIST's class
+// names) and the synthetic shapes. Each returns 0, or -1 with err set to one line.
+int mnist_load(dcgan_dataset *ds, const char *path, int fashion, int size, int nc, char *err,
+               size_t errlen);
+int synthetic_load(dcgan_dataset *ds, int size, int nc, uint64_t seed, char *err, size_t errlen);
 
 // Decodes an encoded image and preprocesses it (Resize + CenterCrop) into dst [nc, size, size].
 int decode_preprocess(const uint8_t *buf, size_t len, uint8_t *dst, int size, int nc, char *why,
                       size_t whylen);
 // Reads a whole file (at most 1 GiB); *buf malloc'ed. 0, or -1 with why set.
 int read_file(const char *path, uint8_t **buf, size_t *len, char *why, size_t whylen);
+// Fresh copies of names[0..n-1] (NULL when out of memory), for the class names of a dataset or a
+// source.
+char **copy_names(const char *const *names, int n);
 // FNV-1a, for fingerprints and cache names.
 uint64_t fnv1a(uint64_t h, const void *data, size_t n);
 #define FNV_INIT 0xcbf29ce484222325ull

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "dcgan/clock.h"
 #include "dcgan/data.h"
-#include "dcgan/draw.h"
-#include "dcgan/image.h"
 #include "dcgan/train.h"
+#include "dcgan/viz.h"
 
 #define SAMPLE_COUNT 64             // fixed-noise samples of a run: an 8 x 8 grid
 #define SAMPLE_COLS 8

@@ -1,13 +1,7 @@
 // Progress line and metrics log for training.
-#include <time.h>
 #include <unistd.h>
+#include "dcgan/clock.h"
 #include "dcgan/train.h"
-
-double monotonic_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 void progress_init(progress *p, long start_iter, long total_iters, int images_per_iter, int log_every, FILE *metrics) {
     p->tty = isatty(STDOUT_FILENO);

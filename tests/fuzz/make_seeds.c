@@ -8,7 +8,7 @@
 #include <webp/encode.h>
 #include <zlib.h>
 #include "dcgan/data.h"
-#include "dcgan/image.h"
+#include "dcgan/io.h"
 
 static const char *root;
 

@@ -1,5 +1,5 @@
 // Generator inference shared by the sample, interpolate and arithmetic commands.
-#include "dcgan/generate.h"
+#include "dcgan/gen.h"
 
 #include <stdio.h>
 #include <stdlib.h>

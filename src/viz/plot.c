@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "dcgan/draw.h"
+#include "dcgan/viz.h"
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846

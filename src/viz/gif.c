@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "dcgan/draw.h"
-#include "dcgan/image.h"
+#include "dcgan/viz.h"
+#include "dcgan/io.h"
 
 #define MAX_FRAMES 300
 #define LAST_FRAME_DELAY_CS 200

@@ -1,6 +1,7 @@
 // Sample grids with torchvision.utils.make_grid / save_image(normalize=True,
 // value_range=(-1, 1)) semantics.
-#include "dcgan/image.h"
+#include "dcgan/viz.h"
+#include "dcgan/io.h"
 
 #include <stdio.h>
 #include <stdlib.h>

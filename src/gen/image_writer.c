@@ -1,13 +1,13 @@
-// A fixed pool of PNG-writing threads fed batch by batch (see image_writer.h). Workers take one
+// A fixed pool of PNG-writing threads fed batch by batch (see gen.h). Workers take one
 // image at a time from the oldest queued batch, so every thread stays busy on the last batch too.
-#include "dcgan/image_writer.h"
+#include "dcgan/gen.h"
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "dcgan/image.h"
+#include "dcgan/viz.h"
 
 #define MAX_BUFFERS 8
 #define MAX_THREADS 64

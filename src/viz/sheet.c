@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "dcgan/draw.h"
-#include "dcgan/image.h"
+#include "dcgan/viz.h"
+#include "dcgan/io.h"
 
 #define PAD 2
 #define MIN_CELL 64     // small images are scaled up so a label covers only a corner of them

@@ -1,34 +1,23 @@
 // PNG reading and writing with libpng; libpng errors longjmp back into the calling function.
-#include "dcgan/image.h"
+// One reading core (png_decode) serves files (png_read) and the dataset decoder's memory buffers.
+#include "dcgan/error.h"
+#include "dcgan/io.h"
 
 #include <errno.h>
 #include <png.h>
 #include <setjmp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-    if (err && errlen) {
-        int k = snprintf(err, errlen, "%s: ", path);
-        if (k >= 0 && (size_t)k < errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return -1;
-}
 
 // State shared with the libpng callbacks. Everything that changes after setjmp lives here
 // (not in locals of the function calling setjmp), so it is still valid after a longjmp.
 typedef struct {
     png_structp png;
     png_infop info;
-    FILE *fp;
+    FILE *fp;                   // writing
+    const png_source *src;      // reading
     uint8_t *pixels;
     png_bytep *rows;
     char msg[256];
@@ -105,8 +94,8 @@ int png_write(const char *path, const uint8_t *pixels, int width, int height, in
               char *err, size_t errlen) {
     if (!pixels || width <= 0 || height <= 0 || channels < 1 || channels > 4 ||
         width > PNG_USER_WIDTH_MAX || height > PNG_USER_HEIGHT_MAX)
-        return fail(err, errlen, path, "invalid image %dx%d with %d channels", width, height,
-                    channels);
+        return path_error(err, errlen, path, "invalid image %dx%d with %d channels", width, height,
+                          channels);
     png_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
     // libpng only reads the rows; the cast drops const for its row-pointer type.
@@ -115,15 +104,15 @@ int png_write(const char *path, const uint8_t *pixels, int width, int height, in
     if (!ctx.rows || !tmp) {
         free(ctx.rows);
         free(tmp);
-        return fail(err, errlen, path, "out of memory");
+        return path_error(err, errlen, path, "out of memory");
     }
     int e = 0;
     const char *what = write_temp(&ctx, tmp, width, height, channels, &e);
     if (!what && rename(tmp, path)) { what = "rename failed"; e = errno; }
     int rc = 0;
     if (what) {
-        if (ctx.msg[0]) rc = fail(err, errlen, path, "%s: %s", what, ctx.msg);
-        else rc = fail(err, errlen, path, "%s: %s", what, strerror(e));
+        if (ctx.msg[0]) rc = path_error(err, errlen, path, "%s: %s", what, ctx.msg);
+        else rc = path_error(err, errlen, path, "%s: %s", what, strerror(e));
         remove(tmp);
     }
     free(ctx.rows);
@@ -134,20 +123,21 @@ int png_write(const char *path, const uint8_t *pixels, int width, int height, in
 // ---------------------------------------------------------------------------------------------
 // Reading
 
-// Like libpng's default reader, but names the usual cause of a short read.
 static void read_data(png_structp png, png_bytep out, size_t n) {
     png_ctx *ctx = png_get_io_ptr(png);
-    if (fread(out, 1, n, ctx->fp) != n)
-        png_error(png, ferror(ctx->fp) ? "read error" : "truncated (unexpected end of file)");
+    const char *why = ctx->src->read(ctx->src->ctx, out, n);
+    if (why) png_error(png, why);
 }
 
 // Requests 8-bit gray, gray+alpha, RGB or RGBA output whatever the stored format.
-static void set_transforms(png_structp png, png_infop info) {
+static void set_transforms(png_structp png, png_infop info, int high_byte) {
     png_set_expand(png);   // palette -> RGB, gray < 8 bit -> 8 bit, tRNS -> alpha
     if (png_get_bit_depth(png, info) == 16) {
 #ifdef PNG_READ_SCALE_16_TO_8_SUPPORTED
-        png_set_scale_16(png);
+        if (!high_byte) png_set_scale_16(png);
+        else png_set_strip_16(png);
 #else
+        (void)high_byte;
         png_set_strip_16(png);
 #endif
     }
@@ -156,17 +146,17 @@ static void set_transforms(png_structp png, png_infop info) {
 }
 
 static int decode(png_ctx *ctx, int *width, int *height, int *channels) {
-    ctx->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, ctx, on_error, on_warning);
-    if (!ctx->png) { snprintf(ctx->msg, sizeof ctx->msg, "cannot create PNG reader"); return -1; }
-    ctx->info = png_create_info_struct(ctx->png);
-    if (!ctx->info) { snprintf(ctx->msg, sizeof ctx->msg, "cannot create PNG info"); return -1; }
     if (setjmp(png_jmpbuf(ctx->png))) return -1;
+    const png_source *src = ctx->src;
     png_set_read_fn(ctx->png, ctx, read_data);
     png_set_sig_bytes(ctx->png, 8);
+    if (src->max_side) png_set_user_limits(ctx->png, src->max_side, src->max_side);
     png_read_info(ctx->png, ctx->info);
-    set_transforms(ctx->png, ctx->info);
     png_uint_32 w = png_get_image_width(ctx->png, ctx->info);
     png_uint_32 h = png_get_image_height(ctx->png, ctx->info);
+    if (src->max_pixels && (w == 0 || h == 0 || (uint64_t)w * h > src->max_pixels))
+        png_error(ctx->png, "image too large (pixel limit)");
+    set_transforms(ctx->png, ctx->info, src->high_byte);
     int c = png_get_channels(ctx->png, ctx->info);
     size_t stride = png_get_rowbytes(ctx->png, ctx->info);
     if (c < 1 || c > 4 || stride != (size_t)w * (size_t)c || (size_t)h > SIZE_MAX / stride)
@@ -183,30 +173,54 @@ static int decode(png_ctx *ctx, int *width, int *height, int *channels) {
     return 0;
 }
 
-int png_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels,
-             char *err, size_t errlen) {
+int png_decode(const png_source *src, uint8_t **pixels, int *width, int *height, int *channels,
+               char *msg, size_t msglen) {
     *pixels = NULL;
     png_ctx ctx;
     memset(&ctx, 0, sizeof ctx);
-    ctx.fp = fopen(path, "rb");
-    if (!ctx.fp) return fail(err, errlen, path, "cannot open: %s", strerror(errno));
-    png_byte sig[8];
-    size_t got = fread(sig, 1, 8, ctx.fp);
-    if (got != 8 || png_sig_cmp(sig, 0, 8)) {
-        int rerr = ferror(ctx.fp), e = errno;
-        fclose(ctx.fp);
-        if (rerr) return fail(err, errlen, path, "read error: %s", strerror(e));
-        if (got < 8) return fail(err, errlen, path, "truncated or not a PNG (%zu bytes)", got);
-        return fail(err, errlen, path, "not a PNG file (bad signature)");
-    }
-    int rc = decode(&ctx, width, height, channels);
+    ctx.src = src;
+    int rc = -2;
+    ctx.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error, on_warning);
+    if (!ctx.png) snprintf(ctx.msg, sizeof ctx.msg, "cannot create PNG reader");
+    else if (!(ctx.info = png_create_info_struct(ctx.png)))
+        snprintf(ctx.msg, sizeof ctx.msg, "cannot create PNG info");
+    else rc = decode(&ctx, width, height, channels);
     if (ctx.png) png_destroy_read_struct(&ctx.png, ctx.info ? &ctx.info : NULL, NULL);
-    fclose(ctx.fp);   // read-only stream: nothing to lose on a failed close
     free(ctx.rows);
     if (rc) {
         free(ctx.pixels);
-        return fail(err, errlen, path, "invalid PNG: %s", ctx.msg);
+        set_error(msg, msglen, "%s", ctx.msg);
+        return rc;
     }
     *pixels = ctx.pixels;
+    return 0;
+}
+
+// Like libpng's default reader, but names the usual cause of a short read.
+static const char *read_file(void *fp, uint8_t *out, size_t n) {
+    if (fread(out, 1, n, fp) == n) return NULL;
+    return ferror(fp) ? "read error" : "truncated (unexpected end of file)";
+}
+
+int png_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels,
+             char *err, size_t errlen) {
+    *pixels = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return path_error(err, errlen, path, "cannot open: %s", strerror(errno));
+    png_byte sig[8];
+    size_t got = fread(sig, 1, 8, fp);
+    if (got != 8 || png_sig_cmp(sig, 0, 8)) {
+        int rerr = ferror(fp), e = errno;
+        fclose(fp);
+        if (rerr) return path_error(err, errlen, path, "read error: %s", strerror(e));
+        if (got < 8) return path_error(err, errlen, path, "truncated or not a PNG (%zu bytes)",
+                                       got);
+        return path_error(err, errlen, path, "not a PNG file (bad signature)");
+    }
+    png_source src = {.read = read_file, .ctx = fp};
+    char msg[256];
+    int rc = png_decode(&src, pixels, width, height, channels, msg, sizeof msg);
+    fclose(fp);   // read-only stream: nothing to lose on a failed close
+    if (rc) return path_error(err, errlen, path, "invalid PNG: %s", msg);
     return 0;
 }

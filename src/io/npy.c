@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "dcgan/npy.h"
+#include "dcgan/io.h"
 
 // Parses the shape tuple of the header dict, e.g. "'shape': (16, 100), ".
 static int parse_shape(const char *hdr, long *dims, int *ndim) {

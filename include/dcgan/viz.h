@@ -1,8 +1,28 @@
-// Pictures drawn with cairo and giflib: numbered sample sheets, the plot of a run's metrics and
-// the animation of its fixed-noise sample grids.
-#ifndef DCGAN_DRAW_H
-#define DCGAN_DRAW_H
+// Pictures: sample grids laid out like torchvision.utils.save_image, and, drawn with cairo and
+// giflib, numbered sample sheets, the plot of a run's metrics and the animation of its
+// fixed-noise sample grids. Every picture is written atomically.
+#ifndef DCGAN_VIZ_H
+#define DCGAN_VIZ_H
 #include <stddef.h>
+#include <stdint.h>
+
+// ---------------------------------------------------------------------------------------------
+// Grids
+
+// Tiles images [n, c, h, w] with values in [-1, 1] into a grid of `ncol` columns with `pad`
+// pixels of black padding (torchvision make_grid: nrow=ncol, padding=pad, pad_value=0),
+// mapping x -> clamp(round((x + 1) / 2 * 255)). Output is interleaved [gh, gw, c], malloc'ed.
+uint8_t *image_grid(const float *images, int n, int c, int h, int w, int ncol, int pad,
+                    int *grid_w, int *grid_h);
+// image_grid + png_write.
+int save_grid_png(const char *path, const float *images, int n, int c, int h, int w, int ncol,
+                  char *err, size_t errlen);
+// One image [c, h, w] in [-1, 1] to a PNG.
+int save_image_png(const char *path, const float *image, int c, int h, int w,
+                   char *err, size_t errlen);
+
+// ---------------------------------------------------------------------------------------------
+// Sheets: grids with text in the cells' corners
 
 // A grid of images [n, c, h, w] in [-1, 1] (ncol columns, 2-pixel padding, as save_grid_png),
 // scaled up by a whole factor when the images are small, with the index first + i printed in the
@@ -13,6 +33,9 @@ int save_sheet_png(const char *path, const float *images, int n, int c, int h, i
 // Labels drawn over a grid: `text` at the top-left corner of cell `cell` (NULL entries skipped).
 int save_labelled_grid_png(const char *path, const float *images, int n, int c, int h, int w,
                            int ncol, const char *const *labels, char *err, size_t errlen);
+
+// ---------------------------------------------------------------------------------------------
+// The plot of a run's metrics
 
 typedef struct {
     int width, height;          // pixels of the whole figure               [1000 x 700]
@@ -25,6 +48,9 @@ typedef struct {
 // repeated iterations keep the later records. Written atomically. *records gets the count.
 int plot_metrics(const char *metrics_path, const char *png_path, const plot_options *o,
                  int *records, char *err, size_t errlen);
+
+// ---------------------------------------------------------------------------------------------
+// The progress GIF
 
 // Animates the run's fixed-noise grids RUN_DIR/samples_<iter>.png in iteration order into a
 // looping GIF (gray: exact 256-level palette; colour: a 256-colour palette per frame). Frames

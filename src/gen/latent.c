@@ -1,5 +1,5 @@
-// Latent-space interpolation and vector arithmetic (see latent.h).
-#include "dcgan/latent.h"
+// Latent-space interpolation and vector arithmetic (see gen.h).
+#include "dcgan/gen.h"
 
 #include <errno.h>
 #include <math.h>

@@ -1,9 +1,9 @@
 // safetensors reader/writer: 8-byte little-endian header length, JSON header, raw data.
-#include "dcgan/safetensors.h"
+#include "dcgan/error.h"
+#include "dcgan/io.h"
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +17,6 @@
 
 #define ST_MAX_HEADER (100u * 1024u * 1024u)   // same cap as the reference implementation
 #define ST_META_KEY "__metadata__"
-
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-    if (err && errlen) {
-        int k = snprintf(err, errlen, "%s: ", path);
-        if (k >= 0 && (size_t)k < errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return -1;
-}
 
 static const char *dtype_name(st_dtype d) { return d == ST_I64 ? "I64" : "F32"; }
 static size_t dtype_size(st_dtype d) { return d == ST_I64 ? 8 : 4; }
@@ -51,23 +38,23 @@ static int64_t shape_numel(const int64_t *shape, int ndim) {
 static int check_tensor(const char *path, const st_tensor *t, char *err, size_t errlen) {
     size_t len = strnlen(t->name, sizeof t->name);
     if (len == 0 || len == sizeof t->name)
-        return fail(err, errlen, path, "tensor name empty or not terminated");
+        return path_error(err, errlen, path, "tensor name empty or not terminated");
     if (strcmp(t->name, ST_META_KEY) == 0)
-        return fail(err, errlen, path, "tensor name '%s' is reserved", t->name);
+        return path_error(err, errlen, path, "tensor name '%s' is reserved", t->name);
     if (t->dtype != ST_F32 && t->dtype != ST_I64)
-        return fail(err, errlen, path, "tensor '%s' has an unknown dtype", t->name);
+        return path_error(err, errlen, path, "tensor '%s' has an unknown dtype", t->name);
     if (t->ndim < 0 || t->ndim > 8)
-        return fail(err, errlen, path, "tensor '%s' has %d dimensions (0..8 allowed)", t->name,
-                    t->ndim);
+        return path_error(err, errlen, path, "tensor '%s' has %d dimensions (0..8 allowed)",
+                          t->name, t->ndim);
     int64_t numel = shape_numel(t->shape, t->ndim);
     if (numel < 0 || (uint64_t)numel > SIZE_MAX / dtype_size(t->dtype))
-        return fail(err, errlen, path, "tensor '%s' has an invalid shape", t->name);
+        return path_error(err, errlen, path, "tensor '%s' has an invalid shape", t->name);
     size_t need = (size_t)numel * dtype_size(t->dtype);
     if (t->nbytes != need)
-        return fail(err, errlen, path, "tensor '%s': nbytes %zu but shape and dtype need %zu",
-                    t->name, t->nbytes, need);
+        return path_error(err, errlen, path, "tensor '%s': nbytes %zu but shape and dtype need %zu",
+                          t->name, t->nbytes, need);
     if (need > 0 && !t->data)
-        return fail(err, errlen, path, "tensor '%s' has no data", t->name);
+        return path_error(err, errlen, path, "tensor '%s' has no data", t->name);
     return 0;
 }
 
@@ -104,12 +91,12 @@ static json_t *meta_object(const st_meta *meta, int nmeta) {
 static char *build_header(const char *path, const st_tensor *tensors, int ntensors,
                           const st_meta *meta, int nmeta, size_t *hlen, char *err, size_t errlen) {
     json_t *root = json_object();
-    if (!root) { fail(err, errlen, path, "out of memory building the header"); return NULL; }
+    if (!root) { path_error(err, errlen, path, "out of memory building the header"); return NULL; }
     if (nmeta > 0) {
         json_t *m = meta_object(meta, nmeta);
         if (!m || json_object_set_new(root, ST_META_KEY, m) != 0) {
             json_decref(root);
-            fail(err, errlen, path, "metadata keys and values must be valid UTF-8 strings");
+            path_error(err, errlen, path, "metadata keys and values must be valid UTF-8 strings");
             return NULL;
         }
     }
@@ -117,24 +104,25 @@ static char *build_header(const char *path, const st_tensor *tensors, int ntenso
     for (int i = 0; i < ntensors; i++) {
         if (json_object_get(root, tensors[i].name)) {
             json_decref(root);
-            fail(err, errlen, path, "duplicate tensor name '%s'", tensors[i].name);
+            path_error(err, errlen, path, "duplicate tensor name '%s'", tensors[i].name);
             return NULL;
         }
         json_t *e = tensor_entry(&tensors[i], off);
         if (!e || json_object_set_new(root, tensors[i].name, e) != 0) {
             json_decref(root);
-            fail(err, errlen, path, "cannot add tensor '%s' to the header (invalid UTF-8 name?)",
-                 tensors[i].name);
+            path_error(err, errlen, path,
+                       "cannot add tensor '%s' to the header (invalid UTF-8 name?)",
+                       tensors[i].name);
             return NULL;
         }
         off += tensors[i].nbytes;
     }
     char *text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
-    if (!text) { fail(err, errlen, path, "cannot serialise the header"); return NULL; }
+    if (!text) { path_error(err, errlen, path, "cannot serialise the header"); return NULL; }
     size_t n = strlen(text), padded = (n + 7) & ~(size_t)7;
     char *out = realloc(text, padded + 1);
-    if (!out) { free(text); fail(err, errlen, path, "out of memory"); return NULL; }
+    if (!out) { free(text); path_error(err, errlen, path, "out of memory"); return NULL; }
     memset(out + n, ' ', padded - n);
     out[padded] = '\0';
     *hlen = padded;
@@ -161,11 +149,11 @@ static int write_atomic(const char *path, const char *header, size_t hlen,
                         const st_tensor *tensors, int ntensors, char *err, size_t errlen) {
     size_t tlen = strlen(path) + 32;
     char *tmp = malloc(tlen);
-    if (!tmp) return fail(err, errlen, path, "out of memory");
+    if (!tmp) return path_error(err, errlen, path, "out of memory");
     snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
     FILE *fp = fopen(tmp, "wb");
     if (!fp) {
-        fail(err, errlen, path, "cannot create %s: %s", tmp, strerror(errno));
+        path_error(err, errlen, path, "cannot create %s: %s", tmp, strerror(errno));
         free(tmp);
         return -1;
     }
@@ -177,7 +165,7 @@ static int write_atomic(const char *path, const char *header, size_t hlen,
     if (fclose(fp) && !what) { what = "close"; saved = errno; }
     if (!what && rename(tmp, path)) { what = "rename"; saved = errno; }
     if (what) {
-        fail(err, errlen, path, "%s failed: %s", what, strerror(saved));
+        path_error(err, errlen, path, "%s failed: %s", what, strerror(saved));
         remove(tmp);
         free(tmp);
         return -1;
@@ -189,13 +177,13 @@ static int write_atomic(const char *path, const char *header, size_t hlen,
 int st_write(const char *path, const st_tensor *tensors, int ntensors,
              const st_meta *meta, int nmeta, char *err, size_t errlen) {
     if (ntensors < 0 || nmeta < 0 || (ntensors > 0 && !tensors) || (nmeta > 0 && !meta))
-        return fail(err, errlen, path, "invalid arguments");
+        return path_error(err, errlen, path, "invalid arguments");
     for (int i = 0; i < ntensors; i++)
         if (check_tensor(path, &tensors[i], err, errlen)) return -1;
     for (int i = 0; i < nmeta; i++) {
         if (strnlen(meta[i].key, sizeof meta[i].key) == sizeof meta[i].key ||
             strnlen(meta[i].value, sizeof meta[i].value) == sizeof meta[i].value)
-            return fail(err, errlen, path, "metadata entry %d is not terminated", i);
+            return path_error(err, errlen, path, "metadata entry %d is not terminated", i);
     }
     size_t hlen = 0;
     char *header = build_header(path, tensors, ntensors, meta, nmeta, &hlen, err, errlen);
@@ -211,26 +199,26 @@ int st_write(const char *path, const st_tensor *tensors, int ntensors,
 // Reads the whole file; 7 spare bytes let the data section be moved to an aligned offset.
 static int read_file(const char *path, uint8_t **buf, size_t *size, char *err, size_t errlen) {
     FILE *fp = fopen(path, "rb");
-    if (!fp) return fail(err, errlen, path, "cannot open: %s", strerror(errno));
+    if (!fp) return path_error(err, errlen, path, "cannot open: %s", strerror(errno));
     struct stat st;
     if (fstat(fileno(fp), &st)) {
         int e = errno;
         fclose(fp);
-        return fail(err, errlen, path, "cannot stat: %s", strerror(e));
+        return path_error(err, errlen, path, "cannot stat: %s", strerror(e));
     }
     if (!S_ISREG(st.st_mode)) {
         fclose(fp);
-        return fail(err, errlen, path, "not a regular file");
+        return path_error(err, errlen, path, "not a regular file");
     }
     size_t n = (size_t)st.st_size;
     uint8_t *b = malloc(n + 8);
-    if (!b) { fclose(fp); return fail(err, errlen, path, "out of memory (%zu bytes)", n); }
+    if (!b) { fclose(fp); return path_error(err, errlen, path, "out of memory (%zu bytes)", n); }
     size_t got = n ? fread(b, 1, n, fp) : 0;
     int rerr = ferror(fp);
     fclose(fp);
     if (got != n || rerr) {
         free(b);
-        return fail(err, errlen, path, "read error (%zu of %zu bytes)", got, n);
+        return path_error(err, errlen, path, "read error (%zu of %zu bytes)", got, n);
     }
     *buf = b;
     *size = n;
@@ -246,26 +234,26 @@ static int get_int(const json_t *v, int64_t *out) {
 static int parse_dtype(const char *path, const char *name, const json_t *e, st_dtype *d,
                        char *err, size_t errlen) {
     const char *s = json_string_value(json_object_get(e, "dtype"));
-    if (!s) return fail(err, errlen, path, "tensor '%s' has no dtype string", name);
+    if (!s) return path_error(err, errlen, path, "tensor '%s' has no dtype string", name);
     if (strcmp(s, "F32") == 0) *d = ST_F32;
     else if (strcmp(s, "I64") == 0) *d = ST_I64;
-    else return fail(err, errlen, path, "tensor '%s' has unsupported dtype '%s' (supported: F32, "
-                     "I64)", name, s);
+    else return path_error(err, errlen, path,
+                           "tensor '%s' has unsupported dtype '%s' (supported: F32, I64)", name, s);
     return 0;
 }
 
 static int parse_shape(const char *path, st_tensor *t, const json_t *e, char *err, size_t errlen) {
     const json_t *sh = json_object_get(e, "shape");
     if (!json_is_array(sh))
-        return fail(err, errlen, path, "tensor '%s' has no shape array", t->name);
+        return path_error(err, errlen, path, "tensor '%s' has no shape array", t->name);
     size_t nd = json_array_size(sh);
     if (nd > 8)
-        return fail(err, errlen, path, "tensor '%s' has %zu dimensions (max 8)", t->name, nd);
+        return path_error(err, errlen, path, "tensor '%s' has %zu dimensions (max 8)", t->name, nd);
     t->ndim = (int)nd;
     for (size_t i = 0; i < nd; i++)
         if (get_int(json_array_get(sh, i), &t->shape[i]))
-            return fail(err, errlen, path, "tensor '%s': shape must hold non-negative integers",
-                        t->name);
+            return path_error(err, errlen, path,
+                              "tensor '%s': shape must hold non-negative integers", t->name);
     return 0;
 }
 
@@ -276,37 +264,38 @@ static int parse_offsets(const char *path, st_tensor *t, const json_t *e, size_t
     int64_t b, en;
     if (!json_is_array(off) || json_array_size(off) != 2 || get_int(json_array_get(off, 0), &b) ||
         get_int(json_array_get(off, 1), &en) || en < b)
-        return fail(err, errlen, path, "tensor '%s': data_offsets must be [begin, end] with "
-                    "0 <= begin <= end", t->name);
+        return path_error(err, errlen, path, "tensor '%s': data_offsets must be [begin, end] with "
+                          "0 <= begin <= end", t->name);
     if ((uint64_t)en > data_len)
-        return fail(err, errlen, path, "truncated: tensor '%s' ends at byte %lld but the data "
-                    "section has %zu bytes", t->name, (long long)en, data_len);
+        return path_error(err, errlen, path,
+                          "truncated: tensor '%s' ends at byte %lld but the data section has %zu "
+                          "bytes", t->name, (long long)en, data_len);
     int64_t numel = shape_numel(t->shape, t->ndim);
     int64_t isz = (int64_t)dtype_size(t->dtype);
     if (numel < 0 || numel > INT64_MAX / isz)
-        return fail(err, errlen, path, "tensor '%s': shape is too large", t->name);
+        return path_error(err, errlen, path, "tensor '%s': shape is too large", t->name);
     if (en - b != numel * isz)
-        return fail(err, errlen, path, "tensor '%s': data_offsets span %lld bytes but its %s "
-                    "shape needs %lld", t->name, (long long)(en - b), dtype_name(t->dtype),
-                    (long long)(numel * isz));
+        return path_error(err, errlen, path, "tensor '%s': data_offsets span %lld bytes but its %s "
+                          "shape needs %lld", t->name, (long long)(en - b), dtype_name(t->dtype),
+                          (long long)(numel * isz));
     t->nbytes = (size_t)(en - b);
     *begin = b;
     return 0;
 }
 
 static int parse_meta(const char *path, st_file *f, const json_t *m, char *err, size_t errlen) {
-    if (!json_is_object(m)) return fail(err, errlen, path, "__metadata__ must be an object");
+    if (!json_is_object(m)) return path_error(err, errlen, path, "__metadata__ must be an object");
     size_t n = json_object_size(m);
     f->meta = calloc(n ? n : 1, sizeof *f->meta);
-    if (!f->meta) return fail(err, errlen, path, "out of memory");
+    if (!f->meta) return path_error(err, errlen, path, "out of memory");
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)m, k, v) {
         const char *s = json_string_value(v);
-        if (!s) return fail(err, errlen, path, "metadata value for '%s' is not a string", k);
+        if (!s) return path_error(err, errlen, path, "metadata value for '%s' is not a string", k);
         st_meta *dst = &f->meta[f->nmeta++];
         if (strlen(k) >= sizeof dst->key || strlen(s) >= sizeof dst->value)
-            return fail(err, errlen, path, "metadata entry '%.40s' is too long", k);
+            return path_error(err, errlen, path, "metadata entry '%.40s' is too long", k);
         strcpy(dst->key, k);
         strcpy(dst->value, s);
     }
@@ -315,9 +304,10 @@ static int parse_meta(const char *path, st_file *f, const json_t *m, char *err, 
 
 static int parse_tensor(const char *path, st_tensor *t, const char *name, const json_t *e,
                         size_t data_len, int64_t *begin, char *err, size_t errlen) {
-    if (!json_is_object(e)) return fail(err, errlen, path, "entry '%s' is not an object", name);
+    if (!json_is_object(e)) return path_error(err, errlen, path, "entry '%s' is not an object",
+                                              name);
     if (strlen(name) >= sizeof t->name)
-        return fail(err, errlen, path, "tensor name '%.40s...' is too long", name);
+        return path_error(err, errlen, path, "tensor name '%.40s...' is too long", name);
     strcpy(t->name, name);
     if (parse_dtype(path, name, e, &t->dtype, err, errlen)) return -1;
     if (parse_shape(path, t, e, err, errlen)) return -1;
@@ -344,33 +334,34 @@ static int parse_header(const char *path, st_file *f, const json_t *root, size_t
 static json_t *load_header(const char *path, const st_file *f, size_t *hlen, char *err,
                            size_t errlen) {
     if (f->size < 8) {
-        fail(err, errlen, path, "truncated: %zu bytes, too short for a safetensors header",
-             f->size);
+        path_error(err, errlen, path, "truncated: %zu bytes, too short for a safetensors header",
+                   f->size);
         return NULL;
     }
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | f->buffer[i];
     if (n > f->size - 8) {
-        fail(err, errlen, path, "truncated: header length %llu exceeds the %zu bytes after it",
-             (unsigned long long)n, f->size - 8);
+        path_error(err, errlen, path,
+                   "truncated: header length %llu exceeds the %zu bytes after it",
+                   (unsigned long long)n, f->size - 8);
         return NULL;
     }
     if (n > ST_MAX_HEADER) {
-        fail(err, errlen, path, "header length %llu exceeds the 100 MB limit",
-             (unsigned long long)n);
+        path_error(err, errlen, path, "header length %llu exceeds the 100 MB limit",
+                   (unsigned long long)n);
         return NULL;
     }
     json_error_t jerr;
     json_t *root =
         json_loadb((const char *)f->buffer + 8, (size_t)n, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        fail(err, errlen, path, "invalid JSON header: %s (line %d, column %d)", jerr.text,
-             jerr.line, jerr.column);
+        path_error(err, errlen, path, "invalid JSON header: %s (line %d, column %d)", jerr.text,
+                   jerr.line, jerr.column);
         return NULL;
     }
     if (!json_is_object(root)) {
         json_decref(root);
-        fail(err, errlen, path, "JSON header is not an object");
+        path_error(err, errlen, path, "JSON header is not an object");
         return NULL;
     }
     *hlen = (size_t)n;
@@ -395,7 +386,7 @@ int st_read(const char *path, st_file *f, char *err, size_t errlen) {
     size_t data_len = f->size - 8 - hlen;
     int64_t *begins = malloc((cap ? cap : 1) * sizeof *begins);
     f->tensors = calloc(cap ? cap : 1, sizeof *f->tensors);
-    int rc = (!begins || !f->tensors) ? fail(err, errlen, path, "out of memory")
+    int rc = (!begins || !f->tensors) ? path_error(err, errlen, path, "out of memory")
                                       : parse_header(path, f, root, data_len, begins, err, errlen);
     json_decref(root);
     if (rc == 0) {

@@ -1,8 +1,8 @@
 // IDX files (the MNIST container format), plain or gzip-compressed.
 #include "dcgan/data.h"
+#include "dcgan/error.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,19 +11,6 @@
 #define IDX_MAX_COUNT 100000000
 #define IDX_MAX_SIDE 4096
 #define IDX_CHUNK (1u << 30)   // gzread takes an unsigned length and returns an int
-
-static int fail(char *err, size_t errlen, const char *path, const char *fmt, ...) {
-    if (err && errlen) {
-        int k = snprintf(err, errlen, "%s: ", path);
-        if (k >= 0 && (size_t)k < errlen) {
-            va_list ap;
-            va_start(ap, fmt);
-            vsnprintf(err + k, errlen - (size_t)k, fmt, ap);
-            va_end(ap);
-        }
-    }
-    return -1;
-}
 
 typedef struct {
     const char *path;
@@ -34,12 +21,12 @@ typedef struct {
 // 1 when the file starts with the gzip magic bytes 1f 8b, 0 when not, -1 on an open failure.
 static int sniff_gzip(const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "rb");
-    if (!f) return fail(err, errlen, path, "cannot open: %s", strerror(errno));
+    if (!f) return path_error(err, errlen, path, "cannot open: %s", strerror(errno));
     unsigned char m[2] = {0, 0};
     size_t got = fread(m, 1, 2, f);
     int rerr = ferror(f), e = errno;
     fclose(f);   // read-only: a failed close loses nothing
-    if (rerr) return fail(err, errlen, path, "read error: %s", strerror(e));
+    if (rerr) return path_error(err, errlen, path, "read error: %s", strerror(e));
     return got == 2 && m[0] == 0x1f && m[1] == 0x8b;
 }
 
@@ -50,7 +37,8 @@ static int stream_open(idx_stream *s, const char *path, char *err, size_t errlen
     if (s->compressed < 0) return -1;
     s->gz = gzopen(path, "rb");
     if (!s->gz)
-        return fail(err, errlen, path, "cannot open: %s", errno ? strerror(errno) : "zlib error");
+        return path_error(err, errlen, path, "cannot open: %s",
+                          errno ? strerror(errno) : "zlib error");
     return 0;
 }
 
@@ -68,8 +56,8 @@ static long long stream_read(idx_stream *s, void *buf, size_t n, char *err, size
         if (got < 0) {
             int zerr = 0;
             const char *msg = gzerror(s->gz, &zerr);
-            fail(err, errlen, s->path, "%s error: %s", s->compressed ? "gzip" : "read",
-                 zerr == Z_ERRNO ? strerror(errno) : msg);
+            path_error(err, errlen, s->path, "%s error: %s", s->compressed ? "gzip" : "read",
+                       zerr == Z_ERRNO ? strerror(errno) : msg);
             return -1;
         }
         if (got == 0) break;
@@ -90,20 +78,22 @@ static int read_header(idx_stream *s, int ndim, const char *what, uint32_t *dims
     long long got = stream_read(s, h, need, err, errlen);
     if (got < 0) return -1;
     if (got < 4)
-        return fail(err, errlen, s->path, "truncated: %lld bytes, too short for an IDX header",
-                    got);
+        return path_error(err, errlen, s->path,
+                          "truncated: %lld bytes, too short for an IDX header", got);
     uint32_t magic = be32(h), expect = 0x800u | (uint32_t)ndim;
     if (h[0] != 0 || h[1] != 0)
-        return fail(err, errlen, s->path, "not an IDX %s file (magic 0x%08x, expected 0x%08x)",
-                    what, magic, expect);
+        return path_error(err, errlen, s->path,
+                          "not an IDX %s file (magic 0x%08x, expected 0x%08x)", what, magic,
+                          expect);
     if (h[2] != 0x08)
-        return fail(err, errlen, s->path, "unsupported IDX data type 0x%02x (only unsigned byte "
-                    "0x08)", h[2]);
+        return path_error(err, errlen, s->path,
+                          "unsupported IDX data type 0x%02x (only unsigned byte 0x08)", h[2]);
     if (h[3] != ndim)
-        return fail(err, errlen, s->path, "IDX file has %d dimensions, expected %d for %s", h[3],
-                    ndim, what);
+        return path_error(err, errlen, s->path, "IDX file has %d dimensions, expected %d for %s",
+                          h[3], ndim, what);
     if ((size_t)got < need)
-        return fail(err, errlen, s->path, "truncated: IDX header has %lld of %zu bytes", got, need);
+        return path_error(err, errlen, s->path, "truncated: IDX header has %lld of %zu bytes", got,
+                          need);
     for (int i = 0; i < ndim; i++) dims[i] = be32(h + 4 + 4 * i);
     return 0;
 }
@@ -111,7 +101,7 @@ static int read_header(idx_stream *s, int ndim, const char *what, uint32_t *dims
 static int check_dim(const char *path, const char *name, uint32_t v, uint32_t max, char *err,
                      size_t errlen) {
     if (v == 0 || v > max)
-        return fail(err, errlen, path, "implausible %s %u (allowed 1..%u)", name, v, max);
+        return path_error(err, errlen, path, "implausible %s %u (allowed 1..%u)", name, v, max);
     return 0;
 }
 
@@ -128,7 +118,7 @@ static uint8_t *read_body(idx_stream *s, size_t n, const char *what, char *err, 
             uint8_t *nb = realloc(buf, grown);
             if (!nb) {
                 free(buf);
-                fail(err, errlen, s->path, "out of memory (%zu bytes)", n);
+                path_error(err, errlen, s->path, "out of memory (%zu bytes)", n);
                 return NULL;
             }
             buf = nb;
@@ -141,8 +131,8 @@ static uint8_t *read_body(idx_stream *s, size_t n, const char *what, char *err, 
     }
     if (done < n) {
         free(buf);
-        fail(err, errlen, s->path, "truncated: expected %zu bytes of %s data, got %zu", n, what,
-             done);
+        path_error(err, errlen, s->path, "truncated: expected %zu bytes of %s data, got %zu", n,
+                   what, done);
         return NULL;
     }
     return buf;
@@ -182,7 +172,7 @@ int idx_read_labels(const char *path, int32_t **labels, int *n, char *err, size_
     stream_close(&s);
     if (!raw) return -1;
     int32_t *out = malloc((size_t)d[0] * sizeof *out);
-    if (!out) { free(raw); return fail(err, errlen, path, "out of memory"); }
+    if (!out) { free(raw); return path_error(err, errlen, path, "out of memory"); }
     for (uint32_t i = 0; i < d[0]; i++) out[i] = raw[i];
     free(raw);
     *labels = out;

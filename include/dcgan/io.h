@@ -1,0 +1,85 @@
+// File formats: safetensors (checkpoints), NumPy .npy (latent vectors) and PNG (libpng).
+// Every writer is atomic: a temporary file in the same directory, flushed, synced and renamed.
+#ifndef DCGAN_IO_H
+#define DCGAN_IO_H
+#include <stddef.h>
+#include <stdint.h>
+
+// ---------------------------------------------------------------------------------------------
+// safetensors: u64 little-endian header length, a JSON header
+// {"name": {"dtype", "shape", "data_offsets"}, "__metadata__": {str: str}}, then raw data.
+
+typedef enum { ST_F32, ST_I64 } st_dtype;
+
+typedef struct {
+    char name[96];
+    st_dtype dtype;
+    int ndim;
+    int64_t shape[8];
+    const void *data;   // writing: caller's data; reading: points into the file buffer
+    size_t nbytes;
+} st_tensor;
+
+typedef struct {
+    char key[64];
+    char value[512];
+} st_meta;
+
+typedef struct {
+    int ntensors;
+    st_tensor *tensors;
+    int nmeta;
+    st_meta *meta;
+    uint8_t *buffer;    // whole file
+    size_t size;
+} st_file;
+
+// Writes tensors + metadata to path atomically (temp file in the same directory, fsync, rename).
+int st_write(const char *path, const st_tensor *tensors, int ntensors,
+             const st_meta *meta, int nmeta, char *err, size_t errlen);
+// Reads and validates a file (JSON parsed with jansson; offsets, sizes and dtypes checked
+// against the file length). Returns 0 or -1 with a one-line reason in err.
+int st_read(const char *path, st_file *f, char *err, size_t errlen);
+void st_free(st_file *f);
+const st_tensor *st_find(const st_file *f, const char *name);
+const char *st_meta_get(const st_file *f, const char *key);   // NULL when absent
+
+// ---------------------------------------------------------------------------------------------
+// NumPy .npy files of float32 latent vectors.
+
+// Reads a little-endian float32, C-order array of shape [N, D] (or [N, D, 1, 1], or [D] as N = 1).
+// *data is malloc'ed. Returns 0, or -1 with a one-line reason naming the file.
+int npy_read_matrix(const char *path, float **data, int *rows, int *cols, char *err, size_t errlen);
+// Writes a float32 [rows, cols] array (atomically).
+int npy_write_matrix(const char *path, const float *data, int rows, int cols, char *err, size_t errlen);
+
+// ---------------------------------------------------------------------------------------------
+// PNG (libpng).
+
+// Writes an 8-bit PNG; channels 1 (gray), 3 (RGB) or 4 (RGBA); pixels interleaved, rows top-down.
+// Atomic: written to a temporary file and renamed. Returns 0 or -1 with err set.
+int png_write(const char *path, const uint8_t *pixels, int width, int height, int channels,
+              char *err, size_t errlen);
+// Reads an 8-bit PNG of any colour type, expanded to gray (1) or RGB (3) / RGBA (4) as stored.
+// *pixels is malloc'ed. Returns 0 or -1 with err set.
+int png_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels,
+             char *err, size_t errlen);
+
+// Where png_decode gets its bytes, and what it refuses.
+typedef struct {
+    // Fills out[0..n-1]; returns NULL, or the reason it cannot (it becomes the error message).
+    const char *(*read)(void *ctx, uint8_t *out, size_t n);
+    void *ctx;
+    uint32_t max_side;          // refuse a wider or taller image (libpng's user limit); 0: libpng's
+    uint64_t max_pixels;        // refuse width * height above this; 0: no limit
+    int high_byte;              // 16-bit samples: 1 keeps the high byte (as PIL), 0 rounds
+} png_source;
+// The libpng reading core of png_read and of image_decode_png: decodes a PNG whose 8-byte
+// signature the caller has already read and checked into 8-bit interleaved pixels, 1 to 4
+// channels as stored (palette and low bit depths expanded, tRNS to alpha). *pixels is malloc'ed.
+// Returns 0; -1 with libpng's (or the reader's) reason in msg; -2 when libpng's reader could not
+// be created (msg says which part).
+int png_decode(const png_source *src, uint8_t **pixels, int *width, int *height, int *channels,
+               char *msg, size_t msglen);
+
+#endif
