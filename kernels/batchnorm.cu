@@ -51,11 +51,7 @@ __global__ void bn_forward_train_kernel(float *__restrict__ out, float *__restri
     if (threadIdx.x == 0) {
         save_mean[c] = (float)m;
         save_invstd[c] = (float)invstd;
-        if (running) {
-            const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
-            running[c] = (float)((1.0 - momentum) * running[c] + momentum * m);
-            running[C + c] = (float)((1.0 - momentum) * running[C + c] + momentum * unbiased);
-        }
+        if (running) bn_running_update(running, C, c, m, var, (double)N, momentum);
         if (batches_tracked && c == 0) ++*batches_tracked;
     }
     const float meanf = (float)m, scale = (float)(gamma[c] * invstd), shift = beta[c];

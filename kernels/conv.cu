@@ -294,32 +294,35 @@ static void under_backward_filter(cuda_ctx *c, const conv_plan *p, void *ws, flo
                                                ws, p->ws_bwd_filter, &ONE, p->w, dw));
 }
 
+// A conv2d's forward is the underlying forward and its input gradient the underlying backward
+// data; a transposed convolution swaps the two. The weight gradient is backward filter of both,
+// with X the input of a conv2d and the output of a transposed one.
+typedef enum { DIR_FORWARD, DIR_BACKWARD_DATA, DIR_BACKWARD_FILTER } conv_direction;
+
+static void conv_run(const dcgan_backend *be, conv_direction dir, float *out, const float *a, const float *b,
+                     const conv_desc *d) {
+    cuda_ctx *c = ctx_of(be);
+    void *ws;
+    const conv_plan *p = planned(c, d, &ws);
+    const int transposed = d->kind == CONV_TRANSPOSE_2D;
+    if (dir == DIR_BACKWARD_FILTER) under_backward_filter(c, p, ws, out, transposed ? b : a, transposed ? a : b);
+    else if ((dir == DIR_FORWARD) != transposed) under_forward(c, p, ws, out, a, b);
+    else under_backward_data(c, p, ws, out, a, b);
+}
+
 // conv2d:           in [B, C, H, W], weight [OC, C, K, K], out [B, OC, OH, OW]
 // conv_transpose2d: in [B, C, H, W], weight [C, OC, K, K], out [B, OC, OH, OW]
 void cuda_conv_forward(const dcgan_backend *be, void *out, const void *in, const float *w, const conv_desc *d) {
     NVTX_RANGE("conv_forward");
-    cuda_ctx *c = ctx_of(be);
-    void *ws;
-    const conv_plan *p = planned(c, d, &ws);
-    if (d->kind == CONV_2D) under_forward(c, p, ws, (float *)out, (const float *)in, w);
-    else under_backward_data(c, p, ws, (float *)out, (const float *)in, w);
+    conv_run(be, DIR_FORWARD, (float *)out, (const float *)in, w, d);
 }
 
 void cuda_conv_backward_data(const dcgan_backend *be, void *din, const void *dout, const float *w, const conv_desc *d) {
     NVTX_RANGE("conv_backward_data");
-    cuda_ctx *c = ctx_of(be);
-    void *ws;
-    const conv_plan *p = planned(c, d, &ws);
-    if (d->kind == CONV_2D) under_backward_data(c, p, ws, (float *)din, (const float *)dout, w);
-    else under_forward(c, p, ws, (float *)din, (const float *)dout, w);
+    conv_run(be, DIR_BACKWARD_DATA, (float *)din, (const float *)dout, w, d);
 }
 
 void cuda_conv_backward_filter(const dcgan_backend *be, float *dw, const void *dout, const void *in, const conv_desc *d) {
     NVTX_RANGE("conv_backward_filter");
-    cuda_ctx *c = ctx_of(be);
-    void *ws;
-    const conv_plan *p = planned(c, d, &ws);
-    // The underlying X is the input of a conv2d and the output of a transposed conv.
-    if (d->kind == CONV_2D) under_backward_filter(c, p, ws, dw, (const float *)dout, (const float *)in);
-    else under_backward_filter(c, p, ws, dw, (const float *)in, (const float *)dout);
+    conv_run(be, DIR_BACKWARD_FILTER, dw, (const float *)dout, (const float *)in, d);
 }

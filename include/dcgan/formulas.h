@@ -77,6 +77,13 @@ DCGAN_HD float act_fused_grad(float dout, float out, float slope) { return hd_mu
 DCGAN_HD float bn_affine(float x, float mean, float scale, float shift) {
     return hd_add(hd_mul(hd_sub(x, mean), scale), shift);
 }
+// PyTorch's running statistics: running = (1 - momentum) running + momentum * batch statistic,
+// the variance unbiased (N / (N - 1)); running holds C means, then C variances.
+DCGAN_HD void bn_running_update(float *running, int C, int c, double mean, double var, double N, double momentum) {
+    const double unbiased = N > 1 ? var * N / (N - 1) : var;
+    running[c] = (float)((1.0 - momentum) * running[c] + momentum * mean);
+    running[C + c] = (float)((1.0 - momentum) * running[C + c] + momentum * unbiased);
+}
 // din = dy * k + (x - mean) * m + k0, the batch-statistics gradient (k, m, k0 per channel).
 DCGAN_HD float bn_input_grad(float dy, float x, float mean, float k, float m, float k0) {
     return hd_add(hd_add(hd_mul(dy, k), hd_mul(hd_sub(x, mean), m)), k0);

@@ -93,11 +93,7 @@ void cpu_batchnorm_forward_train(const dcgan_backend *be, void *out_, float *sav
         const double invstd = 1.0 / sqrt(var + d->eps);
         save_mean[c] = (float)mean;
         save_invstd[c] = (float)invstd;
-        if (running) {
-            const double unbiased = N > 1 ? var * (double)N / (double)(N - 1) : var;
-            running[c] = (float)((1.0 - momentum) * running[c] + momentum * mean);
-            running[C + c] = (float)((1.0 - momentum) * running[C + c] + momentum * unbiased);
-        }
+        if (running) bn_running_update(running, C, c, mean, var, (double)N, momentum);
         affine_channel(out, in, B, C, HW, c, (float)mean, (float)(gamma[c] * invstd), beta[c], d->act_slope);
     }
     if (batches_tracked) ++*batches_tracked;

@@ -137,62 +137,64 @@ static void to_batch_major(float *dst, const float *src, int n, int oc, size_t P
     }
 }
 
+// How a batch is cut into chunks that fit the workspace: col [rows, n*P] then buf [oc, n*P].
+typedef struct {
+    int chunk;
+    size_t rows, P, img_floats, act_floats;
+    float *col, *buf;
+} chunking;
+
+static chunking chunking_of(const lowering *l, int B, float *work) {
+    chunking c = {.chunk = chunk_size(l, B), .rows = col_rows(l), .P = positions(l),
+                  .img_floats = (size_t)l->ch * l->ih * l->iw, .act_floats = (size_t)l->oc * positions(l)};
+    c.col = work;
+    c.buf = work + c.rows * c.chunk * c.P;
+    return c;
+}
+
+// The chunk's activations [oc, n*P]: act itself for one sample, else transposed into buf.
+static const float *chunk_activations(const chunking *c, const float *act, int n, const lowering *l) {
+    if (n == 1) return act;
+    to_channel_major(c->buf, act, n, l->oc, c->P);
+    return c->buf;
+}
+
 // act[B, oc, P] = wmat[oc, rows] . im2col(img)   (conv2d forward, convt2d backward data)
 static void unfold_gemm(float *act, const float *img, const float *wmat, const lowering *l, int B, float *work) {
-    const size_t rows = col_rows(l), P = positions(l);
-    const int chunk = chunk_size(l, B);
-    const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
-    float *col = work, *buf = work + rows * chunk * P;
-    for (int b0 = 0; b0 < B; b0 += chunk) {
-        const int n = B - b0 < chunk ? B - b0 : chunk;
-        const int N = (int)(n * P);
-        float *dst = act + b0 * act_floats;
-        im2col(col, img + b0 * img_floats, n, l);
+    const chunking c = chunking_of(l, B, work);
+    for (int b0 = 0; b0 < B; b0 += c.chunk) {
+        const int n = B - b0 < c.chunk ? B - b0 : c.chunk, N = (int)(n * c.P);
+        float *dst = act + b0 * c.act_floats;
+        im2col(c.col, img + b0 * c.img_floats, n, l);
         // With one sample, [oc, 1*P] and [1, oc, P] are the same layout: write in place.
-        float *out = n == 1 ? dst : buf;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l->oc, N, (int)rows,
-                    1.0f, wmat, (int)rows, col, N, 0.0f, out, N);
-        if (n > 1) to_batch_major(dst, buf, n, l->oc, P);
+        float *out = n == 1 ? dst : c.buf;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, l->oc, N, (int)c.rows,
+                    1.0f, wmat, (int)c.rows, c.col, N, 0.0f, out, N);
+        if (n > 1) to_batch_major(dst, c.buf, n, l->oc, c.P);
     }
 }
 
 // img[B, ch, ih, iw] = col2im(wmat^T . act)   (conv2d backward data, convt2d forward)
 static void gemm_fold(float *img, const float *act, const float *wmat, const lowering *l, int B, float *work) {
-    const size_t rows = col_rows(l), P = positions(l);
-    const int chunk = chunk_size(l, B);
-    const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
-    float *col = work, *buf = work + rows * chunk * P;
-    for (int b0 = 0; b0 < B; b0 += chunk) {
-        const int n = B - b0 < chunk ? B - b0 : chunk;
-        const int N = (int)(n * P);
-        const float *a = act + b0 * act_floats;
-        if (n > 1) {
-            to_channel_major(buf, a, n, l->oc, P);
-            a = buf;
-        }
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)rows, N, l->oc,
-                    1.0f, wmat, (int)rows, a, N, 0.0f, col, N);
-        col2im(img + b0 * img_floats, col, n, l);
+    const chunking c = chunking_of(l, B, work);
+    for (int b0 = 0; b0 < B; b0 += c.chunk) {
+        const int n = B - b0 < c.chunk ? B - b0 : c.chunk, N = (int)(n * c.P);
+        const float *a = chunk_activations(&c, act + b0 * c.act_floats, n, l);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)c.rows, N, l->oc,
+                    1.0f, wmat, (int)c.rows, a, N, 0.0f, c.col, N);
+        col2im(img + b0 * c.img_floats, c.col, n, l);
     }
 }
 
 // dwmat[oc, rows] += act . im2col(img)^T   (the weight gradient of both ops)
 static void unfold_filter(float *dwmat, const float *act, const float *img, const lowering *l, int B, float *work) {
-    const size_t rows = col_rows(l), P = positions(l);
-    const int chunk = chunk_size(l, B);
-    const size_t img_floats = (size_t)l->ch * l->ih * l->iw, act_floats = (size_t)l->oc * P;
-    float *col = work, *buf = work + rows * chunk * P;
-    for (int b0 = 0; b0 < B; b0 += chunk) {
-        const int n = B - b0 < chunk ? B - b0 : chunk;
-        const int N = (int)(n * P);
-        const float *a = act + b0 * act_floats;
-        if (n > 1) {
-            to_channel_major(buf, a, n, l->oc, P);
-            a = buf;
-        }
-        im2col(col, img + b0 * img_floats, n, l);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->oc, (int)rows, N,
-                    1.0f, a, N, col, N, 1.0f, dwmat, (int)rows);
+    const chunking c = chunking_of(l, B, work);
+    for (int b0 = 0; b0 < B; b0 += c.chunk) {
+        const int n = B - b0 < c.chunk ? B - b0 : c.chunk, N = (int)(n * c.P);
+        const float *a = chunk_activations(&c, act + b0 * c.act_floats, n, l);
+        im2col(c.col, img + b0 * c.img_floats, n, l);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, l->oc, (int)c.rows, N,
+                    1.0f, a, N, c.col, N, 1.0f, dwmat, (int)c.rows);
     }
 }
 

@@ -1,6 +1,7 @@
 // The in-memory dataset: releasing it, naming its classes, and the batcher that turns its uint8
 // images into the normalised float batches of a training step.
 #include "source.h"
+#include "dcgan/formulas.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +40,9 @@ int dataset_set_class_names(dcgan_dataset *ds, const char *const *names, int n) 
 }
 
 void dataset_batch(const dcgan_dataset *ds, const uint32_t *idx, int B, float *out) {
-    // ToTensor then Normalize(0.5, 0.5), with torchvision's float32 arithmetic.
+    // ToTensor then Normalize(0.5, 0.5): the data op's formula, tabulated.
     float lut[256];
-    for (int v = 0; v < 256; v++) lut[v] = ((float)v / 255.0f - 0.5f) / 0.5f;
+    for (int v = 0; v < 256; v++) lut[v] = pixel_to_unit((uint8_t)v);
     size_t per = (size_t)ds->c * ds->h * ds->w;
     #pragma omp parallel for schedule(static) if (B * per > 65536)
     for (int b = 0; b < B; b++) {
