@@ -43,7 +43,7 @@ mkdir -p "$out"
 for size in $sizes; do for nc in $ncs; do for batch in $batches; do
   tag="s${size}_nc${nc}_b${batch}"
   args="--size $size --nc $nc --batch-size $batch --ngf 64 --ndf 64"
-  ours=$(timeout -k 5 "$limit" "$dcgan" bench $args --device cuda --iters "$iters" --warmup 10 --json \
+  ours=$(timeout -k 5 "$limit" "$dcgan" bench $args --device cuda --iters "$iters" --repeats "$repeats" --warmup 10 --json \
            2>"$out/$tag.dcgan.log") || ours="{\"error\":\"dcgan bench failed (exit $?)\"}"
   theirs=$(PYTHONUNBUFFERED=1 timeout -k 5 "$limit" python3 benchmarks/pytorch_dcgan.py $args --device cuda \
              --forms "$forms" --compile-mode "$compile_mode" --iters "$iters" --repeats "$repeats" --warmup 10 \

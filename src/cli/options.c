@@ -25,7 +25,7 @@ static const struct option all_options[] = {
     ARG("loss", OPT_LOSS), ARG("lr", OPT_LR), ARG("minus", OPT_MINUS), ARG("mode", OPT_MODE),
     ARG("nc", OPT_NC), ARG("ndf", OPT_NDF), ARG("ngf", OPT_NGF), ARG("noise", OPT_NOISE),
     ARG("nz", OPT_NZ), ARG("out", OPT_OUT), ARG("out-dir", OPT_OUT_DIR), ARG("plus", OPT_PLUS),
-    ARG("resume", OPT_RESUME), ARG("rows", OPT_ROWS), ARG("sample-every", OPT_SAMPLE_EVERY),
+    ARG("repeats", OPT_REPEATS), ARG("resume", OPT_RESUME), ARG("rows", OPT_ROWS), ARG("sample-every", OPT_SAMPLE_EVERY),
     ARG("seed", OPT_SEED), ARG("sheet", OPT_SHEET), ARG("size", OPT_SIZE),
     ARG("smooth", OPT_SMOOTH), ARG("steps", OPT_STEPS), FLAG("strict", OPT_STRICT),
     FLAG("verbose", OPT_VERBOSE), ARG("warmup", OPT_WARMUP), ARG("writers", OPT_WRITERS),
