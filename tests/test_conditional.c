@@ -101,6 +101,25 @@ static void classes_differ(const char *dir) {
     CHECK(between > 2.0 * within);
 }
 
+// With fewer than 8 vectors in --z, a conditional grid has one column per vector (and reads none
+// beyond them): a row per class of 3 images.
+static void few_vectors_grid(const char *dir) {
+    char err[4096], path[1024], zpath[1024];
+    float z[3 * NZ];
+    for (int i = 0; i < 3 * NZ; i++) z[i] = philox_normal_at(2, RNG_STREAM_FIXED_NOISE, (uint64_t)i);
+    snprintf(zpath, sizeof zpath, "%s/z3.npy", dir);
+    CHECK(npy_write_matrix(zpath, z, 3, NZ, err, sizeof err) == 0);
+    snprintf(path, sizeof path, "%s/three.png", dir);
+    expect_ok(run_dcgan(err, sizeof err, "sample --ckpt %s/run/netG.safetensors --device cpu --z %s --grid %s", dir, zpath,
+                        path), err);
+    uint8_t *px = NULL;
+    int w = 0, h = 0, c = 0;
+    CHECK(png_read(path, &px, &w, &h, &c, err, sizeof err) == 0);
+    printf("--z with 3 vectors: a %dx%d grid (expected %dx%d)\n", w, h, 3 * (S + 2) + 2, K * (S + 2) + 2);
+    CHECK(w == 3 * (S + 2) + 2 && h == K * (S + 2) + 2);
+    free(px);
+}
+
 // The run's last fixed-noise grid (one row per class, the same 8 latent vectors in every row) is
 // reproduced by `dcgan sample` from the saved G given those vectors, and --class K gives row K.
 static void checkpoint_keeps_conditioning(const char *dir, long iters) {
@@ -256,6 +275,7 @@ int main(int argc, char **argv) {
                         " --ckpt-every 0 --out %s/run", S, NZ, iters, iters, dir), err);
         classes_differ(dir);
         checkpoint_keeps_conditioning(dir, iters);
+        few_vectors_grid(dir);
     } else {
         printf("skipped the Fashion-MNIST part: %s not found\n", FASHION);
     }

@@ -94,12 +94,12 @@ static int run(const sample_options *o) {
     int class_rows = g.nclasses > 0 && !o->gen.class_arg && !o->out_dir;
     if (class_rows && o->count <= 0) count = (long)cols * g.nclasses;
     if (o->gen.z_path) {
-        int rows, cols;
-        if (npy_read_matrix(o->gen.z_path, &z, &rows, &cols, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-        if (check_latents(o->gen.z_path, cols, g.nz)) goto done;
+        int rows, dims;
+        if (npy_read_matrix(o->gen.z_path, &z, &rows, &dims, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
+        if (check_latents(o->gen.z_path, dims, g.nz)) goto done;
         if (o->count > rows) { fprintf(stderr, "error: --count %ld exceeds the %d vectors in %s\n", o->count, rows, o->gen.z_path); goto done; }
         count = o->count > 0 ? o->count : rows;
-        if (class_rows) {
+        if (class_rows) {   // every class row shows the first (up to 8) vectors of --z
             if (rows < cols) cols = rows;
             if (o->count <= 0) count = (long)cols * g.nclasses;
         }
