@@ -118,6 +118,11 @@ timed_out() { [ "$rc" = 124 ] || [ "$rc" = 137 ]; }
 # note STEP STATUS TEXT: one line of summary.txt (and of this script's output), written at once.
 note() { printf '%-11s %-8s %s\n' "$1" "$2" "$3" | tee -a "$summary"; }
 fail() { fails+=("$1"); }
+# start_log LOG TEXT: a step's log begins with what it is and what it runs on (device, driver,
+# runtime, cuDNN and cuBLAS as loaded and as built).
+start_log() {
+    { echo "$2"; echo "device: ${gpu_name:-none found}"; [ -n "${versions:-}" ] && echo "$versions"; } > "$1"
+}
 first_line() { grep -m1 -E "$1" "$2" 2>/dev/null | sed -E 's/^[0-9]+: //' | cut -c1-160; }
 # last_output LOG: the output lines of the last command run_logged wrote to LOG.
 last_output() { awk '/^\$ / { buf = ""; next } !/^\[(exit|stopped)/ { buf = buf $0 "\n" } END { printf "%s", buf }' "$1"; }
@@ -214,6 +219,13 @@ else
     fail "no GPU ($why)"
 fi
 
+# dcgan --version, once (the first program to load cuDNN / cuBLAS from disk): the head of every log.
+versions="" version_out="" version_rc=1
+if [ "$unpack_ok" = 1 ] && [ -x "$dcgan" ]; then
+    version_out=$(env LD_LIBRARY_PATH="$our_ld" timeout 8 "$dcgan" --version 2>&1); version_rc=$?
+    [ "$version_rc" = 0 ] && versions=$(echo "$version_out" | tail -n +2)
+fi
+
 if has_step info && ready info; then
     log=$out/info.txt
     {
@@ -224,8 +236,8 @@ if has_step info && ready info; then
         echo "python3: ${py:-not found}; compute-sanitizer: ${sanitizer:-not found}; ctest: ${ctest_bin:-not found}"
     } > "$log"
     run_logged "$log" 3 machine nvidia-smi
-    run_logged "$log" 8 ours "$dcgan" --version; version_rc=$rc   # the first to load cuDNN / cuBLAS from disk
-    version=$(last_output "$log" | head -1 | cut -c1-120)
+    printf '\n$ %s --version\n%s\n[exit %s]\n' "$dcgan" "$version_out" "$version_rc" >> "$log"
+    version=$(echo "$version_out" | head -1 | cut -c1-120)
     run_logged "$log" 2 ours ldd "$dcgan"
     run_logged "$log" 3 ours env CUDA_VISIBLE_DEVICES= "$dcgan" bench --device cuda --iters 1; nodev_cuda=$rc
     nodev_cuda_msg=$(last_output "$log" | tail -1 | cut -c1-120)
@@ -283,7 +295,7 @@ if has_step gpu-tests && ready gpu-tests; then
     log=$out/gpu-tests.log
     res=$tmp/test-results      # name status
     : > "$res"
-    echo "gpu tests with DCGAN_REQUIRE_GPU=1 (then a test without a usable GPU fails instead of skipping)" > "$log"
+    start_log "$log" "gpu tests with DCGAN_REQUIRE_GPU=1 (then a test without a usable GPU fails instead of skipping)"
     names=""
     if [ -n "$ctest_bin" ]; then
         # Discovered by ctest itself (test names change); its per-test result lines are read back.
@@ -340,7 +352,7 @@ fi
 # --- compute-sanitizer on the reduced op test --------------------------------------------------------------
 if has_step sanitizers && ready sanitizers; then
     log=$out/sanitizers.log
-    echo "compute-sanitizer on build-gpu/tests/test_gpu_ops with DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic" > "$log"
+    start_log "$log" "compute-sanitizer on build-gpu/tests/test_gpu_ops with DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic"
     [ -n "$sanitizer" ] && env LD_LIBRARY_PATH="$our_ld" timeout 3 "$sanitizer" --version >> "$log" 2>&1
     for spec in memcheck:30 racecheck:30 synccheck:20 initcheck:22; do
         tool=${spec%%:*} limit=${spec#*:}
@@ -374,7 +386,7 @@ if has_step train && ready train; then
     data=$root/.gpu-bundle/fashion-mnist
     [ -f "$data/train-images-idx3-ubyte.gz" ] || data=/usr/share/datasets/fashion-mnist
     run=$tmp/train
-    echo "dcgan train on Fashion-MNIST from $data" > "$log"
+    start_log "$log" "dcgan train on Fashion-MNIST from $data"
     run_logged "$log" 30 ours "$dcgan" train --device cuda --dataset fashion-mnist --data "$data" --size 64 --nc 1 \
         --iters 500 --batch-size 64 --sample-every 250 --ckpt-every 0 --log-every 50 --out "$run" --verbose
     train_rc=$rc
@@ -434,7 +446,7 @@ fi
 ours_ips=""
 if has_step bench && ready bench; then
     log=$out/bench.log
-    echo "dcgan bench: full training iterations, timed as the PyTorch side is: blocks of 30, one sync each; median of 3" > "$log"
+    start_log "$log" "dcgan bench: full training iterations, timed as the PyTorch side is: blocks of 30, one sync each; median of 3"
     run_logged "$log" 15 ours "$dcgan" bench --device cuda --size 64 --nc 3 --batch-size 128 --ngf 64 --ndf 64 \
         --iters 30 --repeats 3 --warmup 10 --json
     ours_ips=$(sed -n -E 's/.*"images_per_s":([0-9.]+).*/\1/p' "$log" | tail -1)
@@ -452,7 +464,7 @@ fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'; }
 if has_step pytorch; then
     log=$out/pytorch.log
-    echo "benchmarks/pytorch_dcgan.py with the machine's own environment (python3: ${py:-not found})" > "$log"
+    start_log "$log" "benchmarks/pytorch_dcgan.py with the machine's own environment (python3: ${py:-not found})"
     if [ -z "$py" ]; then note pytorch FAILED "python3 not found"
     else
         run_logged "$log" 70 machine env PYTHONUNBUFFERED=1 "$py" benchmarks/pytorch_dcgan.py --device cuda --size 64 \
@@ -476,14 +488,14 @@ fi
 # --- full: the longer benchmarks ----------------------------------------------------------------------------------
 if has_step kernels && ready kernels; then
     log=$out/bench-kernels.log
-    echo "bench_kernels: our batchnorm, activation, loss and optimiser kernels against cuDNN and the bandwidth" > "$log"
+    start_log "$log" "bench_kernels: our batchnorm, activation, loss and optimiser kernels against cuDNN and the bandwidth"
     run_logged "$log" 60 ours "$root/build-gpu/benchmarks/bench_kernels" 20
     if [ "$rc" = 0 ]; then note kernels passed "$(grep -c ' ms' "$log") timings (${secs} s)"
     else note kernels FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail "bench_kernels (exit $rc)"; fi
 fi
 if has_step layers && ready layers; then
     log=$out/bench-layers.log
-    echo "bench_layers: every cuDNN algorithm for every layer of the 64 px model, fp32 and TF32" > "$log"
+    start_log "$log" "bench_layers: every cuDNN algorithm for every layer of the 64 px model, fp32 and TF32"
     run_logged "$log" 60 ours "$root/build-gpu/benchmarks/bench_layers" --reps 10
     if [ "$rc" = 0 ]; then note layers passed "$(first_line '^device' "$log") (${secs} s)"
     else note layers FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail "bench_layers (exit $rc)"; fi
@@ -493,7 +505,7 @@ if has_step e2e && ready e2e; then
     mkdir -p "$tmp/bin"
     printf '#!/usr/bin/env bash\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$our_ld" "$dcgan" > "$tmp/bin/dcgan"
     chmod +x "$tmp/bin/dcgan"
-    echo "benchmarks/gpu_e2e.sh: dcgan bench against the PyTorch example (eager fp32, whole-iteration CUDA graph)" > "$log"
+    start_log "$log" "benchmarks/gpu_e2e.sh: dcgan bench against the PyTorch example (eager fp32, whole-iteration CUDA graph)"
     run_logged "$log" 170 machine env DCGAN="$tmp/bin/dcgan" PYTHONUNBUFFERED=1 benchmarks/gpu_e2e.sh "$tmp/e2e" \
         --sizes "32 64 128" --batches "64 128 256" --ncs 3 --forms eager,graph --iters 30 --repeats 3 --timeout 25
     for f in "$tmp"/e2e/*.log; do [ -f "$f" ] && { echo; echo "--- $(basename "$f")"; cat "$f"; } >> "$log"; done

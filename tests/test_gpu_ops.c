@@ -438,6 +438,7 @@ int main(int argc, char **argv) {
     cpu = backend_cpu();
     gpu = backend_select("cuda", NULL, err, sizeof err);
     if (!gpu) return test_skip_or_fail(err);
+    test_print_backend(gpu);
     const char *q = getenv("DCGAN_TEST_QUICK");
     quick = q && !strcmp(q, "1");
     if (!strcmp(math, "default")) {

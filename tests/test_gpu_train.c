@@ -14,6 +14,7 @@ int main(void) {
     char err[256];
     const dcgan_backend *gpu = backend_select("cuda", NULL, err, sizeof err);
     if (!gpu) return test_skip_or_fail(err);
+    test_print_backend(gpu);
     const gan_loss losses[] = {LOSS_NONSAT, LOSS_WGAN};
     for (int i = 0; i < 2; i++) {
         train_record c, g, s;

@@ -5,7 +5,8 @@
 // byte for byte around every later call), and N such calls, with only the batcher's work between
 // them, end bit for bit where N ordinary iterations of the training loop (run_training) end,
 // across epoch boundaries, for a plain DCGAN and a conditional WGAN (5 D steps, RMSprop,
-// clipping), with the data resident and staged through host memory.
+// clipping), with the data resident and staged through host memory. A dtype or layout the
+// backend does not serve is refused when the net is planned.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,7 +105,28 @@ static void fixed_calls(const scenario *sc, const char *loop_dir, const char *di
     dataset_free(&ds);
 }
 
+// A format the backend does not serve is refused when the net is planned, with a clear reason.
+static void unsupported_format(void) {
+    dcgan_config cfg = {.size = 32, .nc = 1, .nz = 16, .ngf = 8, .ndf = 8};
+    dcgan_net g;
+    net_exec x;
+    char err[512] = "";
+    CHECK(dcgan_net_build(&g, &cfg, 1, backend_cpu()) == 0);
+    const act_format formats[] = {{DTYPE_BF16, LAYOUT_NCHW}, {DTYPE_F32, LAYOUT_NHWC}, {DTYPE_F16, LAYOUT_NHWC}};
+    for (int i = 0; i < 3; i++) {
+        CHECK(net_exec_init(&x, &g, 4, &formats[i], NULL, err, sizeof err) == -1);
+        printf("%s %s: %s\n", dtype_name(formats[i].dtype), layout_name(formats[i].layout), err);
+        CHECK(strstr(err, "cpu backend") && strstr(err, dtype_name(formats[i].dtype)) &&
+              strstr(err, layout_name(formats[i].layout)));
+    }
+    const act_format f32 = {DTYPE_F32, LAYOUT_NCHW};
+    CHECK(net_exec_init(&x, &g, 4, &f32, NULL, err, sizeof err) == 0);
+    net_exec_free(&x);
+    dcgan_net_free(&g);
+}
+
 int main(void) {
+    unsupported_format();
     const char *dir = make_temp_dir("iteration");
     const scenario scenarios[] = {
         {"nonsat", LOSS_NONSAT, 0, 40},

@@ -34,6 +34,7 @@ int main(int argc, char **argv) {
     char err[256];
     const dcgan_backend *be = backend_select(device, NULL, err, sizeof err);
     if (!be) return test_skip_or_fail(err);
+    test_print_backend(be);
     for (size_t i = 0; i < sizeof LOSSES / sizeof *LOSSES; i++) run_fixture(LOSSES[i], be);
     return test_summary("test_parity");
 }

@@ -14,6 +14,7 @@ int main(int argc, char **argv) {
     char err[512];
     const dcgan_backend *be = backend_select(device, NULL, err, sizeof err);
     if (!be) return test_skip_or_fail(err);
+    test_print_backend(be);
     const char *path = "fixtures/parity_cond.safetensors";
     st_file f;
     if (st_read(path, &f, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); return 1; }

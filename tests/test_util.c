@@ -1,4 +1,5 @@
 #include "test_util.h"
+#include "dcgan/backend.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -53,6 +54,12 @@ int test_skip_or_fail(const char *why) {
     }
     printf("skipped: %s\n", why);
     return 77;
+}
+
+void test_print_backend(const dcgan_backend *be) {
+    char line[1024];
+    be->describe(be, line, sizeof line);
+    printf("%s\n", line);
 }
 
 int test_summary(const char *name) {

@@ -25,6 +25,10 @@ int run_dcgan(char *errbuf, size_t n, const char *fmt, ...) __attribute__((forma
 // A gpu test whose backend is unavailable (reason in why): "skipped", exit code 77, or with
 // DCGAN_REQUIRE_GPU=1 in the environment a failure naming the reason, exit code 1.
 int test_skip_or_fail(const char *why);
+// Prints the backend's description (for CUDA: the device, driver and runtime, cuDNN and cuBLAS as
+// loaded and as built), so that every log says what it ran on.
+struct dcgan_backend;
+void test_print_backend(const struct dcgan_backend *be);
 // Returns 0 when no test failed (prints a summary), 1 otherwise.
 int test_summary(const char *name);
 

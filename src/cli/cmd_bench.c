@@ -61,6 +61,9 @@ int cmd_bench(int argc, char **argv) {
     const dcgan_backend *be = backend_select(device, &notice, err, sizeof err);
     if (!be) { fprintf(stderr, "error: %s\n", err); return 1; }
     if (notice) fprintf(stderr, "note: --device auto: %s; using the CPU\n", notice);
+    char what[1024];
+    be->describe(be, what, sizeof what);
+    fprintf(json ? stderr : stdout, "%s\n", what);   // what the numbers were measured on
     trainer t;
     if (trainer_init(&t, &h, be, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
     // The synthetic shapes, resident on the backend as a real run's data.
