@@ -60,6 +60,9 @@ int npy_write_matrix(const char *path, const float *data, int rows, int cols, ch
 // Atomic: written to a temporary file and renamed. Returns 0 or -1 with err set.
 int png_write(const char *path, const uint8_t *pixels, int width, int height, int channels,
               char *err, size_t errlen);
+// The same PNG, into memory: *out is malloc'ed, *len its bytes. Returns 0 or -1 with err set.
+int png_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out, size_t *len,
+               char *err, size_t errlen);
 // Reads an 8-bit PNG of any colour type, expanded to gray (1) or RGB (3) / RGBA (4) as stored.
 // *pixels is malloc'ed. Returns 0 or -1 with err set.
 int png_read(const char *path, uint8_t **pixels, int *width, int *height, int *channels,
@@ -81,5 +84,27 @@ typedef struct {
 // be created (msg says which part).
 int png_decode(const png_source *src, uint8_t **pixels, int *width, int *height, int *channels,
                char *msg, size_t msglen);
+
+// ---------------------------------------------------------------------------------------------
+// TensorBoard event files (events.out.tfevents.*): TFRecord-framed protobuf Event messages with
+// scalar and PNG-image summaries, readable by `tensorboard --logdir`.
+
+#include <stdio.h>
+
+typedef struct {
+    FILE *fp;
+    char path[4096];
+} tb_writer;
+
+// Creates DIR/events.out.tfevents.<time>.<host>.<pid> and writes the file-version event.
+int tb_open(tb_writer *w, const char *dir, char *err, size_t errlen);
+int tb_scalar(tb_writer *w, const char *tag, long step, float value, char *err, size_t errlen);
+// An 8-bit image (interleaved rows, 1/3/4 channels), stored PNG-encoded.
+int tb_image(tb_writer *w, const char *tag, long step, const uint8_t *pixels, int width, int height, int channels,
+             char *err, size_t errlen);
+int tb_flush(tb_writer *w, char *err, size_t errlen);
+void tb_close(tb_writer *w);
+// CRC-32C (Castagnoli) of n bytes, the checksum of the TFRecord framing.
+uint32_t crc32c(const void *data, size_t n);
 
 #endif

@@ -120,6 +120,36 @@ int png_write(const char *path, const uint8_t *pixels, int width, int height, in
     return rc;
 }
 
+int png_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out, size_t *len,
+               char *err, size_t errlen) {
+    *out = NULL;
+    *len = 0;
+    if (!pixels || width <= 0 || height <= 0 || channels < 1 || channels > 4 ||
+        width > PNG_USER_WIDTH_MAX || height > PNG_USER_HEIGHT_MAX)
+        return set_error(err, errlen, "PNG: invalid image %dx%d with %d channels", width, height, channels);
+    png_ctx ctx;
+    memset(&ctx, 0, sizeof ctx);
+    char *buf = NULL;
+    size_t n = 0;
+    ctx.rows = row_pointers((uint8_t *)pixels, height, (size_t)width * (size_t)channels);
+    ctx.fp = ctx.rows ? open_memstream(&buf, &n) : NULL;   // the same encoder, into memory
+    if (!ctx.fp) {
+        free(ctx.rows);
+        return set_error(err, errlen, "PNG: out of memory");
+    }
+    int rc = encode(&ctx, width, height, channels);
+    if (ctx.png) png_destroy_write_struct(&ctx.png, ctx.info ? &ctx.info : NULL);
+    if (fclose(ctx.fp) && !rc) rc = -1;
+    free(ctx.rows);
+    if (rc) {
+        free(buf);
+        return set_error(err, errlen, "PNG encoding failed: %s", ctx.msg[0] ? ctx.msg : "out of memory");
+    }
+    *out = (uint8_t *)buf;
+    *len = n;
+    return 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading
 

@@ -1,0 +1,109 @@
+// TensorBoard event files: the CRC-32C of the TFRecord framing against its reference value, the
+// records' framing and protobuf content read back, and the whole file read by TensorBoard's own
+// event loader (tests/read_tensorboard.py; exit 77 when the tensorboard package is absent) with
+// every scalar and image compared to what was written.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dcgan/io.h"
+#include "test_util.h"
+#include "tensorboard.pb-c.h"
+
+#define STEPS 5
+
+static float scalar_value(int tag, int step) { return (tag ? -1.0f : 1.0f) * (0.1f * (float)step + 1.0f / 3.0f); }
+
+static void fill_image(uint8_t *px, int w, int h, int c, int step) {
+    for (int i = 0; i < w * h * c; i++) px[i] = (uint8_t)(i * 37 + step * 11);
+}
+
+static uint64_t get_le(const uint8_t *p, int bytes) {
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--) v = v << 8 | p[i];
+    return v;
+}
+
+static uint32_t unmask(uint32_t m) {
+    uint32_t r = m - 0xa282ead8u;
+    return (r >> 17) | (r << 15);
+}
+
+// Walks the records: lengths, both CRCs, and each Event decoded with protobuf-c. Returns the
+// number of summary values, -1 on a broken record.
+static int read_back(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    int values = 0, records = 0;
+    uint8_t head[12], tail[4];
+    while (fread(head, 1, 12, f) == 12) {
+        uint64_t n = get_le(head, 8);
+        uint8_t *data = malloc(n ? n : 1);
+        int ok = data && crc32c(head, 8) == unmask((uint32_t)get_le(head + 8, 4)) && fread(data, 1, n, f) == n &&
+                 fread(tail, 1, 4, f) == 4 && crc32c(data, n) == unmask((uint32_t)get_le(tail, 4));
+        Tensorboard__Event *ev = ok ? tensorboard__event__unpack(NULL, n, data) : NULL;
+        free(data);
+        if (!ev) { fclose(f); return -1; }
+        if (records++ == 0) CHECK(ev->what_case == TENSORBOARD__EVENT__WHAT_FILE_VERSION);
+        if (ev->what_case == TENSORBOARD__EVENT__WHAT_SUMMARY) values += (int)ev->summary->n_value;
+        tensorboard__event__free_unpacked(ev, NULL);
+    }
+    fclose(f);
+    return values;
+}
+
+int main(void) {
+    CHECK(crc32c("123456789", 9) == 0xE3069283u);   // the CRC-32C check value
+    const char *dir = make_temp_dir("tensorboard");
+    char err[512];
+    tb_writer w;
+    if (tb_open(&w, dir, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); return 1; }
+    const char *tags[2] = {"loss/D", "loss/G"};
+    uint8_t rgb[13 * 7 * 3], gray[5 * 9];
+    for (int step = 1; step <= STEPS; step++) {
+        for (int t = 0; t < 2; t++) CHECK(tb_scalar(&w, tags[t], step, scalar_value(t, step), err, sizeof err) == 0);
+        fill_image(rgb, 13, 7, 3, step);
+        CHECK(tb_image(&w, "samples", step, rgb, 13, 7, 3, err, sizeof err) == 0);
+    }
+    fill_image(gray, 5, 9, 1, 0);
+    CHECK(tb_image(&w, "gray", 0, gray, 5, 9, 1, err, sizeof err) == 0);
+    CHECK(tb_flush(&w, err, sizeof err) == 0);
+    tb_close(&w);
+    int values = read_back(w.path);
+    printf("%s: %d summary values read back (framing and CRCs checked)\n", w.path, values);
+    CHECK(values == 3 * STEPS + 1);
+
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "python3 read_tensorboard.py '%s' '%s'", w.path, dir);
+    FILE *p = popen(cmd, "r");
+    if (!p) { perror("popen"); return 1; }
+    char line[1024];
+    int scalars = 0, images = 0, skipped = 0;
+    while (fgets(line, sizeof line, p)) {
+        char tag[64], file[256];
+        long step;
+        float v;
+        int iw, ih, ic;
+        if (!strncmp(line, "skipped", 7)) { printf("%s", line); skipped = 1; continue; }
+        if (sscanf(line, "scalar %63s %ld %f", tag, &step, &v) == 3) {
+            int t = strcmp(tag, tags[0]) ? 1 : 0;
+            CHECK(v == scalar_value(t, (int)step));
+            scalars++;
+        } else if (sscanf(line, "image %63s %ld %d %d %d %255s", tag, &step, &iw, &ih, &ic, file) == 6) {
+            char path[8500];
+            snprintf(path, sizeof path, "%s/%s", dir, file);
+            uint8_t *px = NULL, want[13 * 7 * 3];
+            int pw, ph, pc;
+            int is_gray = !strcmp(tag, "gray");
+            fill_image(want, is_gray ? 5 : 13, is_gray ? 9 : 7, is_gray ? 1 : 3, (int)step);
+            CHECK(png_read(path, &px, &pw, &ph, &pc, err, sizeof err) == 0);
+            CHECK(pw == iw && ph == ih && pc == ic && px && !memcmp(px, want, (size_t)pw * ph * pc));
+            free(px);
+            images++;
+        }
+    }
+    int status = pclose(p);
+    if (skipped) return test_failures ? 1 : 77;
+    printf("TensorBoard's reader: %d scalars, %d images, all equal to what was written\n", scalars, images);
+    CHECK(status == 0 && scalars == 2 * STEPS && images == STEPS + 1);
+    return test_summary("test_tensorboard");
+}
