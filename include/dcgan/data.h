@@ -116,7 +116,7 @@ int cache_write(const char *path, const cache_header *hdr, const dcgan_dataset *
 // ---------------------------------------------------------------------------------------------
 // The batcher (batcher.c): puts a dataset where a backend's data op can read it and keeps the
 // epochs' orders there. Each epoch reads the data in its own permutation (from the run's seed
-// and the epoch number: RNG_STREAM_SHUFFLE_BASE + epoch); the last partial batch is dropped.
+// and the epoch number: SHUFFLE_STREAM_BASE + epoch); the last partial batch is dropped.
 // The whole set is resident in backend memory when it fits; otherwise the batches of each
 // iteration are staged through page-locked host memory on a side stream.
 

@@ -9,7 +9,7 @@
 // safetensors: u64 little-endian header length, a JSON header
 // {"name": {"dtype", "shape", "data_offsets"}, "__metadata__": {str: str}}, then raw data.
 
-typedef enum { ST_F32, ST_I64 } st_dtype;
+typedef enum { ST_F32, ST_I64, ST_F64 } st_dtype;
 
 typedef struct {
     char name[96];
@@ -43,6 +43,7 @@ int st_read(const char *path, st_file *f, char *err, size_t errlen);
 void st_free(st_file *f);
 const st_tensor *st_find(const st_file *f, const char *name);
 const char *st_meta_get(const st_file *f, const char *key);   // NULL when absent
+const char *st_dtype_name(st_dtype d);                          // "F32", "F64", "I64"
 
 // ---------------------------------------------------------------------------------------------
 // NumPy .npy files of float32 latent vectors.

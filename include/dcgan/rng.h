@@ -84,6 +84,8 @@ enum { RNG_STREAM_NOISE = 0, RNG_STREAM_FIXED_NOISE = 1, RNG_STREAM_SHUFFLE = 2,
 // Conditional training: the classes of the fake batches, B draws of rng_below(nclasses) per
 // D step; the stream position is saved with the run (train_state "class_offset").
 enum { RNG_STREAM_FAKE_CLASSES = 6 };
+// KID: the random subsets of the feature sets.
+enum { RNG_STREAM_KID = 7 };
 
 dcgan_rng rng_make(uint64_t seed, uint64_t stream);
 void rng_fill_normal(dcgan_rng *r, float *out, size_t n, float mean, float std);

@@ -18,8 +18,8 @@
 #define ST_MAX_HEADER (100u * 1024u * 1024u)   // same cap as the reference implementation
 #define ST_META_KEY "__metadata__"
 
-static const char *dtype_name(st_dtype d) { return d == ST_I64 ? "I64" : "F32"; }
-static size_t dtype_size(st_dtype d) { return d == ST_I64 ? 8 : 4; }
+const char *st_dtype_name(st_dtype d) { return d == ST_I64 ? "I64" : d == ST_F64 ? "F64" : "F32"; }
+static size_t dtype_size(st_dtype d) { return d == ST_F32 ? 4 : 8; }
 
 // Element count of a shape; -1 on a negative dimension or overflow.
 static int64_t shape_numel(const int64_t *shape, int ndim) {
@@ -41,7 +41,7 @@ static int check_tensor(const char *path, const st_tensor *t, char *err, size_t 
         return path_error(err, errlen, path, "tensor name empty or not terminated");
     if (strcmp(t->name, ST_META_KEY) == 0)
         return path_error(err, errlen, path, "tensor name '%s' is reserved", t->name);
-    if (t->dtype != ST_F32 && t->dtype != ST_I64)
+    if (t->dtype != ST_F32 && t->dtype != ST_I64 && t->dtype != ST_F64)
         return path_error(err, errlen, path, "tensor '%s' has an unknown dtype", t->name);
     if (t->ndim < 0 || t->ndim > 8)
         return path_error(err, errlen, path, "tensor '%s' has %d dimensions (0..8 allowed)",
@@ -67,7 +67,7 @@ static json_t *tensor_entry(const st_tensor *t, size_t begin) {
         bad = json_array_append_new(offs, json_integer((json_int_t)begin)) != 0 ||
               json_array_append_new(offs, json_integer((json_int_t)(begin + t->nbytes))) != 0;
     if (!bad)
-        bad = json_object_set_new(e, "dtype", json_string(dtype_name(t->dtype))) != 0 ||
+        bad = json_object_set_new(e, "dtype", json_string(st_dtype_name(t->dtype))) != 0 ||
               json_object_set(e, "shape", shape) != 0 ||
               json_object_set(e, "data_offsets", offs) != 0;
     json_decref(shape);
@@ -237,8 +237,9 @@ static int parse_dtype(const char *path, const char *name, const json_t *e, st_d
     if (!s) return path_error(err, errlen, path, "tensor '%s' has no dtype string", name);
     if (strcmp(s, "F32") == 0) *d = ST_F32;
     else if (strcmp(s, "I64") == 0) *d = ST_I64;
+    else if (strcmp(s, "F64") == 0) *d = ST_F64;
     else return path_error(err, errlen, path,
-                           "tensor '%s' has unsupported dtype '%s' (supported: F32, I64)", name, s);
+                           "tensor '%s' has unsupported dtype '%s' (supported: F32, F64, I64)", name, s);
     return 0;
 }
 
@@ -276,7 +277,7 @@ static int parse_offsets(const char *path, st_tensor *t, const json_t *e, size_t
         return path_error(err, errlen, path, "tensor '%s': shape is too large", t->name);
     if (en - b != numel * isz)
         return path_error(err, errlen, path, "tensor '%s': data_offsets span %lld bytes but its %s "
-                          "shape needs %lld", t->name, (long long)(en - b), dtype_name(t->dtype),
+                          "shape needs %lld", t->name, (long long)(en - b), st_dtype_name(t->dtype),
                           (long long)(numel * isz));
     t->nbytes = (size_t)(en - b);
     *begin = b;

@@ -204,8 +204,8 @@ int ckpt_load_tensors(dcgan_net *net, const st_file *f, const char *prefix, char
         }
         st_dtype want_dtype = t->is_stat == 2 ? ST_I64 : ST_F32;
         if (s->dtype != want_dtype) {
-            snprintf(err, errlen, "tensor '%s' has dtype %s, expected %s", name,
-                     s->dtype == ST_I64 ? "I64" : "F32", want_dtype == ST_I64 ? "I64" : "F32");
+            snprintf(err, errlen, "tensor '%s' has dtype %s, expected %s", name, st_dtype_name(s->dtype),
+                     st_dtype_name(want_dtype));
             return -1;
         }
         const dcgan_backend *be = net->be;
