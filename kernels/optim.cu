@@ -22,6 +22,10 @@ __global__ void rmsprop_kernel(float *__restrict__ p, const float *__restrict__ 
     GRID_STRIDE(i, d.n) rmsprop_element(&p[i], &sq[i], grad[i], &d);
 }
 
+__global__ void ema_kernel(float *__restrict__ avg, const float *__restrict__ x, size_t n, float w) {
+    GRID_STRIDE(i, n) avg[i] = lerp_element(avg[i], x[i], w);
+}
+
 __global__ void clip_kernel(float *x, size_t n, float limit) {
     GRID_STRIDE(i, n) x[i] = clip_element(x[i], limit);
 }
@@ -45,5 +49,13 @@ void cuda_optim_clip(const dcgan_backend *be, float *x, size_t n, float limit) {
     const cuda_ctx *c = ctx_of(be);
     if (!n) return;
     clip_kernel<<<grid_for(c, n, OPT_THREADS), OPT_THREADS, 0, c->stream>>>(x, n, limit);
+    CUDA_CHECK_LAUNCH();
+}
+
+void cuda_optim_ema(const dcgan_backend *be, float *avg, const float *x, size_t n, float decay) {
+    NVTX_RANGE("optim_ema");
+    const cuda_ctx *c = ctx_of(be);
+    if (!n) return;
+    ema_kernel<<<grid_for(c, n, OPT_THREADS), OPT_THREADS, 0, c->stream>>>(avg, x, n, 1.0f - decay);
     CUDA_CHECK_LAUNCH();
 }

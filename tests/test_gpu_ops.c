@@ -285,6 +285,13 @@ static void test_optimisers(size_t n) {
     }
     snprintf(label, sizeof label, "rmsprop+clip n%zu param", n); compare_dev(label, d_p, p, n, 0, 0);
     snprintf(label, sizeof label, "rmsprop n%zu sq", n); compare_dev(label, d_m, m, n, 0, 0);
+    // The moving average (m as the average of p), at a decay with w < 0.5 and one with w > 0.5.
+    for (int k = 0; k < 2; k++) {
+        const float decay = k ? 0.25f : 0.999f;
+        cpu->optim_ema(cpu, m, p, n, decay);
+        gpu->optim_ema(gpu, d_m, d_p, n, decay);
+        snprintf(label, sizeof label, "ema %.3g n%zu", decay, n); compare_dev(label, d_m, m, n, 0, 0);
+    }
     void *bufs[] = {d_p, d_m, d_v, d_step};
     release_all(bufs, 4);
     free(p); free(m); free(v);

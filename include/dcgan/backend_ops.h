@@ -72,6 +72,8 @@
     X(void, optim_update, (const dcgan_backend *be, float *params, const float *grads, float *state0, \
                            float *state1, int64_t *step, const optim_desc *d)) \
     X(void, optim_clip, (const dcgan_backend *be, float *params, size_t n, float limit)) \
+    /* moving average: avg = decay * avg + (1 - decay) * x, as avg.lerp_(x, 1 - decay) */ \
+    X(void, optim_ema, (const dcgan_backend *be, float *avg, const float *x, size_t n, float decay)) \
     /* noise from word d->offset + *counter of the stream (counter may be NULL: 0, not advanced); */ \
     /* *counter advances by n rounded up to a whole Philox block (4 words) for normals, by the */ \
     /* words consumed for classes */ \

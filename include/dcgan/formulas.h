@@ -91,6 +91,13 @@ DCGAN_HD float bn_input_grad(float dy, float x, float mean, float k, float m, fl
 
 // --- optimisers -----------------------------------------------------------------------------------------
 
+// torch's two-sided lerp: a + w (x - a) for w < 0.5, else x - (x - a)(1 - w); the moving average
+// a.lerp_(x, 1 - decay) and Adam's first moment use it.
+DCGAN_HD float lerp_element(float a, float x, float w) {
+    const float diff = hd_sub(x, a);
+    return w < 0.5f ? hd_add(a, hd_mul(w, diff)) : hd_sub(x, hd_mul(diff, hd_sub(1.0f, w)));
+}
+
 // b^t by squaring: only multiplications, so host and device round identically.
 DCGAN_HD double hd_pow_int(double b, int64_t t) {
     double r = 1.0;
@@ -114,9 +121,7 @@ DCGAN_HD adam_factors adam_factors_at(const optim_desc *d, int64_t t) {
 }
 
 DCGAN_HD void adam_element(float *p, float *m, float *v, float g, const adam_factors *f, float eps) {
-    // m.lerp_(g, 1 - beta1), with torch's two-sided lerp formula
-    const float diff = hd_sub(g, *m);
-    const float mi = f->w1 < 0.5f ? hd_add(*m, hd_mul(f->w1, diff)) : hd_sub(g, hd_mul(diff, hd_sub(1.0f, f->w1)));
+    const float mi = lerp_element(*m, g, f->w1);   // m.lerp_(g, 1 - beta1)
     const float vi = hd_add(hd_mul(*v, f->b2), hd_mul(hd_mul(f->w2, g), g));
     *m = mi;
     *v = vi;

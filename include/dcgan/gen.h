@@ -27,6 +27,9 @@ typedef struct {
     char **class_names;         // [nclasses], from the checkpoint's metadata (or the indices)
 } generator;
 
+// The generator file of --ckpt: the path itself, or for a run directory its netG_ema.safetensors
+// (the moving average) when there is one and use_ema is set, else its netG.safetensors (in buf).
+const char *generator_checkpoint(const char *ckpt, int use_ema, char *buf, size_t n);
 // Loads the generator checkpoint (ours or a PyTorch DCGAN state_dict in safetensors) on
 // `device` (cpu | cuda | auto) and allocates buffers for `batch` images per forward pass.
 // Returns 0, or -1 with a one-line reason in err.

@@ -22,6 +22,8 @@ typedef struct {
     int batch_size;
     int d_steps;
     float lr, beta1, beta2, eps;    // Adam's betas; RMSprop takes beta2 as its smoothing constant alpha
+    float lr_g, lr_d;               // the learning rate of each net (the two time-scale rule); both lr by default
+    float ema;                      // decay of the exponential moving average of G (0: none)
     float clip;                     // D weight clipping (0 = off)
     uint64_t seed;
 } train_hparams;
@@ -49,6 +51,7 @@ typedef struct {
     train_hparams hp;
     const dcgan_backend *be;
     dcgan_net G, D;
+    dcgan_net G_ema;                // the moving average of G's weights and running statistics (hp.ema > 0)
     net_exec xg, xd;
     float *opt_g[2], *opt_d[2];     // optimiser state: Adam m, v (RMSprop uses [0] only)
     optim_desc opt_desc_g, opt_desc_d;
@@ -87,6 +90,11 @@ void trainer_d_update(trainer *t);
 // The G step on the fakes (and classes) of the last D step: D forward, backward to G, G's grads.
 void trainer_g_grads(trainer *t);
 void trainer_g_update(trainer *t);
+// G_ema = ema * G_ema + (1 - ema) * G, weights and running statistics (num_batches_tracked copied);
+// part of trainer_iteration when hp.ema > 0.
+void trainer_ema_update(trainer *t);
+// G_ema = G (the start of a run, or a resumed run saved without an average).
+void trainer_ema_reset(trainer *t);
 // Reads the losses of the last D and G steps back.
 void trainer_read_stats(trainer *t, step_stats *st);
 void trainer_get_counters(const trainer *t, train_counters *c);

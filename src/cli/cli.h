@@ -17,9 +17,9 @@ int cmd_prepare(int argc, char **argv);
 enum {
     OPT_BATCH = 256, OPT_BETA1, OPT_BETA2, OPT_BN, OPT_CACHE, OPT_CHAIN, OPT_CKPT, OPT_CKPT_EVERY,
     OPT_CLASS, OPT_CLASSES, OPT_CLIP, OPT_CONDITIONAL, OPT_COUNT, OPT_DATA, OPT_DATASET, OPT_DELAY,
-    OPT_DEVICE, OPT_DSTEPS, OPT_EPOCHS, OPT_FRAMES, OPT_GIF, OPT_GIF_ONLY, OPT_GIF_OUT, OPT_GRID,
-    OPT_HELP, OPT_ITERS, OPT_JSON, OPT_LOG_EVERY, OPT_LOSS, OPT_LR, OPT_MINUS, OPT_MODE, OPT_NC,
-    OPT_NDF, OPT_NGF, OPT_NOISE, OPT_NZ, OPT_OUT, OPT_OUT_DIR, OPT_PLUS, OPT_REPEATS, OPT_RESUME, OPT_ROWS,
+    OPT_DEVICE, OPT_DSTEPS, OPT_EMA, OPT_EPOCHS, OPT_FRAMES, OPT_GIF, OPT_GIF_ONLY, OPT_GIF_OUT, OPT_GRID,
+    OPT_HELP, OPT_ITERS, OPT_JSON, OPT_LOG_EVERY, OPT_LOSS, OPT_LR, OPT_LR_D, OPT_LR_G, OPT_MINUS, OPT_MODE, OPT_NC,
+    OPT_NDF, OPT_NGF, OPT_NO_EMA, OPT_NOISE, OPT_NZ, OPT_OUT, OPT_OUT_DIR, OPT_PLUS, OPT_REPEATS, OPT_RESUME, OPT_ROWS,
     OPT_SAMPLE_EVERY, OPT_SEED, OPT_SHEET, OPT_SIZE, OPT_SMOOTH, OPT_STEPS, OPT_STRICT,
     OPT_VERBOSE, OPT_WARMUP, OPT_WRITERS, OPT_Z, OPT_Z_OUT,
     OPT_END_
@@ -57,11 +57,12 @@ void usage_error(const char *command, const char *fmt, ...) __attribute__((forma
 // ---------------------------------------------------------------------------------------------
 // The options of the commands that run a generator (sample, interpolate, arithmetic).
 
-#define GENERATOR_OPTIONS "ckpt device batch-size seed bn z grid class"
+#define GENERATOR_OPTIONS "ckpt device batch-size seed bn z grid class no-ema"
 typedef struct {
     const char *ckpt, *device, *z_path, *grid, *class_arg;
     unsigned long long seed;
     int seed_given;
+    int no_ema;                 // --ckpt RUN_DIR: netG.safetensors even where netG_ema.safetensors is
     bn_mode bn;
     int batch;
 } generator_options;

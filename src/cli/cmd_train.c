@@ -38,6 +38,9 @@ static void help(void) {
         "  --iters N            total iterations (one G step each)\n"
         "  --epochs N           passes over the data when --iters is not given     [25]\n"
         "  --lr X               learning rate            [2e-4; wgan: 5e-5 with RMSprop]\n"
+        "  --lr-d X / --lr-g X  D's / G's own learning rate (the two time-scale rule)  [--lr]\n"
+        "  --ema D              keep a moving average of G (decay D, e.g. 0.999): netG_ema.safetensors,\n"
+        "                       and the sample grids drawn with it                     [off]\n"
         "  --beta1 X            Adam beta1                                         [0.5]\n"
         "  --beta2 X            Adam beta2 (RMSprop's alpha for wgan)   [0.999; wgan: 0.99]\n"
         "  --d-steps K          D steps per G step                         [1; wgan: 5]\n"
@@ -63,13 +66,13 @@ int cmd_train(int argc, char **argv) {
                      .log_every = 50, .epochs = 0};
     // Values given on the command line; the loss picks the defaults of the others.
     long size = 32, nc = -1, nz = 100, ngf = 64, ndf = 64, batch = 64, dsteps = -1, epochs = 25;
-    float lr = -1, beta1 = -1, beta2 = -1, clip = -1;
+    float lr = -1, lr_d = -1, lr_g = -1, ema = 0, beta1 = -1, beta2 = -1, clip = -1;
     unsigned long long seed = 1;
     const char *loss_name = "nonsat";
     int model_option_given = 0;
     option_parser p;
     options_begin(&p, "train", argc, argv,
-                  "data dataset size nc nz ngf ndf loss batch-size iters epochs lr beta1 beta2 d-steps clip "
+                  "data dataset size nc nz ngf ndf loss batch-size iters epochs lr lr-d lr-g ema beta1 beta2 d-steps clip "
                   "seed device out sample-every ckpt-every log-every resume verbose help conditional "
                   "classes cache strict");
     for (int c; (c = next_option(&p)) != -1;) {
@@ -90,6 +93,9 @@ int cmd_train(int argc, char **argv) {
         case OPT_ITERS: o.iters = parse_long("--iters", optarg, 1, 1000000000L); break;
         case OPT_EPOCHS: epochs = parse_long("--epochs", optarg, 1, 1000000); o.epochs = (int)epochs; break;
         case OPT_LR: lr = parse_float("--lr", optarg, 0, 10); break;
+        case OPT_LR_D: lr_d = parse_float("--lr-d", optarg, 0, 10); break;
+        case OPT_LR_G: lr_g = parse_float("--lr-g", optarg, 0, 10); break;
+        case OPT_EMA: ema = parse_float("--ema", optarg, 0, 0.999999f); break;
         case OPT_BETA1: beta1 = parse_float("--beta1", optarg, 0, 0.999999f); break;
         case OPT_BETA2: beta2 = parse_float("--beta2", optarg, 0, 0.999999f); break;
         case OPT_DSTEPS: dsteps = parse_long("--d-steps", optarg, 1, 16); break;
@@ -125,7 +131,10 @@ int cmd_train(int argc, char **argv) {
     h->cfg = (dcgan_config){.size = (int)size, .nc = (int)nc, .nz = (int)nz, .ngf = (int)ngf, .ndf = (int)ndf};
     h->batch_size = (int)batch;
     h->seed = seed;
-    if (lr >= 0) h->lr = lr;
+    if (lr >= 0) h->lr = h->lr_d = h->lr_g = lr;
+    if (lr_d >= 0) h->lr_d = lr_d;
+    if (lr_g >= 0) h->lr_g = lr_g;
+    h->ema = ema;
     if (beta1 >= 0) h->beta1 = beta1;
     if (beta2 >= 0) h->beta2 = beta2;
     if (clip >= 0) h->clip = clip;

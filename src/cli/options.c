@@ -18,12 +18,12 @@ static const struct option all_options[] = {
     ARG("ckpt-every", OPT_CKPT_EVERY), ARG("class", OPT_CLASS), ARG("classes", OPT_CLASSES),
     ARG("clip", OPT_CLIP), FLAG("conditional", OPT_CONDITIONAL), ARG("count", OPT_COUNT),
     ARG("data", OPT_DATA), ARG("dataset", OPT_DATASET), ARG("delay", OPT_DELAY),
-    ARG("device", OPT_DEVICE), ARG("d-steps", OPT_DSTEPS), ARG("epochs", OPT_EPOCHS),
+    ARG("device", OPT_DEVICE), ARG("d-steps", OPT_DSTEPS), ARG("ema", OPT_EMA), ARG("epochs", OPT_EPOCHS),
     ARG("frames", OPT_FRAMES), FLAG("gif", OPT_GIF), FLAG("gif-only", OPT_GIF_ONLY),
     ARG("gif-out", OPT_GIF_OUT), ARG("grid", OPT_GRID), FLAG("help", OPT_HELP),
     ARG("iters", OPT_ITERS), FLAG("json", OPT_JSON), ARG("log-every", OPT_LOG_EVERY),
-    ARG("loss", OPT_LOSS), ARG("lr", OPT_LR), ARG("minus", OPT_MINUS), ARG("mode", OPT_MODE),
-    ARG("nc", OPT_NC), ARG("ndf", OPT_NDF), ARG("ngf", OPT_NGF), ARG("noise", OPT_NOISE),
+    ARG("loss", OPT_LOSS), ARG("lr", OPT_LR), ARG("lr-d", OPT_LR_D), ARG("lr-g", OPT_LR_G), ARG("minus", OPT_MINUS), ARG("mode", OPT_MODE),
+    ARG("nc", OPT_NC), ARG("ndf", OPT_NDF), ARG("ngf", OPT_NGF), FLAG("no-ema", OPT_NO_EMA), ARG("noise", OPT_NOISE),
     ARG("nz", OPT_NZ), ARG("out", OPT_OUT), ARG("out-dir", OPT_OUT_DIR), ARG("plus", OPT_PLUS),
     ARG("repeats", OPT_REPEATS), ARG("resume", OPT_RESUME), ARG("rows", OPT_ROWS), ARG("sample-every", OPT_SAMPLE_EVERY),
     ARG("seed", OPT_SEED), ARG("sheet", OPT_SHEET), ARG("size", OPT_SIZE),
@@ -135,18 +135,21 @@ int generator_option(generator_options *o, const char *command, int c, const cha
     case OPT_Z: o->z_path = arg; return 1;
     case OPT_GRID: o->grid = arg; return 1;
     case OPT_CLASS: o->class_arg = arg; return 1;
+    case OPT_NO_EMA: o->no_ema = 1; return 1;
     default: return 0;
     }
 }
 
 void generator_options_end(const option_parser *p, const generator_options *o) {
     options_end(p);
-    if (!o->ckpt) usage_error(p->command, "--ckpt FILE is required");
+    if (!o->ckpt) usage_error(p->command, "--ckpt FILE (or a run directory) is required");
 }
 
 int open_generator(generator *g, const generator_options *o) {
-    char err[1024];
-    if (!generator_open(g, o->ckpt, o->device, o->bn, o->batch, err, sizeof err)) return 0;
+    char err[1024], path[4200];
+    const char *ckpt = generator_checkpoint(o->ckpt, !o->no_ema, path, sizeof path);
+    if (ckpt != o->ckpt) fprintf(stderr, "note: generator %s\n", ckpt);
+    if (!generator_open(g, ckpt, o->device, o->bn, o->batch, err, sizeof err)) return 0;
     fprintf(stderr, "error: %s\n", err);
     return -1;
 }

@@ -28,3 +28,11 @@ void cpu_optim_clip(const dcgan_backend *be, float *x, size_t n, float limit) {
 #pragma omp parallel for schedule(static) if (n >= OPT_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) x[i] = clip_element(x[i], limit);
 }
+
+void cpu_optim_ema(const dcgan_backend *be, float *avg, const float *x, size_t n, float decay) {
+    // avg, x: [n]
+    (void)be;
+    const float w = 1.0f - decay;
+#pragma omp parallel for schedule(static) if (n >= OPT_PARALLEL_MIN)
+    for (size_t i = 0; i < n; i++) avg[i] = lerp_element(avg[i], x[i], w);
+}

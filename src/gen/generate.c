@@ -5,8 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include "dcgan/train.h"
 #include "dcgan/rng.h"
+
+const char *generator_checkpoint(const char *ckpt, int use_ema, char *buf, size_t n) {
+    struct stat st;
+    if (stat(ckpt, &st) || !S_ISDIR(st.st_mode)) return ckpt;
+    snprintf(buf, n, "%s/netG_ema.safetensors", ckpt);
+    if (use_ema && stat(buf, &st) == 0) return buf;
+    snprintf(buf, n, "%s/netG.safetensors", ckpt);
+    return buf;
+}
 
 int generator_open(generator *g, const char *ckpt_path, const char *device, bn_mode bn, int batch,
                    char *err, size_t errlen) {

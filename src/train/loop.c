@@ -213,7 +213,7 @@ static int setup(run_state *s, char *err, size_t errlen) {
     s->nsamples = K > 0 ? rows * SAMPLE_COLS : SAMPLE_COUNT;
     s->fixed_noise = be->alloc(be, (size_t)s->nsamples * h->cfg.nz * sizeof(float));
     char why[512];
-    if (!s->fixed_noise || net_exec_init(&s->sampler, &s->t.G, s->nsamples, NULL, NULL, why, sizeof why)) {
+    if (!s->fixed_noise || net_exec_init(&s->sampler, h->ema > 0 ? &s->t.G_ema : &s->t.G, s->nsamples, NULL, NULL, why, sizeof why)) {
         snprintf(err, errlen, "out of memory for the training buffers");
         return -1;
     }

@@ -47,6 +47,10 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
     int rc = ckpt_save_net(&t->G, path, iter_meta.m, iter_meta.n, err, errlen);
     path_in(path, sizeof path, dir, "netD.safetensors");
     if (!rc) rc = ckpt_save_net(&t->D, path, iter_meta.m, iter_meta.n, err, errlen);
+    if (!rc && t->hp.ema > 0) {
+        path_in(path, sizeof path, dir, "netG_ema.safetensors");
+        rc = ckpt_save_net(&t->G_ema, path, iter_meta.m, iter_meta.n, err, errlen);
+    }
     free(iter_meta.m);
     if (rc) return -1;
 
@@ -64,6 +68,9 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
     put(&m, "loss", "%s", gan_loss_name(h->loss));
     put(&m, "optimizer", "%s", h->optimizer == OPT_ADAM ? "adam" : "rmsprop");
     put(&m, "lr", "%.9g", h->lr);
+    put(&m, "lr_g", "%.9g", h->lr_g);
+    put(&m, "lr_d", "%.9g", h->lr_d);
+    put(&m, "ema", "%.9g", h->ema);
     put(&m, "beta1", "%.9g", h->beta1);
     put(&m, "beta2", "%.9g", h->beta2);
     put(&m, "eps", "%.9g", h->eps);
@@ -161,6 +168,12 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
     int rc = 0;
     for (int i = 0; i < 9 && !rc; i++) rc = get_long(&f, ikeys[i], &v[i], path, err, errlen);
     if (!rc) rc = get_float(&f, "lr", &h->lr, path, err, errlen);
+    // The two learning rates and the average of G (absent in the state of a run saved before them).
+    h->lr_g = h->lr_d = h->lr;
+    h->ema = 0;
+    if (!rc && st_meta_get(&f, "lr_g")) rc = get_float(&f, "lr_g", &h->lr_g, path, err, errlen);
+    if (!rc && st_meta_get(&f, "lr_d")) rc = get_float(&f, "lr_d", &h->lr_d, path, err, errlen);
+    if (!rc && st_meta_get(&f, "ema")) rc = get_float(&f, "ema", &h->ema, path, err, errlen);
     if (!rc) rc = get_float(&f, "beta1", &h->beta1, path, err, errlen);
     if (!rc) rc = get_float(&f, "beta2", &h->beta2, path, err, errlen);
     if (!rc) rc = get_float(&f, "eps", &h->eps, path, err, errlen);
@@ -208,9 +221,9 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
 
 int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *err, size_t errlen) {
     char path[4096], why[512];
-    dcgan_net *nets[2] = {&t->G, &t->D};
-    const char *files[2] = {"netG.safetensors", "netD.safetensors"};
-    for (int k = 0; k < 2; k++) {
+    dcgan_net *nets[3] = {&t->G, &t->D, &t->G_ema};
+    const char *files[3] = {"netG.safetensors", "netD.safetensors", "netG_ema.safetensors"};
+    for (int k = 0; k < (t->hp.ema > 0 ? 3 : 2); k++) {
         st_file f;
         path_in(path, sizeof path, dir, files[k]);
         if (st_read(path, &f, err, errlen)) return -1;

@@ -22,6 +22,7 @@ void train_hparams_defaults(train_hparams *h, gan_loss loss) {
         h->lr = 2e-4f; h->beta1 = 0.5f; h->beta2 = 0.999f;
         h->d_steps = 1;
     }
+    h->lr_g = h->lr_d = h->lr;
 }
 
 static void *alloc_or_flag(const dcgan_backend *be, size_t bytes, int *failed) {
@@ -47,6 +48,7 @@ static int init_buffers(trainer *t, char *err, size_t errlen) {
     size_t need_g = 0, need_d = 0;
     char why[512] = "";
     if (dcgan_net_build(&t->G, &hp->cfg, 1, be) || dcgan_net_build(&t->D, &hp->cfg, 0, be)) failed = 1;
+    if (!failed && hp->ema > 0 && dcgan_net_build(&t->G_ema, &hp->cfg, 1, be)) failed = 1;
     if (!failed && net_exec_init(&t->xg, &t->G, B, NULL, &need_g, why, sizeof why)) failed = 1;
     if (!failed && net_exec_init(&t->xd, &t->D, B, NULL, &need_d, why, sizeof why)) failed = 1;
     if (failed && need_g == 0 && need_d == 0 && why[0]) {   // refused, not out of memory
@@ -89,13 +91,17 @@ int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, c
         snprintf(err, errlen, "batch size must be at least 1 and D steps 1..%d", TRAIN_MAX_D_STEPS);
         return -1;
     }
+    if (!(hp->ema >= 0 && hp->ema < 1)) {
+        snprintf(err, errlen, "the EMA decay must be in [0, 1) (got %g)", hp->ema);
+        return -1;
+    }
     if (check_backend(be, err, errlen) || init_buffers(t, err, errlen)) {
         trainer_free(t);
         return -1;
     }
     const int B = hp->batch_size;
-    t->opt_desc_g = optim_desc_make(hp->optimizer, t->G.nparams, hp->lr, hp->beta1, hp->beta2, hp->eps);
-    t->opt_desc_d = optim_desc_make(hp->optimizer, t->D.nparams, hp->lr, hp->beta1, hp->beta2, hp->eps);
+    t->opt_desc_g = optim_desc_make(hp->optimizer, t->G.nparams, hp->lr_g, hp->beta1, hp->beta2, hp->eps);
+    t->opt_desc_d = optim_desc_make(hp->optimizer, t->D.nparams, hp->lr_d, hp->beta1, hp->beta2, hp->eps);
     t->loss_real = (loss_desc){.kind = hp->loss, .role = ROLE_D_REAL, .B = B};
     t->loss_fake = (loss_desc){.kind = hp->loss, .role = ROLE_D_FAKE, .B = B};
     t->loss_gen = (loss_desc){.kind = hp->loss, .role = ROLE_G, .B = B};
@@ -105,7 +111,15 @@ int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, c
                                        .nclasses = hp->cfg.nclasses};
     dcgan_net_init(&t->G, hp->seed);
     dcgan_net_init(&t->D, hp->seed);
+    if (hp->ema > 0) trainer_ema_reset(t);
     return 0;
+}
+
+void trainer_ema_reset(trainer *t) {
+    const dcgan_backend *be = t->be;
+    be->copy(be, t->G_ema.params, t->G.params, t->G.nparams * sizeof(float));
+    be->copy(be, t->G_ema.stats, t->G.stats, t->G.nstats * sizeof(float));
+    be->copy(be, t->G_ema.num_batches_tracked, t->G.num_batches_tracked, (size_t)t->G.nbn * sizeof(int64_t));
 }
 
 void trainer_free(trainer *t) {
@@ -115,6 +129,7 @@ void trainer_free(trainer *t) {
     net_exec_free(&t->xd);
     dcgan_net_free(&t->G);
     dcgan_net_free(&t->D);
+    dcgan_net_free(&t->G_ema);
     void *bufs[] = {t->opt_g[0], t->opt_g[1], t->opt_d[0], t->opt_d[1], t->dlogits, t->dfake, t->stats, t->counters};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(be, bufs[i]);
     for (int j = 0; j < TRAIN_MAX_D_STEPS; j++) {
@@ -165,6 +180,13 @@ void trainer_g_update(trainer *t) {
     t->be->optim_update(t->be, t->G.params, t->G.grads, t->opt_g[0], t->opt_g[1], &t->counters->steps_g, &t->opt_desc_g);
 }
 
+void trainer_ema_update(trainer *t) {
+    const dcgan_backend *be = t->be;
+    be->optim_ema(be, t->G_ema.params, t->G.params, t->G.nparams, t->hp.ema);
+    be->optim_ema(be, t->G_ema.stats, t->G.stats, t->G.nstats, t->hp.ema);
+    be->copy(be, t->G_ema.num_batches_tracked, t->G.num_batches_tracked, (size_t)t->G.nbn * sizeof(int64_t));
+}
+
 void trainer_bind_data(trainer *t, const batch_source *src) { t->data = *src; }
 
 void trainer_iteration(trainer *t) {
@@ -181,6 +203,7 @@ void trainer_iteration(trainer *t) {
     }
     trainer_g_grads(t);
     trainer_g_update(t);
+    if (t->hp.ema > 0) trainer_ema_update(t);
 }
 
 void trainer_read_stats(trainer *t, step_stats *st) {
