@@ -1,7 +1,10 @@
 // TensorBoard event files: the CRC-32C of the TFRecord framing against its reference value, the
 // records' framing and protobuf content read back, and the whole file read by TensorBoard's own
 // event loader (tests/read_tensorboard.py; exit 77 when the tensorboard package is absent) with
-// every scalar and image compared to what was written.
+// every scalar and image compared to what was written. Then a training run's events file: every
+// iteration's scalars equal metrics.jsonl's, and the sample grids are its samples_*.png.
+#include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +54,65 @@ static int read_back(const char *path) {
     return values;
 }
 
-int main(void) {
+// The events file of a run directory (the newest when there are several).
+static int find_events(const char *dir, char *out, size_t n) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int found = -1;
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, "tfevents")) { snprintf(out, n, "%s/%s", dir, e->d_name); found = 0; }
+    closedir(d);
+    return found;
+}
+
+// A short training run: TensorBoard's view of its events file against metrics.jsonl and the PNGs.
+static void training_run(const char *dir) {
+    char err[4096], run[600], events[1200], cmd[4000], line[1024];
+    snprintf(run, sizeof run, "%s/run", dir);
+    CHECK(run_dcgan(err, sizeof err, "train --dataset synthetic --device cpu --iters 4 --batch-size 16 --ngf 8 --ndf 8 "
+                    "--nz 16 --sample-every 2 --out %s", run) == 0);
+    if (find_events(run, events, sizeof events)) { CHECK(!"the run wrote an events file"); return; }
+    // metrics.jsonl's loss_g per iteration (6 significant digits).
+    double loss_g[5] = {0};
+    snprintf(cmd, sizeof cmd, "%s/metrics.jsonl", run);
+    FILE *m = fopen(cmd, "r");
+    for (long it; m && fgets(line, sizeof line, m);) {
+        const char *g = strstr(line, "\"loss_g\":");
+        if (sscanf(line, "{\"iter\":%ld", &it) == 1 && g && it >= 1 && it <= 4) loss_g[it] = strtod(g + 9, NULL);
+    }
+    if (m) fclose(m);
+    snprintf(cmd, sizeof cmd, "python3 read_tensorboard.py '%s' '%s'", events, dir);
+    FILE *p = popen(cmd, "r");
+    int scalars = 0, matched = 0, images = 0;
+    while (p && fgets(line, sizeof line, p)) {
+        char tag[64], file[256];
+        long step;
+        float v;
+        int w, h, c;
+        if (sscanf(line, "scalar %63s %ld %f", tag, &step, &v) == 3) {
+            scalars++;
+            if (!strcmp(tag, "loss/G") && step >= 1 && step <= 4) matched += fabs(v - loss_g[step]) <= 1e-5 * fabs(loss_g[step]) + 1e-6;
+        } else if (sscanf(line, "image %63s %ld %d %d %d %255s", tag, &step, &w, &h, &c, file) == 6) {
+            char a[1400], b[1400];
+            snprintf(a, sizeof a, "%s/%s", dir, file);
+            snprintf(b, sizeof b, "%s/samples_%06ld.png", run, step);
+            uint8_t *pa = NULL, *pb = NULL;
+            int wa, ha, ca, wb, hb, cb;
+            CHECK(!png_read(a, &pa, &wa, &ha, &ca, err, sizeof err) && !png_read(b, &pb, &wb, &hb, &cb, err, sizeof err) &&
+                  wa == wb && ha == hb && ca == cb && !memcmp(pa, pb, (size_t)wa * ha * ca));
+            free(pa);
+            free(pb);
+            images++;
+        }
+    }
+    if (p) pclose(p);
+    printf("training run: %d scalars (loss/G equal to metrics.jsonl at %d of 4 iterations), %d sample grids equal to the PNGs\n",
+           scalars, matched, images);
+    CHECK(scalars == 4 * 8 && matched == 4 && images == 2);
+}
+
+int main(int argc, char **argv) {
+    test_dcgan_bin(argc, argv, "test_tensorboard");
     CHECK(crc32c("123456789", 9) == 0xE3069283u);   // the CRC-32C check value
     const char *dir = make_temp_dir("tensorboard");
     char err[512];
@@ -105,5 +166,6 @@ int main(void) {
     if (skipped) return test_failures ? 1 : 77;
     printf("TensorBoard's reader: %d scalars, %d images, all equal to what was written\n", scalars, images);
     CHECK(status == 0 && scalars == 2 * STEPS && images == STEPS + 1);
+    training_run(dir);
     return test_summary("test_tensorboard");
 }

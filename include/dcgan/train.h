@@ -149,6 +149,7 @@ typedef struct {
     int epochs;
     int sample_every, ckpt_every, log_every;
     int verbose;
+    int no_tensorboard;         // 1: no TensorBoard events file in the run directory
     int conditional;            // class-conditional G and D, on the dataset's labels
     // Set by the run: the classes of a conditional run (the dataset's, or the resumed run's).
     int nclasses;
@@ -187,6 +188,7 @@ typedef struct {
     double start_time, last_draw;
     int images_per_iter;
     FILE *metrics;          // metrics.jsonl, appended to (may be NULL)
+    tb_writer *tb;          // the TensorBoard events file, the same scalars (may be NULL)
     int line_open;          // a redrawn line is on screen
 } progress;
 
@@ -195,5 +197,7 @@ void progress_init(progress *p, long start_iter, long total_iters, int images_pe
 void progress_update(progress *p, long iter, long epoch, const step_stats *st);
 // Ends a redrawn line so that other messages start on a fresh line.
 void progress_break(progress *p);
+// The TensorBoard events file is a convenience: after a failed write, one warning and no more.
+void progress_tb_failed(progress *p, const char *why);
 
 #endif

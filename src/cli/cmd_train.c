@@ -54,6 +54,8 @@ static void help(void) {
         "  --log-every N        progress line interval when output is not a terminal [50]\n"
         "  --resume DIR         continue the run saved in DIR (its settings are kept)\n"
         "  --verbose            more detail about the run\n"
+        "  --no-tensorboard     no TensorBoard events file in the run directory (written by default:\n"
+        "                       the metrics as scalars and the sample grids as images)\n"
         "\n"
         "The run directory receives real_samples.png, samples_<iter>.png (64 fixed-noise samples;\n"
         "conditional runs: one row of 8 per class, the first 16 classes, the same 8 z in every row),\n"
@@ -73,12 +75,12 @@ int cmd_train(int argc, char **argv) {
     option_parser p;
     options_begin(&p, "train", argc, argv,
                   "data dataset size nc nz ngf ndf loss batch-size iters epochs lr lr-d lr-g ema beta1 beta2 d-steps clip "
-                  "seed device out sample-every ckpt-every log-every resume verbose help conditional "
+                  "seed device out sample-every ckpt-every log-every resume verbose help conditional no-tensorboard "
                   "classes cache strict");
     for (int c; (c = next_option(&p)) != -1;) {
         if (c != OPT_DATA && c != OPT_DEVICE && c != OPT_OUT && c != OPT_ITERS && c != OPT_EPOCHS &&
             c != OPT_SAMPLE_EVERY && c != OPT_CKPT_EVERY && c != OPT_LOG_EVERY && c != OPT_RESUME &&
-            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT)
+            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT && c != OPT_NO_TENSORBOARD)
             model_option_given = c;
         switch (c) {
         case OPT_DATA: o.data_path = optarg; break;
@@ -108,6 +110,7 @@ int cmd_train(int argc, char **argv) {
         case OPT_LOG_EVERY: o.log_every = (int)parse_long("--log-every", optarg, 1, 1000000000L); break;
         case OPT_RESUME: o.resume = optarg; break;
         case OPT_VERBOSE: o.verbose = 1; break;
+        case OPT_NO_TENSORBOARD: o.no_tensorboard = 1; break;
         case OPT_CONDITIONAL: o.conditional = 1; break;
         case OPT_CLASSES: o.classes = optarg; break;
         case OPT_CACHE: o.cache = optarg; break;

@@ -23,7 +23,7 @@ static const struct option all_options[] = {
     ARG("gif-out", OPT_GIF_OUT), ARG("grid", OPT_GRID), FLAG("help", OPT_HELP),
     ARG("iters", OPT_ITERS), FLAG("json", OPT_JSON), ARG("log-every", OPT_LOG_EVERY),
     ARG("loss", OPT_LOSS), ARG("lr", OPT_LR), ARG("lr-d", OPT_LR_D), ARG("lr-g", OPT_LR_G), ARG("minus", OPT_MINUS), ARG("mode", OPT_MODE),
-    ARG("nc", OPT_NC), ARG("ndf", OPT_NDF), ARG("ngf", OPT_NGF), FLAG("no-ema", OPT_NO_EMA), ARG("noise", OPT_NOISE),
+    ARG("nc", OPT_NC), ARG("ndf", OPT_NDF), ARG("ngf", OPT_NGF), FLAG("no-ema", OPT_NO_EMA), FLAG("no-tensorboard", OPT_NO_TENSORBOARD), ARG("noise", OPT_NOISE),
     ARG("nz", OPT_NZ), ARG("out", OPT_OUT), ARG("out-dir", OPT_OUT_DIR), ARG("plus", OPT_PLUS),
     ARG("repeats", OPT_REPEATS), ARG("resume", OPT_RESUME), ARG("rows", OPT_ROWS), ARG("sample-every", OPT_SAMPLE_EVERY),
     ARG("seed", OPT_SEED), ARG("sheet", OPT_SHEET), ARG("size", OPT_SIZE),

@@ -55,17 +55,23 @@ static int make_dir(const char *dir, char *err, size_t errlen) {
     return 0;
 }
 
-static int write_samples(run_state *s, const char *name, char *err, size_t errlen) {
+// The fixed-noise grid of iteration `iter`: the PNG, and the same picture in the TensorBoard file.
+static int write_samples(run_state *s, progress *pr, long iter, char *err, size_t errlen) {
     const dcgan_config *c = &s->t.hp.cfg;
     size_t n = (size_t)s->nsamples * c->nc * c->size * c->size;
     float *host = malloc(n * sizeof(float));
     if (!host) { snprintf(err, errlen, "out of memory writing samples"); return -1; }
     const void *out = net_forward(&s->sampler, s->fixed_noise, BN_RUNNING);
     s->t.be->download(s->t.be, host, out, n * sizeof(float));
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", s->o->out_dir, name);
-    int rc = save_grid_png(path, host, s->nsamples, c->nc, c->size, c->size, SAMPLE_COLS, err, errlen);
+    int gw = 0, gh = 0;
+    uint8_t *grid = image_grid(host, s->nsamples, c->nc, c->size, c->size, SAMPLE_COLS, 2, &gw, &gh);
     free(host);
+    if (!grid) { snprintf(err, errlen, "out of memory writing samples"); return -1; }
+    char path[4096], why[512];
+    snprintf(path, sizeof path, "%s/samples_%06ld.png", s->o->out_dir, iter);
+    int rc = png_write(path, grid, gw, gh, c->nc, err, errlen);
+    if (!rc && pr->tb && tb_image(pr->tb, "samples", iter, grid, gw, gh, c->nc, why, sizeof why)) progress_tb_failed(pr, why);
+    free(grid);
     return rc;
 }
 
@@ -283,6 +289,12 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     if (!metrics) { snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)); return 1; }
     progress pr;
     progress_init(&pr, s->pos.iter, s->pos.total_iters, s->t.hp.batch_size * s->t.hp.d_steps, o->log_every, metrics);
+    tb_writer tb;
+    char why[512];
+    if (!o->no_tensorboard) {
+        if (tb_open(&tb, o->out_dir, why, sizeof why) == 0) pr.tb = &tb;
+        else fprintf(stderr, "warning: no TensorBoard events: %s\n", why);
+    }
     printf("training %s G/D (%d px, nc %d, nz %d, ngf %d, ndf %d) on %s, %s loss, batch %d: iterations %ld -> %ld,"
            " output in %s\n", s->t.be->name, s->t.hp.cfg.size, s->t.hp.cfg.nc, s->t.hp.cfg.nz, s->t.hp.cfg.ngf,
            s->t.hp.cfg.ndf, o->dataset, gan_loss_name(s->t.hp.loss), s->t.hp.batch_size, s->pos.iter,
@@ -319,8 +331,7 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         iter_time += monotonic_seconds() - t0;
         timed++;
         if (o->sample_every > 0 && (s->pos.iter % o->sample_every == 0 || last)) {
-            snprintf(path, sizeof path, "samples_%06ld.png", s->pos.iter);
-            if (write_samples(s, path, err, errlen)) { rc = 1; break; }
+            if (write_samples(s, &pr, s->pos.iter, err, errlen)) { rc = 1; break; }
         }
         if ((o->ckpt_every > 0 && s->pos.iter % o->ckpt_every == 0) || last) {
             if (checkpoint(s, err, errlen)) { rc = 1; break; }
@@ -342,6 +353,7 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         printf("data loading: %.3f ms per iteration, %.3g%% of the iteration time\n",
                1e3 * load_time / timed, iter_time > 0 ? 100.0 * load_time / iter_time : 0.0);
     fclose(metrics);
+    if (pr.tb) tb_close(pr.tb);
     return rc;
 }
 

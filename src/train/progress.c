@@ -1,4 +1,5 @@
 // Progress line and metrics log for training.
+#include <stdio.h>
 #include <unistd.h>
 #include "dcgan/clock.h"
 #include "dcgan/train.h"
@@ -12,7 +13,27 @@ void progress_init(progress *p, long start_iter, long total_iters, int images_pe
     p->last_draw = 0;
     p->images_per_iter = images_per_iter;
     p->metrics = metrics;
+    p->tb = NULL;
     p->line_open = 0;
+}
+
+void progress_tb_failed(progress *p, const char *why) {
+    progress_break(p);
+    fprintf(stderr, "warning: TensorBoard events no longer written: %s\n", why);
+    tb_close(p->tb);
+    p->tb = NULL;
+}
+
+// The metrics of one iteration as TensorBoard scalars.
+static void write_scalars(progress *p, long iter, const step_stats *st, double ips) {
+    const struct { const char *tag; double value; } s[] = {
+        {"loss/D", st->loss_d_real + st->loss_d_fake}, {"loss/D_real", st->loss_d_real},
+        {"loss/D_fake", st->loss_d_fake}, {"loss/G", st->loss_g}, {"D/x", st->d_x},
+        {"D/G(z)_before_D_step", st->d_g_z1}, {"D/G(z)_after_D_step", st->d_g_z2}, {"speed/images_per_s", ips},
+    };
+    char err[512];
+    for (size_t i = 0; i < sizeof s / sizeof *s && p->tb; i++)
+        if (tb_scalar(p->tb, s[i].tag, iter, (float)s[i].value, err, sizeof err)) progress_tb_failed(p, err);
 }
 
 static void format_eta(char *buf, size_t n, double seconds) {
@@ -34,6 +55,7 @@ void progress_update(progress *p, long iter, long epoch, const step_stats *st) {
                 iter, epoch, loss_d, st->loss_d_real, st->loss_d_fake, st->loss_g, st->d_x, st->d_g_z1,
                 st->d_g_z2, ips, elapsed);
     }
+    if (p->tb) write_scalars(p, iter, st, ips);
     int last = iter == p->total_iters;
     if (p->tty && !last && now - p->last_draw < 0.1) return;   // redraw at most 10 times a second
     if (!p->tty && !last && iter % p->log_every) return;
@@ -51,4 +73,6 @@ void progress_update(progress *p, long iter, long epoch, const step_stats *st) {
 void progress_break(progress *p) {
     if (p->line_open) { putchar('\n'); p->line_open = 0; }
     if (p->metrics) fflush(p->metrics);
+    char err[512];
+    if (p->tb && tb_flush(p->tb, err, sizeof err)) progress_tb_failed(p, err);
 }
