@@ -11,7 +11,7 @@
 #include "cuda_check.h"
 #include "cuda_ops.h"
 
-extern "C" const dcgan_backend *backend_cuda(char *err, size_t errlen);
+extern "C" const dcgan_backend *backend_cuda(int device, char *err, size_t errlen);
 
 static int reps = 20;
 static double peak_gbs;
@@ -182,7 +182,7 @@ int main(int argc, char **argv) {
     int known = !op;
     for (int i = 0; i < 6; i++) known |= op && !strcmp(op, ops[i]);
     if (!known) { fprintf(stderr, "bench_kernels: unknown --op '%s'\n", op); return 2; }
-    if (!(be = backend_cuda(err, sizeof err))) { printf("skipped: %s\n", err); return 77; }
+    if (!(be = backend_cuda(0, err, sizeof err))) { printf("skipped: %s\n", err); return 77; }
     int dev = 0, clk_khz = 0, bus_bits = 0;
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDevice(&dev));
