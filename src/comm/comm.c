@@ -168,6 +168,7 @@ int comm_init(dcgan_comm *c, char *err, size_t errlen) {
     }
 #else
     (void)mpi_launched;
+    (void)start_watchdog;
     if (launched > 1) {
         snprintf(err, errlen, "%s=%d: a launcher started %d processes, but this dcgan was built without MPI, so they"
                  " would train %d independent runs; install libopenmpi-dev and rebuild (cmake -DDCGAN_MPI=ON), or run"
