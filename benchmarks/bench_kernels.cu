@@ -11,7 +11,7 @@
 #include "cuda_check.h"
 #include "cuda_ops.h"
 
-extern "C" const dcgan_backend *backend_cuda(char *err, size_t errlen);
+extern "C" const dcgan_backend *backend_cuda(int device, char *err, size_t errlen);
 
 static int reps = 20;
 static double peak_gbs;
@@ -71,7 +71,7 @@ static void bench_bn(const char *tag, int B, int C, int HW, float slope) {
     CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, B, C, h, HW / h));
     CUDNN_CHECK(cudnnSetTensor4dDescriptor(bd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, C, 1, 1));
     const float one = 1.0f, zero = 0.0f;
-    bn_desc d = {.x = tensor_f32(B, C, HW, 1), .momentum = 0.1f, .eps = 1e-5f, .act_slope = slope};
+    bn_desc d = {.x = tensor_f32(B, C, HW, 1), .momentum = 0.1f, .eps = 1e-5f, .act_slope = slope, .group_n = B};
     float ours_f = median_ms([&] { cuda_batchnorm_forward_train(be, y, mean, inv, running, NULL, x, gamma, beta, &d); });
     float cudnn_f = median_ms([&] {
         CUDNN_CHECK(cudnnBatchNormalizationForwardTraining(ctx_of(be)->cudnn, CUDNN_BATCHNORM_SPATIAL, &one, &zero, xd, x, xd,
@@ -161,7 +161,7 @@ static void bench_noise_and_data(int B) {
     CUDA_CHECK(cudaMemset(order, 0, 2 * n * sizeof(uint32_t)));
     CUDA_CHECK(cudaMalloc(&cursor, sizeof *cursor));
     CUDA_CHECK(cudaMemset(cursor, 0, sizeof *cursor));
-    data_desc dd = {.B = B, .n = n, .per = per, .batches_per_epoch = n / B, .slots = 2};
+    data_desc dd = {.B = B, .n = n, .per = per, .batches_per_epoch = n / B, .slots = 2, .stride = B, .first = 0};
     float gather = median_ms([&] { cuda_data_gather(be, images, NULL, pixels, NULL, order, cursor, &dd); });
     double bytes = (double)B * per * 5;   // uint8 in, float out
     printf("gather   B %d x 3x64x64: %8.4f ms %7.1f GB/s (%4.1f%% of peak)\n", B, gather, gbs(bytes, gather),
@@ -182,7 +182,7 @@ int main(int argc, char **argv) {
     int known = !op;
     for (int i = 0; i < 6; i++) known |= op && !strcmp(op, ops[i]);
     if (!known) { fprintf(stderr, "bench_kernels: unknown --op '%s'\n", op); return 2; }
-    if (!(be = backend_cuda(err, sizeof err))) { printf("skipped: %s\n", err); return 77; }
+    if (!(be = backend_cuda(0, err, sizeof err))) { printf("skipped: %s\n", err); return 77; }
     int dev = 0, clk_khz = 0, bus_bits = 0;
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDevice(&dev));

@@ -136,7 +136,7 @@ int cuda_describe(const dcgan_backend *be, char *buf, size_t len) {
     const cuda_ctx *c = ctx_of(be);
     size_t fr = 0, total = 0;
     CUDA_CHECK(cudaMemGetInfo(&fr, &total));
-    int n = snprintf(buf, len, "cuda: %s (sm_%d%d, %d SMs, %.0f of %.0f MiB free), ", c->prop.name, c->prop.major,
+    int n = snprintf(buf, len, "cuda: GPU %d %s (sm_%d%d, %d SMs, %.0f of %.0f MiB free), ", c->device, c->prop.name, c->prop.major,
                      c->prop.minor, c->prop.multiProcessorCount, fr / 1048576.0, total / 1048576.0);
     if (n < 0 || (size_t)n >= len) return n;
     n += cuda_library_versions(buf + n, len - n);
@@ -211,10 +211,14 @@ static void no_device_reason(cudaError_t e, char *why, size_t len) {
         snprintf(why, len, "no usable CUDA device (%s)", cudaGetErrorString(e));
 }
 
-extern "C" const dcgan_backend *backend_cuda(char *err, size_t errlen) {
+extern "C" const dcgan_backend *backend_cuda(int device, char *err, size_t errlen) {
     static int tried = 0;
     static char why[256];
     static const dcgan_backend *ready;
+    if (ready && device != g.device) {
+        snprintf(err, errlen, "the CUDA backend of this process already runs on GPU %d, not %d", g.device, device);
+        return NULL;
+    }
     if (ready) return ready;
     if (tried) { snprintf(err, errlen, "%s", why); return NULL; }
     tried = 1;
@@ -225,8 +229,14 @@ extern "C" const dcgan_backend *backend_cuda(char *err, size_t errlen) {
         snprintf(err, errlen, "%s", why);
         return NULL;
     }
-    CUDA_CHECK(cudaSetDevice(0));
-    CUDA_CHECK(cudaGetDeviceProperties(&g.prop, 0));
+    if (device < 0 || device >= n) {
+        snprintf(why, sizeof why, "GPU %d does not exist: the driver sees %d (cuda:0 .. cuda:%d)", device, n, n - 1);
+        snprintf(err, errlen, "%s", why);
+        return NULL;
+    }
+    g.device = device;
+    CUDA_CHECK(cudaSetDevice(device));
+    CUDA_CHECK(cudaGetDeviceProperties(&g.prop, device));
     g.sm_count = g.prop.multiProcessorCount;
     cudnnStatus_t s = cudnnCreate(&g.cudnn);
     if (s != CUDNN_STATUS_SUCCESS) {

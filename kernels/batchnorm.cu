@@ -137,3 +137,135 @@ void cuda_batchnorm_backward(const dcgan_backend *be, void *din, float *dgamma, 
         d->x.n, d->x.c, d->x.h * d->x.w, d->act_slope);
     CUDA_CHECK_LAUNCH();
 }
+
+// --- synchronised batchnorm (src/cpu/batchnorm.c's contracts): one block per channel for the sums,
+// grid-stride element loops for the passes that use the all-reduced sums ---------------------------
+
+__global__ void bn_sums_kernel(double *__restrict__ sums, const float *__restrict__ in, int B, int C, int HW) {
+    const int c = blockIdx.x;
+    float fs = 0.0f;
+    double q = 0.0;
+    FOR_CHANNEL(i) {
+        const float x = in[i];
+        fs += x;
+        q += (double)x * x;
+    }
+    double s = fs;
+    block_sum2<BN_THREADS>(s, q);
+    if (threadIdx.x == 0) { sums[c] = s; sums[C + c] = q; }
+}
+
+__global__ void bn_global_stats_kernel(float *__restrict__ save_mean, float *__restrict__ save_invstd,
+                                       float *__restrict__ running, long long *__restrict__ batches_tracked,
+                                       const double *__restrict__ sums, int C, double N, float momentum, float eps) {
+    const int c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= C) return;
+    double mean, var, invstd;
+    bn_stats_from_sums(sums[c], sums[C + c], N, (double)eps, &mean, &var, &invstd);
+    save_mean[c] = (float)mean;
+    save_invstd[c] = (float)invstd;
+    if (running) bn_running_update(running, C, c, mean, var, N, momentum);
+    if (batches_tracked && c == 0) ++*batches_tracked;
+}
+
+__global__ void bn_global_apply_kernel(float *__restrict__ out, const float *__restrict__ in,
+                                       const float *__restrict__ save_mean, const float *__restrict__ save_invstd,
+                                       const float *__restrict__ gamma, const float *__restrict__ beta, size_t n,
+                                       int C, int HW, float slope) {
+    GRID_STRIDE(i, n) {
+        const int c = (int)((i / HW) % C);
+        const float scale = (float)(gamma[c] * (double)save_invstd[c]);
+        out[i] = act_fused(bn_affine(in[i], save_mean[c], scale, beta[c]), slope);
+    }
+}
+
+__global__ void bn_backward_sums_kernel(double *__restrict__ sums, float *__restrict__ dgamma,
+                                        float *__restrict__ dbeta, const float *__restrict__ dout,
+                                        const float *__restrict__ out, const float *__restrict__ in,
+                                        const float *__restrict__ save_mean, const float *__restrict__ save_invstd,
+                                        int B, int C, int HW, float slope) {
+    const int c = blockIdx.x;
+    const float meanf = save_mean[c];
+    float a = 0.0f, b = 0.0f;
+    FOR_CHANNEL(i) {
+        const float dy = out ? act_fused_grad(dout[i], out[i], slope) : dout[i];
+        a += dy;
+        b += dy * (in[i] - meanf);
+    }
+    double sdy = a, sdyx = b;
+    block_sum2<BN_THREADS>(sdy, sdyx);
+    if (threadIdx.x == 0) {
+        sums[c] = sdy;
+        sums[C + c] = sdyx;
+        dbeta[c] += (float)sdy;
+        dgamma[c] += (float)(sdyx * (double)save_invstd[c]);
+    }
+}
+
+__global__ void bn_backward_global_kernel(float *__restrict__ din, const float *__restrict__ dout,
+                                          const float *__restrict__ out, const float *__restrict__ in,
+                                          const float *__restrict__ save_mean, const float *__restrict__ save_invstd,
+                                          const float *__restrict__ gamma, const double *__restrict__ sums, size_t n,
+                                          int C, int HW, double N, float slope) {
+    GRID_STRIDE(i, n) {
+        const int c = (int)((i / HW) % C);
+        const double invstd = save_invstd[c], k = gamma[c] * invstd;
+        const float kf = (float)k, mf = (float)(-k * sums[C + c] * invstd * invstd / N), k0f = (float)(-k * sums[c] / N);
+        const float dy = out ? act_fused_grad(dout[i], out[i], slope) : dout[i];
+        din[i] = bn_input_grad(dy, in[i], save_mean[c], kf, mf, k0f);
+    }
+}
+
+void cuda_batchnorm_sums(const dcgan_backend *be, double *sums, const void *in, const bn_desc *d) {
+    NVTX_RANGE("batchnorm_sums");
+    check(d);
+    bn_sums_kernel<<<d->x.c, BN_THREADS, 0, ctx_of(be)->stream>>>(sums, (const float *)in, d->x.n, d->x.c,
+                                                                  d->x.h * d->x.w);
+    CUDA_CHECK_LAUNCH();
+}
+
+void cuda_batchnorm_forward_global(const dcgan_backend *be, void *out, float *save_mean, float *save_invstd,
+                                   float *running, int64_t *batches_tracked, const void *in, const float *gamma,
+                                   const float *beta, const double *sums, const bn_desc *d) {
+    NVTX_RANGE("batchnorm_forward_global");
+    check(d);
+    DCGAN_REQUIRE(d->group_n >= d->x.n);
+    const cuda_ctx *c = ctx_of(be);
+    const int C = d->x.c, HW = d->x.h * d->x.w;
+    bn_global_stats_kernel<<<(C + 127) / 128, 128, 0, c->stream>>>(save_mean, save_invstd, running,
+                                                                   (long long *)batches_tracked, sums, C,
+                                                                   (double)d->group_n * HW, d->momentum, d->eps);
+    CUDA_CHECK_LAUNCH();
+    size_t n = tensor_numel(&d->x);
+    bn_global_apply_kernel<<<grid_for(c, n, 256), 256, 0, c->stream>>>((float *)out, (const float *)in, save_mean,
+                                                                        save_invstd, gamma, beta, n, C, HW, d->act_slope);
+    CUDA_CHECK_LAUNCH();
+}
+
+void cuda_batchnorm_backward_sums(const dcgan_backend *be, double *sums, float *dgamma, float *dbeta, const void *dout,
+                                  const void *out, const void *in, const float *save_mean, const float *save_invstd,
+                                  const bn_desc *d) {
+    NVTX_RANGE("batchnorm_backward_sums");
+    check(d);
+    if (d->act_slope == 1.0f) out = NULL;
+    bn_backward_sums_kernel<<<d->x.c, BN_THREADS, 0, ctx_of(be)->stream>>>(
+        sums, dgamma, dbeta, (const float *)dout, (const float *)out, (const float *)in, save_mean, save_invstd, d->x.n,
+        d->x.c, d->x.h * d->x.w, d->act_slope);
+    CUDA_CHECK_LAUNCH();
+}
+
+void cuda_batchnorm_backward_global(const dcgan_backend *be, void *din, const void *dout, const void *out, const void *in,
+                                    const float *save_mean, const float *save_invstd, const float *gamma,
+                                    const double *sums, const bn_desc *d) {
+    NVTX_RANGE("batchnorm_backward_global");
+    check(d);
+    DCGAN_REQUIRE(d->group_n >= d->x.n);
+    if (d->act_slope == 1.0f) out = NULL;
+    const cuda_ctx *c = ctx_of(be);
+    const int HW = d->x.h * d->x.w;
+    size_t n = tensor_numel(&d->x);
+    bn_backward_global_kernel<<<grid_for(c, n, 256), 256, 0, c->stream>>>(
+        (float *)din, (const float *)dout, (const float *)out, (const float *)in, save_mean, save_invstd, gamma, sums, n,
+        d->x.c, HW, (double)d->group_n * HW, d->act_slope);
+    CUDA_CHECK_LAUNCH();
+}

@@ -29,6 +29,12 @@ typedef struct {
     cudaEvent_t staged[4], released[4];
     int released_set[4], staged_set[4];
     conv_plan_cache *plans;
+    // Data parallelism (kernels/comm.cu): the NCCL communicator and its stream; reduction slot k
+    // starts after ready[k] (recorded on the compute stream) and the compute stream waits on done[k].
+    void *nccl;
+    cudaStream_t comm_stream;
+    cudaEvent_t reduce_ready[4], reduce_done[4];
+    int device;
 } cuda_ctx;
 
 static inline cuda_ctx *ctx_of(const dcgan_backend *be) { return (cuda_ctx *)be->ctx; }

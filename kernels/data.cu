@@ -9,7 +9,7 @@ extern "C" {
 
 // The index of image b of batch k in pixels (see data_desc).
 __device__ __forceinline__ size_t source_image(const uint32_t *order, long long k, int b, const data_desc &d) {
-    if (order) return order[(size_t)((k / d.batches_per_epoch) % d.slots) * d.n + (size_t)(k % d.batches_per_epoch) * d.B + b];
+    if (order) return order[(size_t)((k / d.batches_per_epoch) % d.slots) * d.n + data_order_index(&d, k, b)];
     return (size_t)(k % d.slots) * d.B + b;   // the staged batch itself
 }
 

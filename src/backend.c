@@ -1,35 +1,53 @@
 // Picks the backend named by --device, and checks what a backend serves.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "dcgan/backend.h"
 
 #ifdef DCGAN_HAVE_CUDA
-// Provided by kernels/ when the CUDA backend is built: NULL (with reason) when no device is usable.
-const dcgan_backend *backend_cuda(char *err, size_t errlen);
+// Provided by kernels/ when the CUDA backend is built: NULL (with reason) when GPU `device` is not usable.
+const dcgan_backend *backend_cuda(int device, char *err, size_t errlen);
 int cuda_library_versions(char *buf, size_t len);
 #else
-static const dcgan_backend *backend_cuda(char *err, size_t errlen) {
+static const dcgan_backend *backend_cuda(int device, char *err, size_t errlen) {
+    (void)device;
     snprintf(err, errlen, "this build has no CUDA backend (configure with nvcc and cuDNN installed, -DDCGAN_CUDA=ON)");
     return NULL;
 }
 #endif
 
 const dcgan_backend *backend_select(const char *name, const char **notice, char *err, size_t errlen) {
+    return backend_select_gpu(name, -1, notice, err, errlen);
+}
+
+const dcgan_backend *backend_select_gpu(const char *name, int gpu, const char **notice, char *err, size_t errlen) {
     static char why[256];
     if (notice) *notice = NULL;
     if (!strcmp(name, "cpu")) return backend_cpu();
+    if (!strncmp(name, "cuda:", 5)) {   // an explicit GPU wins over the caller's choice
+        char *end;
+        long k = strtol(name + 5, &end, 10);
+        if (end == name + 5 || *end || k < 0 || k > 4096) {
+            snprintf(err, errlen, "--device: '%s' is not cuda:K with K a GPU index", name);
+            return NULL;
+        }
+        const dcgan_backend *be = backend_cuda((int)k, why, sizeof why);
+        if (!be) snprintf(err, errlen, "--device %s: %s", name, why);
+        return be;
+    }
+    if (gpu < 0) gpu = 0;
     if (!strcmp(name, "cuda")) {
-        const dcgan_backend *be = backend_cuda(why, sizeof why);
+        const dcgan_backend *be = backend_cuda(gpu, why, sizeof why);
         if (!be) snprintf(err, errlen, "--device cuda: %s", why);
         return be;
     }
     if (!strcmp(name, "auto")) {
-        const dcgan_backend *be = backend_cuda(why, sizeof why);
+        const dcgan_backend *be = backend_cuda(gpu, why, sizeof why);
         if (be) return be;
         if (notice) *notice = why;
         return backend_cpu();
     }
-    snprintf(err, errlen, "--device: unknown device '%s' (expected cpu, cuda or auto)", name);
+    snprintf(err, errlen, "--device: unknown device '%s' (expected cpu, cuda, cuda:K or auto)", name);
     return NULL;
 }
 

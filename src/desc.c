@@ -52,7 +52,7 @@ const char *layout_name(dcgan_layout l) {
 
 const char *op_name(dcgan_op op) {
     static const char *const names[OP_COUNT] = {"conv", "dense", "batchnorm", "activation", "loss", "optim",
-                                                "noise", "data", "concat"};
+                                                "noise", "data", "concat", "comm"};
     return (unsigned)op < OP_COUNT ? names[op] : "unknown op";
 }
 

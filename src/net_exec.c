@@ -112,6 +112,21 @@ int net_exec_init(net_exec *x, dcgan_net *net, int B, const act_format *fmt, siz
     return 0;
 }
 
+int net_exec_sync_bn(net_exec *x, int ranks, char *err, size_t errlen) {
+    const dcgan_backend *be = x->net->be;
+    if (!x->bn_sums && !(x->bn_sums = be->alloc(be, 2 * (x->bn_channels ? x->bn_channels : 1) * sizeof(double)))) {
+        snprintf(err, errlen, "out of %s memory for the batchnorm sums", be->name);
+        return -1;
+    }
+    x->sync_ranks = ranks;
+    for (int i = 0; i < x->net->nlayers; i++) {
+        if (x->net->layers[i].kind != LAYER_BN) continue;
+        x->plan[i].bn.group_n = x->B * ranks;
+        x->plan[i].bn_reduce = (reduce_desc){.n = 2 * (size_t)x->net->layers[i].C, .f64 = 1, .scale = 1.0f, .slot = 2};
+    }
+    return 0;
+}
+
 void net_set_classes(net_exec *x, const int32_t *classes) {
     if (x->net->cfg.nclasses <= 0) return;
     const dcgan_backend *be = x->net->be;
@@ -127,7 +142,7 @@ void net_exec_free(net_exec *x) {
     if (!x->net) return;
     const dcgan_backend *be = x->net->be;
     for (int i = 0; i < DCGAN_MAX_LAYERS; i++) if (x->act[i]) be->release(be, x->act[i]);
-    void *bufs[] = {x->bn_mean, x->bn_invstd, x->grad_a, x->grad_b, x->cond_in, x->cond_grad, x->own_classes};
+    void *bufs[] = {x->bn_mean, x->bn_invstd, x->grad_a, x->grad_b, x->cond_in, x->cond_grad, x->own_classes, x->bn_sums};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(be, bufs[i]);
     memset(x, 0, sizeof *x);
 }
@@ -158,7 +173,15 @@ const void *net_forward(net_exec *x, const void *in, bn_mode bn) {
         case LAYER_BN:
             if (bn == BN_RUNNING)
                 be->batchnorm_forward_eval(be, out, cur, w, net->params + l->beta_off, net->stats + l->stat_off, &p->bn);
-            else
+            else if (bn == BN_TRAIN && x->sync_ranks) {
+                double *sums = x->bn_sums + 2 * bn_off;
+                be->batchnorm_sums(be, sums, cur, &p->bn);
+                be->allreduce(be, sums, &p->bn_reduce);
+                be->allreduce_wait(be, &p->bn_reduce);
+                be->batchnorm_forward_global(be, out, x->bn_mean + bn_off, x->bn_invstd + bn_off,
+                                             net->stats + l->stat_off, net->num_batches_tracked + l->bn_slot, cur, w,
+                                             net->params + l->beta_off, sums, &p->bn);
+            } else
                 be->batchnorm_forward_train(be, out, x->bn_mean + bn_off, x->bn_invstd + bn_off,
                                             bn == BN_TRAIN ? net->stats + l->stat_off : NULL,
                                             bn == BN_TRAIN ? net->num_batches_tracked + l->bn_slot : NULL,
@@ -204,7 +227,16 @@ void net_backward(net_exec *x, const void *dout, void *din, int param_grads) {
             break;
         case LAYER_BN:
             bn_off -= (size_t)l->C;
-            if (g_in)
+            if (g_in && x->sync_ranks) {
+                const void *act = p->bn.act_slope != 1.0f ? x->act[i + 1] : NULL;
+                double *sums = x->bn_sums + 2 * bn_off;
+                be->batchnorm_backward_sums(be, sums, dw, net->grads + l->beta_off, g_out, act, in, x->bn_mean + bn_off,
+                                            x->bn_invstd + bn_off, &p->bn);
+                be->allreduce(be, sums, &p->bn_reduce);
+                be->allreduce_wait(be, &p->bn_reduce);
+                be->batchnorm_backward_global(be, g_in, g_out, act, in, x->bn_mean + bn_off, x->bn_invstd + bn_off, w,
+                                              sums, &p->bn);
+            } else if (g_in)
                 be->batchnorm_backward(be, g_in, dw, net->grads + l->beta_off, g_out,
                                        p->bn.act_slope != 1.0f ? x->act[i + 1] : NULL, in,
                                        x->bn_mean + bn_off, x->bn_invstd + bn_off, w, &p->bn);

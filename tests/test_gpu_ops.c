@@ -181,6 +181,71 @@ static void test_bn(int B, int C, int HW, float slope, const char *tag) {
     for (int i = 0; i < 11; i++) free(hb[i]);
 }
 
+// Synchronised batchnorm (the four ops around the all-reduces), as if a second rank held the same
+// batch: the sums are doubled between the passes and the statistics taken over group_n = 2B. Both
+// backends get the CPU's sums for the passes that read them, so the comparison is op by op. Sums:
+// float partials merged in double (GPU) against double sums (CPU), tolerances as above.
+static void test_bn_sync(int B, int C, int HW, float slope, const char *tag) {
+    size_t n = (size_t)B * C * HW;
+    bn_desc d = {.x = tensor_f32(B, C, HW, 1), .momentum = 0.1f, .eps = 1e-5f, .act_slope = slope, .group_n = 2 * B};
+    float *in = host_random(n, 41, 1.0f, 0.3f), *dout = host_random(n, 42, 1.0f, 0.0f);
+    float *gamma = host_random((size_t)C, 43, 0.1f, 1.0f), *beta = host_random((size_t)C, 44, 0.1f, 0.0f);
+    float *rstat = host_random(2 * (size_t)C, 45, 0.1f, 0.5f);
+    float *out = malloc(n * sizeof(float)), *din = malloc(n * sizeof(float));
+    float *mean = malloc(C * sizeof(float)), *invstd = malloc(C * sizeof(float));
+    float *dg = host_random((size_t)C, 46, 0.1f, 0.0f), *db = host_random((size_t)C, 47, 0.1f, 0.0f);
+    double *sums = malloc(2 * (size_t)C * sizeof(double)), *gsums = malloc(2 * (size_t)C * sizeof(double));
+    float *d_in = to_gpu(in, n), *d_dout = to_gpu(dout, n), *d_gamma = to_gpu(gamma, C), *d_beta = to_gpu(beta, C);
+    float *d_rstat = to_gpu(rstat, 2 * (size_t)C), *d_out = dev_alloc(n), *d_din = dev_alloc(n);
+    float *d_mean = dev_alloc(C), *d_invstd = dev_alloc(C), *d_dg = to_gpu(dg, C), *d_db = to_gpu(db, C);
+    double *d_sums = dev_bytes(2 * (size_t)C * sizeof(double));
+    int64_t count = 0, *d_count = dev_bytes(sizeof(int64_t));
+    char label[160];
+    const double N = (double)B * HW;
+#define LBL(what) (snprintf(label, sizeof label, "%s sync-bn B%d C%d HW%d a%.1f %s", tag, B, C, HW, slope, what), label)
+#define COMPARE_SUMS(what, tol) do { \
+        gpu->download(gpu, gsums, d_sums, 2 * (size_t)C * sizeof(double)); \
+        double worst = 0; \
+        for (int k = 0; k < 2 * C; k++) worst = fmax(worst, fabs(gsums[k] - sums[k]) / (fabs(sums[k]) + N)); \
+        printf("%-60s max err %.2e of (|sum| + N)\n", LBL(what), worst); \
+        CHECK(worst < (tol)); \
+        for (int k = 0; k < 2 * C; k++) sums[k] *= 2.0; \
+        gpu->upload(gpu, d_sums, sums, 2 * (size_t)C * sizeof(double)); } while (0)
+    cpu->batchnorm_sums(cpu, sums, in, &d);
+    gpu->batchnorm_sums(gpu, d_sums, d_in, &d);
+    COMPARE_SUMS("forward sums", 1e-6);
+    cpu->batchnorm_forward_global(cpu, out, mean, invstd, rstat, &count, in, gamma, beta, sums, &d);
+    gpu->batchnorm_forward_global(gpu, d_out, d_mean, d_invstd, d_rstat, d_count, d_in, d_gamma, d_beta, d_sums, &d);
+    compare_dev(LBL("out"), d_out, out, n, 2e-5, 0);
+    compare_dev(LBL("mean"), d_mean, mean, C, 1e-6, 1e-5);
+    compare_dev(LBL("invstd"), d_invstd, invstd, C, 0, 1e-5);
+    compare_dev(LBL("running"), d_rstat, rstat, 2 * (size_t)C, 0, 1e-5);
+    gpu->upload(gpu, d_out, out, n * sizeof(float));
+    gpu->upload(gpu, d_mean, mean, C * sizeof(float));
+    gpu->upload(gpu, d_invstd, invstd, C * sizeof(float));
+    cpu->batchnorm_backward_sums(cpu, sums, dg, db, dout, slope != 1.0f ? out : NULL, in, mean, invstd, &d);
+    gpu->batchnorm_backward_sums(gpu, d_sums, d_dg, d_db, d_dout, slope != 1.0f ? d_out : NULL, d_in, d_mean, d_invstd, &d);
+    COMPARE_SUMS("backward sums", 2e-6);
+    cpu->batchnorm_backward_global(cpu, din, dout, slope != 1.0f ? out : NULL, in, mean, invstd, gamma, sums, &d);
+    gpu->batchnorm_backward_global(gpu, d_din, d_dout, slope != 1.0f ? d_out : NULL, d_in, d_mean, d_invstd, d_gamma,
+                                   d_sums, &d);
+    compare_dev(LBL("din"), d_din, din, n, 1e-4, 0);
+    float *got = from_gpu(d_dg, C);
+    check_close(LBL("dgamma"), got, dg, C, 1e-6 + 2e-7 * N, 1e-5);
+    free(got);
+    got = from_gpu(d_db, C);
+    check_close(LBL("dbeta"), got, db, C, 1e-6 + 2e-7 * N, 1e-5);
+    free(got);
+#undef COMPARE_SUMS
+#undef LBL
+    void *bufs[] = {d_in, d_dout, d_gamma, d_beta, d_rstat, d_out, d_din, d_mean, d_invstd, d_dg, d_db, d_count, d_sums};
+    release_all(bufs, 13);
+    float *hb[] = {in, dout, gamma, beta, rstat, out, din, mean, invstd, dg, db};
+    for (int i = 0; i < 11; i++) free(hb[i]);
+    free(sums);
+    free(gsums);
+}
+
 // Every conv, dense and batchnorm layer of the model at this size and batch.
 static void test_net_shapes(int size, int B, int with_bn) {
     dcgan_config cfg = {.size = size, .nc = 3, .nz = 100, .ngf = 64, .ndf = 64};
@@ -398,6 +463,9 @@ static void run_layers(int with_bn) {
 
 static void run_conv(void) { run_layers(0); }
 static void run_batchnorm(void) {
+    test_bn_sync(3, 64, 256, 0.0f, "G");
+    test_bn_sync(65, 128, 64, 0.2f, "D");
+    test_bn_sync(2, 8, 16, 1.0f, "plain");
     const int sizes[] = {32, 64, 128}, batches[] = {1, 3, 65};
     dcgan_config cfg = {.nc = 3, .nz = 100, .ngf = 64, .ndf = 64};
     for (int s = 0; s < 3; s++)

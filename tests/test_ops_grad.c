@@ -428,6 +428,56 @@ static void test_bn_grad(float slope) {
     free(c.rm); free(c.rv);
 }
 
+// Synchronised batchnorm: two halves of a batch as two ranks (their sums added, as the all-reduce
+// adds them) give what plain batchnorm gives on the whole batch: outputs, saved statistics, running
+// statistics and gradients, within float rounding (the sums are taken in another order, the
+// variance as E[x^2] - mean^2 in double).
+static void test_bn_sync(float slope) {
+    enum { B = 4, H = 2, C = 3, HW = 7 };
+    const size_t n = (size_t)B * C * HW, half = n / 2;
+    float *in = alloc_floats(n), *out = alloc_floats(n), *ref = alloc_floats(n), *dout = alloc_floats(n);
+    float *din = alloc_floats(n), *din_ref = alloc_floats(n);
+    float gamma[C], beta[C], mean[2][C], invstd[2][C], mean_ref[C], invstd_ref[C];
+    float running[2][2 * C], running_ref[2 * C], dg[C] = {0}, db[C] = {0}, dg_ref[C] = {0}, db_ref[C] = {0};
+    double sums[2][2 * C];
+    fill_random(in, n, 31, 2.0f);
+    for (size_t i = 0; i < n; i++) in[i] += 3.0f * (float)((i / HW) % C);   // means far from 0
+    fill_random(dout, n, 32, 1.0f);
+    fill_random(gamma, C, 33, 0.3f);
+    fill_random(beta, C, 34, 0.5f);
+    for (int c = 0; c < C; c++) {
+        gamma[c] += 1.0f;
+        running_ref[c] = running[0][c] = running[1][c] = 0.0f;
+        running_ref[C + c] = running[0][C + c] = running[1][C + c] = 1.0f;
+    }
+    bn_desc whole = {.x = tensor_f32(B, C, HW, 1), .momentum = 0.1f, .eps = 1e-5f, .act_slope = slope};
+    bn_desc part = {.x = tensor_f32(H, C, HW, 1), .momentum = 0.1f, .eps = 1e-5f, .act_slope = slope, .group_n = B};
+    int64_t count_ref = 0, count[2] = {0, 0};
+    cpu_batchnorm_forward_train(be, ref, mean_ref, invstd_ref, running_ref, &count_ref, in, gamma, beta, &whole);
+    for (int r = 0; r < 2; r++) cpu_batchnorm_sums(be, sums[r], in + r * half, &part);
+    for (int k = 0; k < 2 * C; k++) sums[0][k] = sums[1][k] = sums[0][k] + sums[1][k];
+    for (int r = 0; r < 2; r++)
+        cpu_batchnorm_forward_global(be, out + r * half, mean[r], invstd[r], running[r], &count[r], in + r * half, gamma,
+                                     beta, sums[r], &part);
+    check_close("sync batchnorm: output of both halves", out, ref, n, 1e-5, 1e-5);
+    check_close("sync batchnorm: saved mean", mean[1], mean_ref, C, 1e-6, 1e-6);
+    check_close("sync batchnorm: saved invstd", invstd[1], invstd_ref, C, 1e-6, 1e-6);
+    check_close("sync batchnorm: running statistics", running[1], running_ref, 2 * C, 1e-6, 1e-6);
+    CHECK(count[0] == 1 && count[1] == 1);
+    cpu_batchnorm_backward(be, din_ref, dg_ref, db_ref, dout, ref, in, mean_ref, invstd_ref, gamma, &whole);
+    for (int r = 0; r < 2; r++)
+        cpu_batchnorm_backward_sums(be, sums[r], dg, db, dout + r * half, out + r * half, in + r * half, mean[r],
+                                    invstd[r], &part);
+    for (int k = 0; k < 2 * C; k++) sums[0][k] = sums[1][k] = sums[0][k] + sums[1][k];
+    for (int r = 0; r < 2; r++)
+        cpu_batchnorm_backward_global(be, din + r * half, dout + r * half, out + r * half, in + r * half, mean[r],
+                                      invstd[r], gamma, sums[r], &part);
+    check_close("sync batchnorm: d_in of both halves", din, din_ref, n, 1e-5, 1e-4);
+    check_close("sync batchnorm: d_gamma summed over the halves", dg, dg_ref, C, 1e-5, 1e-5);
+    check_close("sync batchnorm: d_beta summed over the halves", db, db_ref, C, 1e-5, 1e-5);
+    free(in); free(out); free(ref); free(dout); free(din); free(din_ref);
+}
+
 // Running stats (momentum 0.1, unbiased variance), saved stats, output, and eval mode.
 static void test_bn_stats(void) {
     enum { B = 4, C = 3, HW = 5, N = B * HW };
@@ -684,6 +734,9 @@ int main(void) {
     test_bn_grad(0.2f);
     test_bn_grad(0.0f);
     test_bn_stats();
+    test_bn_sync(1.0f);
+    test_bn_sync(0.2f);
+    test_bn_sync(0.0f);
     test_activation(ACT_RELU, "relu");
     test_activation(ACT_LEAKY_RELU, "leaky_relu(0.2)");
     test_activation(ACT_TANH, "tanh");

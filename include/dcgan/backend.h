@@ -23,6 +23,9 @@ const dcgan_backend *backend_cpu(void);
 // "cpu", "cuda" or "auto". Returns NULL and writes a one-line reason when unavailable;
 // for "auto" without a usable GPU it returns the CPU backend and sets *notice.
 const dcgan_backend *backend_select(const char *name, const char **notice, char *err, size_t errlen);
+// backend_select, with "cuda:K" for GPU K; "cuda" and "auto" take GPU `gpu` (-1: GPU 0). A
+// data-parallel run passes its local rank, so each rank of a machine gets its own GPU.
+const dcgan_backend *backend_select_gpu(const char *name, int gpu, const char **notice, char *err, size_t errlen);
 // The backends this build has, e.g. "cpu, cuda".
 const char *backend_list(void);
 // The program's version, its backends and the libraries they use, one per line (no device needed).

@@ -62,6 +62,23 @@
     X(void, batchnorm_backward, (const dcgan_backend *be, void *din, float *dgamma, float *dbeta, const void *dout, \
                                  const void *out, const void *in, const float *save_mean, const float *save_invstd, \
                                  const float *gamma, const bn_desc *d)) \
+    /* synchronised batchnorm (--sync-bn), the training pair above split around two all-reduces: */ \
+    /* batchnorm_sums writes sums [2C] = per channel sum x, then sum x^2 of the local batch (double); */ \
+    /* after their all-reduce, batchnorm_forward_global does what batchnorm_forward_train does with */ \
+    /* the mean and variance of the d->group_n samples of every rank (formulas.h: bn_stats_from_sums). */ \
+    /* batchnorm_backward_sums writes sums [2C] = sum dy, then sum dy * (x - mean) of the local batch */ \
+    /* (dy = act'(out) * dout) and accumulates the local dgamma, dbeta (the gradient all-reduce sums */ \
+    /* them over the ranks); after the sums' all-reduce, batchnorm_backward_global writes din. */ \
+    X(void, batchnorm_sums, (const dcgan_backend *be, double *sums, const void *in, const bn_desc *d)) \
+    X(void, batchnorm_forward_global, (const dcgan_backend *be, void *out, float *save_mean, float *save_invstd, \
+                                       float *running, int64_t *batches_tracked, const void *in, const float *gamma, \
+                                       const float *beta, const double *sums, const bn_desc *d)) \
+    X(void, batchnorm_backward_sums, (const dcgan_backend *be, double *sums, float *dgamma, float *dbeta, \
+                                      const void *dout, const void *out, const void *in, const float *save_mean, \
+                                      const float *save_invstd, const bn_desc *d)) \
+    X(void, batchnorm_backward_global, (const dcgan_backend *be, void *din, const void *dout, const void *out, \
+                                        const void *in, const float *save_mean, const float *save_invstd, \
+                                        const float *gamma, const double *sums, const bn_desc *d)) \
     /* element-wise activations; backward reads the forward's output */ \
     X(void, activation_forward, (const dcgan_backend *be, void *out, const void *in, const act_desc *d)) \
     X(void, activation_backward, (const dcgan_backend *be, void *din, const void *dout, const void *out, const act_desc *d)) \
@@ -85,6 +102,15 @@
                           const int32_t *labels, const uint32_t *order, int64_t *cursor, const data_desc *d)) \
     /* class conditioning: one-hot planes appended, and the gradient's data channels taken back out */ \
     X(void, concat_onehot, (const dcgan_backend *be, float *out, const float *in, const int32_t *classes, const concat_desc *d)) \
-    X(void, slice_channels, (const dcgan_backend *be, float *out, const float *in, const concat_desc *d))
+    X(void, slice_channels, (const dcgan_backend *be, float *out, const float *in, const concat_desc *d)) \
+    /* data parallelism (include/dcgan/comm.h): comm_attach makes the backend's side of the ranks' */ \
+    /* communicator once, before training (CUDA: an NCCL communicator bootstrapped through MPI, and */ \
+    /* its own stream); 0, or -1 with err set. allreduce starts the reduction of d (desc.h: */ \
+    /* reduce_desc) once the ops before it have written buf; allreduce_wait makes the ops after it */ \
+    /* wait for the result (a host-memory backend may finish in allreduce and return at once from */ \
+    /* allreduce_wait; the CPU backend's pair, src/cpu/comm.c, serves any host-memory backend). */ \
+    X(int, comm_attach, (const dcgan_backend *be, dcgan_comm *comm, char *err, size_t errlen)) \
+    X(void, allreduce, (const dcgan_backend *be, void *buf, const reduce_desc *d)) \
+    X(void, allreduce_wait, (const dcgan_backend *be, const reduce_desc *d))
 
 #endif

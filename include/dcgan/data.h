@@ -155,6 +155,11 @@ typedef struct {
 // with a one-line reason.
 int batcher_init(batcher *b, const dcgan_backend *be, const dcgan_dataset *ds, int B, int d_steps, uint64_t seed,
                  int with_labels, int staged, int verbose, char *err, size_t errlen);
+// The same for rank `rank` of a data-parallel run of `ranks`: the epochs' permutations are those of
+// one process, a batch step takes ranks x B images of it and this rank gets images rank * B ..
+// rank * B + B - 1 of each step (data_desc: stride, first).
+int batcher_init_shard(batcher *b, const dcgan_backend *be, const dcgan_dataset *ds, int B, int rank, int ranks,
+                       int d_steps, uint64_t seed, int with_labels, int staged, int verbose, char *err, size_t errlen);
 void batcher_free(batcher *b);
 // The next batch to hand out is batch `cursor` of the run (resume).
 void batcher_seek(batcher *b, int64_t cursor);

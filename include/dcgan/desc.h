@@ -22,7 +22,7 @@ typedef struct {
 // The ops a backend implements, one per source file (src/cpu/<name>.c, kernels/<name>.cu).
 typedef enum {
     OP_CONV, OP_DENSE, OP_BATCHNORM, OP_ACTIVATION, OP_LOSS, OP_OPTIM, OP_NOISE, OP_DATA, OP_CONCAT,
-    OP_COUNT
+    OP_COMM, OP_COUNT
 } dcgan_op;
 
 // Convolution with square kernels and no bias, said to be a plain or a transposed one.
@@ -47,9 +47,13 @@ typedef struct {
 
 // Batchnorm over x's channels, fused with the activation after it: out = act(bn(in)) with
 // act(y) = y > 0 ? y : act_slope * y (1: no activation, 0: ReLU, 0.2: leaky ReLU).
+// group_n: the samples the statistics are taken over. The ops of plain batchnorm use x.n (the
+// local batch) and ignore it; the synchronised ops (batchnorm_forward_global, ...) take the sums
+// of every rank's batch and normalise over group_n = x.n times the ranks.
 typedef struct {
     tensor_desc x;
     float momentum, eps, act_slope;
+    int group_n;
 } bn_desc;
 
 typedef enum { ACT_RELU, ACT_LEAKY_RELU, ACT_TANH } act_kind;
@@ -90,20 +94,36 @@ typedef struct {
 // Training batches from a dataset of n images of `per` uint8 values each. Batch k of the run
 // (k counts from the start of training): with an order buffer [slots, n] holding the
 // permutations of `slots` consecutive epochs, images order[(k / batches_per_epoch) % slots]
-// [(k % batches_per_epoch) * B + b] of pixels [n, per]; without one (batches staged from the
-// host), the B images of slot k % slots of pixels [slots, B, per].
+// [(k % batches_per_epoch) * stride + first + b] of pixels [n, per]; without one (batches staged
+// from the host), the B images of slot k % slots of pixels [slots, B, per].
+// Data-parallel runs: every rank walks the same permutation; one batch step takes `stride`
+// images of it (the global batch, B times the ranks) and rank r reads its B from first = r * B.
+// stride 0 means B (one process), so a descriptor without the two fields reads as before.
 typedef struct {
     int B, n;
     size_t per;
     long batches_per_epoch;
     int slots;
+    int stride, first;
 } data_desc;
+
 
 // Class planes: in [n, c, h, w] with nclasses one-hot planes appended -> [n, c + nclasses, h, w].
 typedef struct {
     tensor_desc in;
     int nclasses;
 } concat_desc;
+
+// An all-reduce across the ranks of the communicator attached to the backend (comm_attach), in
+// place: buf[i] = scale * (sum over the ranks of buf[i]), n floats (f64 = 0) or doubles (f64 = 1).
+// slot (0..3) names the reduction for allreduce_wait; one reduction per slot is in flight.
+typedef struct {
+    size_t n;
+    int f64;
+    float scale;
+    int slot;
+} reduce_desc;
+typedef struct dcgan_comm dcgan_comm;   // the ranks of a run (include/dcgan/comm.h)
 
 // Descriptors from shapes (fp32 NCHW).
 tensor_desc tensor_f32(int n, int c, int h, int w);

@@ -84,6 +84,15 @@ DCGAN_HD void bn_running_update(float *running, int C, int c, double mean, doubl
     running[c] = (float)((1.0 - momentum) * running[c] + momentum * mean);
     running[C + c] = (float)((1.0 - momentum) * running[C + c] + momentum * unbiased);
 }
+// Synchronised batchnorm: a channel's mean, biased variance and 1 / sqrt(var + eps) from the sums
+// of x and x^2 over the n values of every rank's batch (in double; the variance clamped at 0).
+DCGAN_HD void bn_stats_from_sums(double sum, double sumsq, double n, double eps, double *mean, double *var,
+                                 double *invstd) {
+    const double m = sum / n, v = sumsq / n - m * m;
+    *mean = m;
+    *var = v > 0.0 ? v : 0.0;
+    *invstd = 1.0 / sqrt(*var + eps);
+}
 // din = dy * k + (x - mean) * m + k0, the batch-statistics gradient (k, m, k0 per channel).
 DCGAN_HD float bn_input_grad(float dy, float x, float mean, float k, float m, float k0) {
     return hd_add(hd_add(hd_mul(dy, k), hd_mul(hd_sub(x, mean), m)), k0);
@@ -142,5 +151,11 @@ DCGAN_HD float clip_element(float x, float limit) { return x < -limit ? -limit :
 
 // torchvision's ToTensor then Normalize(0.5, 0.5) in float32: (v / 255 - 0.5) / 0.5.
 DCGAN_HD float pixel_to_unit(uint8_t v) { return hd_div(hd_sub(hd_div((float)v, 255.0f), 0.5f), 0.5f); }
+
+// Position of image b of batch k in its epoch's permutation: this rank's slice of the batch step
+// (data_desc: stride images per step, the rank's from `first` on; stride 0 means B).
+DCGAN_HD size_t data_order_index(const data_desc *d, long long k, int b) {
+    return (size_t)(k % d->batches_per_epoch) * (size_t)(d->stride ? d->stride : d->B) + (size_t)d->first + (size_t)b;
+}
 
 #endif

@@ -25,6 +25,7 @@ typedef struct {
     dense_desc dense;
     bn_desc bn;
     act_desc act;
+    reduce_desc bn_reduce;      // synchronised batchnorm: the all-reduce of the layer's sums [2C]
 } layer_plan;
 
 typedef struct {
@@ -43,6 +44,9 @@ typedef struct {
     concat_desc cond;           // the data input and its class planes
     float *cond_in;             // [B, C + K, H, W] the first layer's input: data + class planes
     float *cond_grad;           // [B, C + K, H, W] its gradient, before the class planes are dropped
+    // Synchronised batchnorm (net_exec_sync_bn): BN_TRAIN passes normalise over every rank's batch.
+    int sync_ranks;             // 0: each rank's own batch
+    double *bn_sums;            // [2 * bn_channels] backend memory: one layer's sums at a time, by offset
 } net_exec;
 
 // Allocates buffers for batch size B on the net's backend and plans every layer. fmt NULL: fp32
@@ -51,6 +55,10 @@ typedef struct {
 int net_exec_init(net_exec *x, dcgan_net *net, int B, const act_format *fmt, size_t *bytes_needed,
                   char *err, size_t errlen);
 void net_exec_free(net_exec *x);
+// From now on the BN_TRAIN passes take batchnorm's statistics (and, backward, its gradient sums)
+// over the batches of all `ranks` ranks, through all-reduces on the backend's communicator
+// (slot 2): PyTorch's SyncBatchNorm. Every rank must make the same passes. 0, or -1 when out of memory.
+int net_exec_sync_bn(net_exec *x, int ranks, char *err, size_t errlen);
 // The classes (host int32 [B], each in [0, nclasses)) a conditional net is conditioned on in the
 // forward passes that follow (copied to the executor's own buffer); no effect on an
 // unconditional net. net_use_classes takes a backend buffer instead, read at every forward.

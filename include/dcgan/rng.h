@@ -87,6 +87,11 @@ enum { RNG_STREAM_FAKE_CLASSES = 6 };
 // KID: the random subsets of the feature sets.
 enum { RNG_STREAM_KID = 7 };
 
+// Data-parallel runs: rank r draws from its own copy of a stream (its noise, its fake classes).
+// Rank 0's is the stream itself, so one process draws what it always drew; the others lie above
+// every stream id in use (the shuffle streams count up from SHUFFLE_STREAM_BASE by epoch).
+DCGAN_HD uint64_t rng_rank_stream(uint64_t stream, int rank) { return stream + ((uint64_t)rank << 40); }
+
 dcgan_rng rng_make(uint64_t seed, uint64_t stream);
 void rng_fill_normal(dcgan_rng *r, float *out, size_t n, float mean, float std);
 void rng_fill_uniform(dcgan_rng *r, float *out, size_t n, float lo, float hi);

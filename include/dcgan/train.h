@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include "dcgan/clock.h"
+#include "dcgan/comm.h"
 #include "dcgan/data.h"
 #include "dcgan/io.h"
 #include "dcgan/model.h"
@@ -26,6 +27,7 @@ typedef struct {
     float ema;                      // decay of the exponential moving average of G (0: none)
     float clip;                     // D weight clipping (0 = off)
     uint64_t seed;
+    int sync_bn;                    // data-parallel runs: batchnorm over the global batch (SyncBatchNorm)
 } train_hparams;
 
 #define TRAIN_MAX_D_STEPS 16
@@ -66,18 +68,36 @@ typedef struct {
     float *reals[TRAIN_MAX_D_STEPS], *noises[TRAIN_MAX_D_STEPS];
     int32_t *real_classes[TRAIN_MAX_D_STEPS], *fake_classes[TRAIN_MAX_D_STEPS];
     const int32_t *g_classes;       // the classes of the fakes the G step reuses (conditional nets)
+    // Data parallelism (trainer_attach_comm): after each backward pass the net's gradient is
+    // averaged over the ranks in one all-reduce (slot 0: D, slot 1: G).
+    dcgan_comm *comm;               // NULL: one process, no all-reduce
+    int rank, ranks;
+    reduce_desc reduce_d, reduce_g;
 } trainer;
 
 // Builds G and D, buffers and optimiser state on backend be; weights initialised from hp->seed,
 // counters zero. Returns 0, or -1 with a one-line reason (e.g. the memory a batch size needs).
 int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, char *err, size_t errlen);
 void trainer_free(trainer *t);
+// Makes the trainer rank `rank` of `ranks`: its noise and fake classes come from the rank's own
+// Philox streams (rng_rank_stream; rank 0 keeps the one-process streams). No communication: a
+// single process can run the ranks' shards one after another (the tests' reference does).
+void trainer_shard(trainer *t, int rank, int ranks);
+// Joins the ranks of comm (after trainer_init and any resume): trainer_shard(comm's rank), the
+// backend's side of the communicator, the gradient all-reduces inside trainer_iteration and, with
+// hp.sync_bn, batchnorm over the global batch. Returns 0, or -1 with a one-line reason.
+int trainer_attach_comm(trainer *t, dcgan_comm *comm, char *err, size_t errlen);
+// A 64-bit hash of G's and D's parameters and the optimiser state: equal on every rank of a
+// data-parallel run, or the ranks have diverged.
+uint64_t trainer_hash(const trainer *t);
 
 // The batches trainer_iteration reads (a batcher's, data.h); kept until bound again.
 void trainer_bind_data(trainer *t, const batch_source *src);
 // One iteration with the bound data: d_steps times (gather a real batch, draw noise and, for a
 // conditional net, fake classes; D step; D update), then the G step and update. All that advances
 // lives in backend memory, so every call is the same sequence of ops with the same arguments.
+// With a communicator each gradient is averaged over the ranks before its update; the next D
+// step's batch and noise are made while D's all-reduce runs.
 void trainer_iteration(trainer *t);
 
 // The pieces of an iteration, for callers that bring their own batches (backend memory).
@@ -151,6 +171,7 @@ typedef struct {
     int verbose;
     int no_tensorboard;         // 1: no TensorBoard events file in the run directory
     int conditional;            // class-conditional G and D, on the dataset's labels
+    dcgan_comm *comm;           // the ranks of the run (set by run_training; NULL: one process)
     // Set by the run: the classes of a conditional run (the dataset's, or the resumed run's).
     int nclasses;
     char **class_names;         // [nclasses]
@@ -164,6 +185,7 @@ typedef struct {
     uint64_t class_offset;      // words of the fake-class stream used so far (conditional runs)
     long steps_g, steps_d;      // optimiser steps taken
     long total_iters;
+    int ranks;                  // the ranks that trained it (batch_pos counts their global batches)
 } run_position;
 
 // Saves netG, netD and the training state (optimiser moments, position, options) into dir.

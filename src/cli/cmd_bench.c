@@ -4,6 +4,7 @@
 #include <string.h>
 #include "cli.h"
 #include "dcgan/clock.h"
+#include "dcgan/comm.h"
 #include "dcgan/data.h"
 #include "dcgan/train.h"
 
@@ -22,8 +23,13 @@ static void help(void) {
         "  --iters N       timed iterations       [20]   (GPU: per repeat)\n"
         "  --repeats N     GPU: timed blocks      [5]\n"
         "  --warmup N      untimed iterations     [3]\n"
-        "  --device D      cpu | cuda | auto      [auto]\n"
-        "  --json          print one JSON line instead of text\n");
+        "  --device D      cpu | cuda | cuda:K | auto   [auto]\n"
+        "  --sync-bn       data-parallel: batchnorm over the global batch\n"
+        "  --json          print one JSON line instead of text\n"
+        "\n"
+        "Under mpirun -np N (any MPI launcher) every rank trains its shard of batch --batch-size and\n"
+        "rank 0 prints the global images/s, the time spent in the gradient all-reduces per iteration\n"
+        "(waits for the slowest rank included) and the time of one all-reduce of both gradients alone.\n");
 }
 
 static int compare_double(const void *a, const void *b) {
@@ -38,7 +44,7 @@ int cmd_bench(int argc, char **argv) {
     int json = 0;
     const char *device = "auto";
     option_parser p;
-    options_begin(&p, "bench", argc, argv, "size nc batch-size nz ngf ndf iters repeats warmup device json help");
+    options_begin(&p, "bench", argc, argv, "size nc batch-size nz ngf ndf iters repeats warmup device json help sync-bn");
     for (int c; (c = next_option(&p)) != -1;) {
         switch (c) {
         case OPT_SIZE: h.cfg.size = (int)parse_long("--size", optarg, 1, 4096); break;
@@ -52,25 +58,30 @@ int cmd_bench(int argc, char **argv) {
         case OPT_WARMUP: warmup = parse_long("--warmup", optarg, 0, 1000000); break;
         case OPT_DEVICE: device = optarg; break;
         case OPT_JSON: json = 1; break;
+        case OPT_SYNC_BN: h.sync_bn = 1; break;
         case OPT_HELP: help(); return 0;
         }
     }
     options_end(&p);
     char err[512];
+    dcgan_comm comm;
+    if (comm_init(&comm, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
+    const int root = comm.rank == 0;
     const char *notice;
-    const dcgan_backend *be = backend_select(device, &notice, err, sizeof err);
+    const dcgan_backend *be = backend_select_gpu(device, comm.mpi ? comm.local_rank : -1, &notice, err, sizeof err);
     if (!be) { fprintf(stderr, "error: %s\n", err); return 1; }
-    if (notice) fprintf(stderr, "note: --device auto: %s; using the CPU\n", notice);
+    if (notice && root) fprintf(stderr, "note: --device auto: %s; using the CPU\n", notice);
     char what[1024];
     be->describe(be, what, sizeof what);
-    fprintf(json ? stderr : stdout, "%s\n", what);   // what the numbers were measured on
+    if (root) fprintf(json ? stderr : stdout, "%s\n", what);   // what the numbers were measured on
     trainer t;
     if (trainer_init(&t, &h, be, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
+    if (comm.mpi && trainer_attach_comm(&t, &comm, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
     // The synthetic shapes, resident on the backend as a real run's data.
     dcgan_dataset ds;
     batcher data;
     if (dataset_load(&ds, "synthetic", NULL, h.cfg.size, h.cfg.nc, 7, err, sizeof err) ||
-        batcher_init(&data, be, &ds, h.batch_size, h.d_steps, 7, 0, 0, 0, err, sizeof err)) {
+        batcher_init_shard(&data, be, &ds, h.batch_size, comm.rank, comm.size, h.d_steps, 7, 0, 0, 0, err, sizeof err)) {
         fprintf(stderr, "error: %s\n", err);
         return 1;
     }
@@ -86,6 +97,9 @@ int cmd_bench(int argc, char **argv) {
         trainer_iteration(&t);
     }
     be->sync(be);
+    comm_barrier(&comm);
+    const double reduce_s0 = comm.allreduce_s;
+    const long reduce_calls0 = comm.allreduce_calls;
     for (long r = 0; r < samples; r++) {
         double t0 = monotonic_seconds();
         for (long i = 0; i < per_sample; i++) {
@@ -95,13 +109,48 @@ int cmd_bench(int argc, char **argv) {
         be->sync(be);
         times[r] = (monotonic_seconds() - t0) / per_sample;
     }
+    // Host-side all-reduces (the CPU backend's): seconds per iteration inside MPI_Allreduce.
+    const long timed_iters = samples * per_sample;
+    const double reduce_per_iter = (comm.allreduce_s - reduce_s0) / timed_iters;
+    const long reduces_per_iter = (comm.allreduce_calls - reduce_calls0) / timed_iters;
+    // One all-reduce of G's and D's gradients alone, after a barrier: the transfer without waits.
+    double alone = 0;
+    const size_t grad_floats = t.G.nparams + t.D.nparams;
+    if (comm.mpi) {
+        reduce_desc rd = {.n = t.D.nparams, .scale = 1.0f / comm.size, .slot = 0}, rg = {.n = t.G.nparams, .scale = 1.0f / comm.size, .slot = 1};
+        double best = 1e30;
+        for (int r = 0; r < 5; r++) {
+            be->sync(be);
+            comm_barrier(&comm);
+            double t0 = monotonic_seconds();
+            be->allreduce(be, t.D.grads, &rd);
+            be->allreduce(be, t.G.grads, &rg);
+            be->allreduce_wait(be, &rd);
+            be->allreduce_wait(be, &rg);
+            be->sync(be);
+            double dt = monotonic_seconds() - t0;
+            if (dt < best) best = dt;
+        }
+        alone = best;
+    }
     qsort(times, (size_t)samples, sizeof(double), compare_double);
-    double median = times[samples / 2], ips = h.batch_size / median;
-    if (json)
+    double median = times[samples / 2], ips = (double)h.batch_size * comm.size / median;
+    if (!root) {
+    } else if (json)
         printf("{\"backend\":\"%s\",\"size\":%d,\"nc\":%d,\"batch_size\":%d,\"ngf\":%d,\"ndf\":%d,\"nz\":%d,"
-               "\"iters\":%ld,\"repeats\":%ld,\"timing\":\"%s\",\"median_iter_s\":%.6f,\"images_per_s\":%.1f}\n",
+               "\"iters\":%ld,\"repeats\":%ld,\"timing\":\"%s\",\"median_iter_s\":%.6f,\"images_per_s\":%.1f,"
+               "\"ranks\":%d,\"sync_bn\":%d,\"grad_bytes\":%zu,\"allreduce_s_per_iter\":%.6f,\"allreduces_per_iter\":%ld,"
+               "\"allreduce_alone_s\":%.6f}\n",
                be->name, h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, h.cfg.nz, iters, blocks ? repeats : 1,
-               blocks ? "blocks" : "each", median, ips);
+               blocks ? "blocks" : "each", median, ips, comm.size, h.sync_bn, grad_floats * sizeof(float),
+               reduce_per_iter, reduces_per_iter, alone);
+    else if (comm.size > 1 || comm.mpi)
+        printf("dcgan bench (%s, %d ranks%s): size %d nc %d batch %d per rank ngf %d ndf %d: median %.2f ms/iter, %.1f"
+               " images/s in all; all-reduce %.2f ms/iter (%ld calls; %.1f%% of the iteration, waits included), both"
+               " gradients (%.2f MB) alone %.2f ms\n",
+               be->name, comm.size, h.sync_bn ? ", --sync-bn" : "", h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf,
+               h.cfg.ndf, median * 1e3, ips, reduce_per_iter * 1e3, reduces_per_iter, 100 * reduce_per_iter / median,
+               grad_floats * 4 / 1e6, alone * 1e3);
     else
         printf("dcgan bench (%s): size %d nc %d batch %d ngf %d ndf %d: median %.2f ms/iter, %.1f images/s\n",
                be->name, h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, median * 1e3, ips);
@@ -109,5 +158,6 @@ int cmd_bench(int argc, char **argv) {
     batcher_free(&data);
     dataset_free(&ds);
     trainer_free(&t);
+    comm_finalize(&comm);
     return 0;
 }

@@ -46,7 +46,10 @@ static void help(void) {
         "  --d-steps K          D steps per G step                         [1; wgan: 5]\n"
         "  --clip X             clip D's weights to [-X, X] after each D step  [0; wgan: 0.01]\n"
         "  --seed N             seed for weights, noise and data order             [1]\n"
-        "  --device D           cpu | cuda | auto                                  [auto]\n"
+        "  --device D           cpu | cuda | cuda:K | auto                         [auto]\n"
+        "                       (data-parallel runs: each rank takes the GPU of its local rank)\n"
+        "  --sync-bn            data-parallel runs: batchnorm statistics of the global batch\n"
+        "                       (all-reduced at every batchnorm layer) instead of each rank's own\n"
         "output:\n"
         "  --out DIR            run directory                                      [out]\n"
         "  --sample-every N     write samples_<iter>.png every N iterations (0: end only) [500]\n"
@@ -60,7 +63,11 @@ static void help(void) {
         "The run directory receives real_samples.png, samples_<iter>.png (64 fixed-noise samples;\n"
         "conditional runs: one row of 8 per class, the first 16 classes, the same 8 z in every row),\n"
         "metrics.jsonl (one JSON object per iteration), netG.safetensors, netD.safetensors and\n"
-        "train_state.safetensors. Ctrl-C saves a checkpoint and exits; --resume DIR continues.\n");
+        "train_state.safetensors. Ctrl-C saves a checkpoint and exits; --resume DIR continues.\n"
+        "\n"
+        "Data-parallel: mpirun -np N dcgan train ... (or srun, any MPI launcher) trains on N ranks;\n"
+        "--batch-size is per rank. Rank 0 writes every file. SIGUSR1 to mpirun stops all ranks with a\n"
+        "checkpoint; --resume with another N continues with the data position re-sharded.\n");
 }
 
 int cmd_train(int argc, char **argv) {
@@ -71,12 +78,12 @@ int cmd_train(int argc, char **argv) {
     float lr = -1, lr_d = -1, lr_g = -1, ema = 0, beta1 = -1, beta2 = -1, clip = -1;
     unsigned long long seed = 1;
     const char *loss_name = "nonsat";
-    int model_option_given = 0;
+    int model_option_given = 0, sync_bn = 0;
     option_parser p;
     options_begin(&p, "train", argc, argv,
                   "data dataset size nc nz ngf ndf loss batch-size iters epochs lr lr-d lr-g ema beta1 beta2 d-steps clip "
                   "seed device out sample-every ckpt-every log-every resume verbose help conditional no-tensorboard "
-                  "classes cache strict");
+                  "classes cache strict sync-bn");
     for (int c; (c = next_option(&p)) != -1;) {
         if (c != OPT_DATA && c != OPT_DEVICE && c != OPT_OUT && c != OPT_ITERS && c != OPT_EPOCHS &&
             c != OPT_SAMPLE_EVERY && c != OPT_CKPT_EVERY && c != OPT_LOG_EVERY && c != OPT_RESUME &&
@@ -115,6 +122,7 @@ int cmd_train(int argc, char **argv) {
         case OPT_CLASSES: o.classes = optarg; break;
         case OPT_CACHE: o.cache = optarg; break;
         case OPT_STRICT: o.strict = 1; break;
+        case OPT_SYNC_BN: sync_bn = 1; break;
         case OPT_HELP: help(); return 0;
         }
     }
@@ -133,6 +141,7 @@ int cmd_train(int argc, char **argv) {
     if (nc < 0) nc = !strcmp(o.dataset, "folder") || !strcmp(o.dataset, "lsun") || !strcmp(o.dataset, "cifar10") ? 3 : 1;
     h->cfg = (dcgan_config){.size = (int)size, .nc = (int)nc, .nz = (int)nz, .ngf = (int)ngf, .ndf = (int)ndf};
     h->batch_size = (int)batch;
+    h->sync_bn = sync_bn;
     h->seed = seed;
     if (lr >= 0) h->lr = h->lr_d = h->lr_g = lr;
     if (lr_d >= 0) h->lr_d = lr_d;

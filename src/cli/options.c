@@ -27,7 +27,7 @@ static const struct option all_options[] = {
     ARG("nz", OPT_NZ), ARG("out", OPT_OUT), ARG("out-dir", OPT_OUT_DIR), ARG("plus", OPT_PLUS),
     ARG("repeats", OPT_REPEATS), ARG("resume", OPT_RESUME), ARG("rows", OPT_ROWS), ARG("sample-every", OPT_SAMPLE_EVERY),
     ARG("seed", OPT_SEED), ARG("sheet", OPT_SHEET), ARG("size", OPT_SIZE),
-    ARG("smooth", OPT_SMOOTH), ARG("steps", OPT_STEPS), FLAG("strict", OPT_STRICT),
+    ARG("smooth", OPT_SMOOTH), ARG("steps", OPT_STEPS), FLAG("strict", OPT_STRICT), FLAG("sync-bn", OPT_SYNC_BN),
     FLAG("verbose", OPT_VERBOSE), ARG("warmup", OPT_WARMUP), ARG("writers", OPT_WRITERS),
     ARG("z", OPT_Z), ARG("z-out", OPT_Z_OUT),
 };

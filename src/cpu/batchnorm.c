@@ -150,3 +150,114 @@ void cpu_batchnorm_backward(const dcgan_backend *be, void *din_, float *dgamma, 
         }
     }
 }
+
+// --- synchronised batchnorm: the statistics of every rank's batch ---------------------------------
+
+// Sum of x^2 in double (each square is exact in double).
+static double sumsq_f64(const float *x, size_t n) {
+    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += (double)x[i] * x[i];
+        s1 += (double)x[i + 1] * x[i + 1];
+        s2 += (double)x[i + 2] * x[i + 2];
+        s3 += (double)x[i + 3] * x[i + 3];
+    }
+    for (; i < n; i++) s0 += (double)x[i] * x[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+void cpu_batchnorm_sums(const dcgan_backend *be, double *sums, const void *in_, const bn_desc *d) {
+    // sums: [2C] (sum x, then sum x^2); in: [B, C, HW]
+    (void)be;
+    check(d);
+    const float *in = in_;
+    const int B = d->x.n, C = d->x.c, HW = d->x.h * d->x.w;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        double s = 0, q = 0;
+        for (int b = 0; b < B; b++) {
+            const float *x = in + ((size_t)b * C + c) * HW;
+            s += sum_f64(x, (size_t)HW);
+            q += sumsq_f64(x, (size_t)HW);
+        }
+        sums[c] = s;
+        sums[C + c] = q;
+    }
+}
+
+void cpu_batchnorm_forward_global(const dcgan_backend *be, void *out_, float *save_mean, float *save_invstd,
+                                  float *running, int64_t *batches_tracked, const void *in_, const float *gamma,
+                                  const float *beta, const double *sums, const bn_desc *d) {
+    // out, in: [B, C, HW]; save_*, gamma, beta: [C]; running: [2C]; sums: [2C] over all ranks
+    (void)be;
+    check(d);
+    DCGAN_REQUIRE(d->group_n >= d->x.n);
+    float *out = out_;
+    const float *in = in_;
+    const int B = d->x.n, C = d->x.c, HW = d->x.h * d->x.w;
+    const double N = (double)d->group_n * HW;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        double mean, var, invstd;
+        bn_stats_from_sums(sums[c], sums[C + c], N, d->eps, &mean, &var, &invstd);
+        save_mean[c] = (float)mean;
+        save_invstd[c] = (float)invstd;
+        if (running) bn_running_update(running, C, c, mean, var, N, d->momentum);
+        // the scale from the saved (float) 1/std, as the CUDA op computes it
+        affine_channel(out, in, B, C, HW, c, save_mean[c], (float)(gamma[c] * (double)save_invstd[c]), beta[c],
+                       d->act_slope);
+    }
+    if (batches_tracked) ++*batches_tracked;
+}
+
+void cpu_batchnorm_backward_sums(const dcgan_backend *be, double *sums, float *dgamma, float *dbeta, const void *dout_,
+                                 const void *out_, const void *in_, const float *save_mean, const float *save_invstd,
+                                 const bn_desc *d) {
+    // sums: [2C] (sum dy, then sum dy * (x - mean)); dout, out, in: [B, C, HW]; dgamma, dbeta, save_*: [C]
+    (void)be;
+    check(d);
+    const float *dout = dout_, *in = in_;
+    const float *out = d->act_slope == 1.0f ? NULL : out_;
+    const int B = d->x.n, C = d->x.c, HW = d->x.h * d->x.w;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        double sdy = 0, sdyx = 0;
+        for (int b = 0; b < B; b++) {
+            const size_t off = ((size_t)b * C + c) * HW;
+            grad_sums(&sdy, &sdyx, dout + off, out ? out + off : NULL, in + off, HW, save_mean[c], d->act_slope);
+        }
+        sums[c] = sdy;
+        sums[C + c] = sdyx;
+        dbeta[c] += (float)sdy;
+        dgamma[c] += (float)(sdyx * save_invstd[c]);
+    }
+}
+
+void cpu_batchnorm_backward_global(const dcgan_backend *be, void *din_, const void *dout_, const void *out_,
+                                   const void *in_, const float *save_mean, const float *save_invstd,
+                                   const float *gamma, const double *sums, const bn_desc *d) {
+    // din, dout, out, in: [B, C, HW]; save_*, gamma: [C]; sums: [2C] over all ranks
+    (void)be;
+    check(d);
+    float *din = din_;
+    const float *dout = dout_, *in = in_;
+    const float act_slope = d->act_slope;
+    const float *out = act_slope == 1.0f ? NULL : out_;
+    const int B = d->x.n, C = d->x.c, HW = d->x.h * d->x.w;
+    const double N = (double)d->group_n * HW;
+#pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        const double invstd = save_invstd[c], sdy = sums[c], sdyx = sums[C + c];
+        const double k = gamma[c] * invstd;
+        const float kf = (float)k, meanf = save_mean[c];
+        const float mf = (float)(-k * sdyx * invstd * invstd / N), k0f = (float)(-k * sdy / N);
+        for (int b = 0; b < B; b++) {
+            const size_t off = ((size_t)b * C + c) * HW;
+            for (int i = 0; i < HW; i++) {
+                const float dy = out ? act_fused_grad(dout[off + i], out[off + i], act_slope) : dout[off + i];
+                din[off + i] = bn_input_grad(dy, in[off + i], meanf, kf, mf, k0f);
+            }
+        }
+    }
+}

@@ -12,7 +12,7 @@ void cpu_data_gather(const dcgan_backend *be, float *images, int32_t *classes, c
     const int64_t k = (*cursor)++;
     const uint32_t *idx = NULL;
     if (order) {
-        idx = order + (size_t)((k / d->batches_per_epoch) % d->slots) * d->n + (size_t)(k % d->batches_per_epoch) * B;
+        idx = order + (size_t)((k / d->batches_per_epoch) % d->slots) * d->n + data_order_index(d, k, 0);   // this rank's slice
     } else {   // the staged batch itself
         pixels += (size_t)(k % d->slots) * B * per;
         if (labels) labels += (size_t)(k % d->slots) * B;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include "dcgan/data.h"
 #include "dcgan/error.h"
+#include "dcgan/formulas.h"
 #include "dcgan/rng.h"
 
 #define STAGE_MARGIN ((size_t)512 << 20)   // memory left free beside a resident dataset
@@ -75,16 +76,28 @@ static int place_staged(batcher *b, int with_labels, char *err, size_t errlen) {
 
 int batcher_init(batcher *b, const dcgan_backend *be, const dcgan_dataset *ds, int B, int d_steps, uint64_t seed,
                  int with_labels, int staged, int verbose, char *err, size_t errlen) {
+    return batcher_init_shard(b, be, ds, B, 0, 1, d_steps, seed, with_labels, staged, verbose, err, errlen);
+}
+
+int batcher_init_shard(batcher *b, const dcgan_backend *be, const dcgan_dataset *ds, int B, int rank, int ranks,
+                       int d_steps, uint64_t seed, int with_labels, int staged, int verbose, char *err, size_t errlen) {
     memset(b, 0, sizeof *b);
     b->be = be;
     b->ds = ds;
     b->seed = seed;
     b->d_steps = d_steps;
     b->host_epoch = -1;
-    if (ds->n < B || B < 1) return set_error(err, errlen, "the dataset has %d images, fewer than the batch size %d", ds->n, B);
+    if (ranks < 1 || rank < 0 || rank >= ranks) return set_error(err, errlen, "rank %d of %d ranks", rank, ranks);
+    if (B < 1 || ds->n / ranks < B) {
+        if (ranks == 1) return set_error(err, errlen, "the dataset has %d images, fewer than the batch size %d", ds->n, B);
+        return set_error(err, errlen, "the dataset has %d images, fewer than the global batch of %d ranks x %d = %ld",
+                         ds->n, ranks, B, (long)ranks * B);
+    }
     if (with_labels && !ds->labels) return set_error(err, errlen, "the dataset has no labels");
+    // Every rank walks the same permutation; a batch step takes the global batch (the last partial
+    // one is dropped) and this rank reads its slice of it.
     b->src.desc = (data_desc){.B = B, .n = ds->n, .per = (size_t)ds->c * ds->h * ds->w,
-                              .batches_per_epoch = ds->n / B};   // the last partial batch is dropped
+                              .batches_per_epoch = ds->n / ((long)B * ranks), .stride = B * ranks, .first = rank * B};
     if (!(b->host_order = malloc((size_t)ds->n * sizeof(uint32_t)))) return set_error(err, errlen, "out of memory");
     size_t bytes = (size_t)ds->n * image_bytes(b), fr = 0, total = 0;
     if (!staged && !be->host_memory)
@@ -145,7 +158,7 @@ static void prepare_staged(batcher *b) {
         int64_t k = b->cursor + j;
         long e = batcher_epoch(b, k);
         if (b->host_epoch != e) make_order(b, e);
-        const uint32_t *idx = b->host_order + (size_t)(k % d->batches_per_epoch) * d->B;
+        const uint32_t *idx = b->host_order + data_order_index(d, k, 0);   // this rank's slice
         for (int i = 0; i < d->B; i++) {
             memcpy(b->pinned[half] + j * batch + (size_t)i * per, b->ds->pixels + (size_t)idx[i] * per, per);
             if (b->stage_labels) b->pinned_labels[half][(size_t)j * d->B + i] = b->ds->labels[idx[i]];

@@ -1,4 +1,7 @@
 // The training run: data order, noise, samples, logs, checkpoints, resume, Ctrl-C and NaN stops.
+// A data-parallel run (comm.h) runs this on every rank: rank 0 alone writes samples, metrics,
+// plots and checkpoints and prints; the ranks agree on every stop (a signal, a failure of one of
+// them, a non-finite loss) at fixed points, so none is left waiting in a collective.
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -6,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
+#include "dcgan/comm.h"
 #include "dcgan/clock.h"
 #include "dcgan/data.h"
 #include "dcgan/train.h"
@@ -17,13 +22,21 @@
 #define RING_MAX 64                 // iterations whose statistics wait on the device for one read-back
 
 static volatile sig_atomic_t stop_requested = 0;
+static volatile sig_atomic_t signal_rank = -1;   // >= 0 in a data-parallel run: say which rank got it
 static void on_signal(int sig) {
     stop_requested = sig;
     signal(sig, SIG_DFL);   // a second Ctrl-C ends the process at once
+    if (signal_rank >= 0) {
+        static const char msg[] = "dcgan: signal received; the ranks stop after this iteration\n";
+        if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0) stop_requested = sig;
+    }
 }
 
 typedef struct {
     run_options *o;
+    dcgan_comm *comm;           // the ranks (one process: size 1)
+    int root;                   // rank 0: writes and prints
+    const dcgan_backend *be;
     trainer t;
     dcgan_dataset ds;
     batcher data;
@@ -119,6 +132,7 @@ static void read_position(run_state *s) {
     s->pos.class_offset = c.class_offset;
     s->pos.steps_g = (long)c.steps_g;
     s->pos.steps_d = (long)c.steps_d;
+    s->pos.ranks = s->comm->size;
 }
 
 static void write_position(run_state *s) {
@@ -129,9 +143,40 @@ static void write_position(run_state *s) {
     batcher_seek(&s->data, c.cursor);
 }
 
+// Any rank's failure stops every rank: 0 when none had one; else -1, with err set on the ranks
+// whose own step went well (they say nothing more; rank 0 names what happened).
+static int agree(run_state *s, int rc, char *err, size_t errlen) {
+    if (!comm_max(s->comm, rc != 0)) return 0;
+    if (!rc) snprintf(err, errlen, "stopped: another rank failed (its message is above)");
+    return -1;
+}
+
+// The weights and optimiser state are the same on every rank, or the run stops before saving.
+static int check_same_weights(run_state *s, const char *when, char *err, size_t errlen) {
+    if (s->comm->size < 2) return 0;
+    uint64_t mine = trainer_hash(&s->t), all[4096], *hashes = s->comm->size <= 4096 ? all : malloc(
+        (size_t)s->comm->size * sizeof *hashes);
+    if (!hashes) { snprintf(err, errlen, "out of memory"); return -1; }
+    comm_allgather_u64(s->comm, mine, hashes);
+    int bad = -1;
+    for (int r = 1; r < s->comm->size && bad < 0; r++) if (hashes[r] != hashes[0]) bad = r;
+    if (bad >= 0)
+        snprintf(err, errlen, "the weights differ across ranks %s (parameter hash of rank 0 %016llx, of rank %d %016llx):"
+                 " the ranks have diverged; stopped without saving. The last good checkpoint in %s is from iteration %ld",
+                 when, (unsigned long long)hashes[0], bad, (unsigned long long)hashes[bad], s->o->out_dir,
+                 s->last_ckpt_iter);
+    if (hashes != all) free(hashes);
+    return bad >= 0 ? -1 : 0;
+}
+
 static int checkpoint(run_state *s, char *err, size_t errlen) {
     read_position(s);
-    if (run_save_checkpoint(&s->t, s->o, &s->pos, s->o->out_dir, err, errlen)) return -1;
+    char when[64];
+    snprintf(when, sizeof when, "at iteration %ld", s->pos.iter);
+    if (check_same_weights(s, when, err, errlen)) return -1;
+    int rc = s->root ? run_save_checkpoint(&s->t, s->o, &s->pos, s->o->out_dir, err, errlen) : 0;
+    comm_beat(s->comm, s->pos.iter);
+    if (agree(s, rc, err, errlen)) return -1;
     s->last_ckpt_iter = s->pos.iter;
     return 0;
 }
@@ -148,8 +193,8 @@ static int place_data(run_state *s, char *err, size_t errlen) {
         snprintf(err, errlen, "out of %s memory for the training buffers", be->name);
         return -1;
     }
-    if (batcher_init(&s->data, be, &s->ds, h->batch_size, h->d_steps, h->seed, h->cfg.nclasses > 0,
-                     force && !strcmp(force, "1"), s->o->verbose, err, errlen))
+    if (batcher_init_shard(&s->data, be, &s->ds, h->batch_size, s->comm->rank, s->comm->size, h->d_steps, h->seed,
+                           h->cfg.nclasses > 0, force && !strcmp(force, "1"), s->o->verbose && s->root, err, errlen))
         return -1;
     write_position(s);
     trainer_bind_data(&s->t, &s->data.src);
@@ -177,21 +222,48 @@ static void write_progress_gif(run_state *s) {
         fprintf(stderr, "warning: no progress animation: %s\n", err);
 }
 
-static int setup(run_state *s, char *err, size_t errlen) {
+// A run saved by another number of ranks: its batch_pos counts global batches of that many
+// ranks. The position is re-sharded so that no image of the epoch is read twice: the next batch
+// step starts at the first whole step of this run's size past the images already read.
+static void reshard_position(run_state *s, long bpe) {
+    run_position *p = &s->pos;
+    const long B = s->t.hp.batch_size, old_ranks = p->ranks > 0 ? p->ranks : 1, ranks = s->comm->size;
+    const long images = p->batch_pos * B * old_ranks, step = B * ranks;
+    const long old_epoch = p->epoch, old_pos = p->batch_pos;
+    p->batch_pos = (images + step - 1) / step;
+    if (p->batch_pos >= bpe) { p->epoch++; p->batch_pos = 0; }
+    if (s->root)
+        printf("note: the run was saved by %ld rank%s and continues on %ld: the data position is re-sharded (epoch %ld,"
+               " %ld images read in global batches of %ld x %ld -> epoch %ld, batch %ld of %ld x %ld); weights, optimiser"
+               " state, noise positions and the iteration count carry over\n", old_ranks, old_ranks > 1 ? "s" : "", ranks,
+               old_epoch, images, old_ranks, B, p->epoch, p->batch_pos, ranks, B);
+    (void)old_pos;
+    p->ranks = (int)ranks;
+}
+
+// Loads the dataset. Rank 0 first, the others after it: rank 0 builds the cache a later rank maps.
+static int load_data(run_state *s, char *err, size_t errlen) {
     run_options *o = s->o;
     train_hparams *h = &o->hp;
-    const char *notice = NULL;
-    const dcgan_backend *be = backend_select(o->device, &notice, err, errlen);
-    if (!be) return -1;
-    if (notice) printf("note: --device auto: %s; using the CPU\n", notice);
-    be->set_verbose(be, o->verbose);
-    if (h->d_steps > TRAIN_MAX_D_STEPS) { snprintf(err, errlen, "--d-steps must be at most %d", TRAIN_MAX_D_STEPS); return -1; }
-    if (make_dir(o->out_dir, err, errlen)) return -1;
-    printf("loading %s%s%s ...\n", o->dataset, o->data_path ? " from " : "", o->data_path ? o->data_path : "");
     dataset_options dopt = {.cache = o->cache ? o->cache : o->out_dir, .classes = o->classes, .strict = o->strict,
-                            .progress = 1};
-    if (dataset_load_opts(&s->ds, o->dataset, o->data_path, h->cfg.size, h->cfg.nc, h->seed, &dopt, err, errlen))
-        return -1;
+                            .progress = s->root};
+    comm_watch(s->comm, 0);   // decoding a large dataset may take rank 0 a long time
+    int rc = 0;
+    if (s->root) {
+        printf("loading %s%s%s ...\n", o->dataset, o->data_path ? " from " : "", o->data_path ? o->data_path : "");
+        rc = dataset_load_opts(&s->ds, o->dataset, o->data_path, h->cfg.size, h->cfg.nc, h->seed, &dopt, err, errlen);
+    }
+    if (agree(s, rc, err, errlen)) return -1;
+    if (!s->root) rc = dataset_load_opts(&s->ds, o->dataset, o->data_path, h->cfg.size, h->cfg.nc, h->seed, &dopt, err, errlen);
+    comm_watch(s->comm, 1);
+    return agree(s, rc, err, errlen);
+}
+
+// Everything of set-up that a rank does alone; the ranks agree on the outcome after it.
+static int setup_local(run_state *s, char *err, size_t errlen) {
+    run_options *o = s->o;
+    train_hparams *h = &o->hp;
+    const dcgan_backend *be = s->be;
     if (o->resume && h->cfg.nclasses > 0 && check_same_classes(s, err, errlen)) return -1;
     if (o->conditional && !o->resume) {
         if (!s->ds.labels || s->ds.nclasses < 1) {
@@ -203,13 +275,18 @@ static int setup(run_state *s, char *err, size_t errlen) {
         o->nclasses = s->ds.nclasses;
         o->class_names = s->ds.class_names;
     }
-    if (s->ds.n < h->batch_size) {
-        snprintf(err, errlen, "the dataset has %d images, fewer than the batch size %d", s->ds.n, h->batch_size);
+    const long ranks = s->comm->size, global = (long)h->batch_size * ranks;
+    if (s->ds.n < global) {
+        if (ranks == 1) snprintf(err, errlen, "the dataset has %d images, fewer than the batch size %d", s->ds.n, h->batch_size);
+        else snprintf(err, errlen, "the dataset has %d images, fewer than the global batch of %ld ranks x %d = %ld", s->ds.n,
+                      ranks, h->batch_size, global);
         return -1;
     }
-    long batches_per_epoch = s->ds.n / h->batch_size;   // the last partial batch is dropped
+    long batches_per_epoch = s->ds.n / global;   // the last partial global batch is dropped
     if (trainer_init(&s->t, h, be, err, errlen)) return -1;
+    s->pos.ranks = (int)ranks;
     if (o->resume && run_load_checkpoint(&s->t, o->resume, &s->pos, err, errlen)) return -1;
+    if (o->resume && s->pos.ranks != ranks) reshard_position(s, batches_per_epoch);
     s->pos.total_iters = o->iters ? o->iters : (long)o->epochs * batches_per_epoch / h->d_steps;
     if (s->pos.total_iters < 1) s->pos.total_iters = 1;
 
@@ -242,8 +319,42 @@ static int setup(run_state *s, char *err, size_t errlen) {
     return 0;
 }
 
+static int setup(run_state *s, char *err, size_t errlen) {
+    run_options *o = s->o;
+    train_hparams *h = &o->hp;
+    const char *notice = NULL;
+    // Each rank of a machine takes its own GPU (its local rank) unless --device cuda:K says which.
+    const dcgan_backend *be = backend_select_gpu(o->device, s->comm->mpi ? s->comm->local_rank : -1, &notice, err, errlen);
+    int rc = be ? 0 : -1;
+    if (be) {
+        s->be = be;
+        if (notice && s->root) printf("note: --device auto: %s; using the CPU\n", notice);
+        be->set_verbose(be, o->verbose && s->root);
+        if (h->d_steps > TRAIN_MAX_D_STEPS) {
+            snprintf(err, errlen, "--d-steps must be at most %d", TRAIN_MAX_D_STEPS);
+            rc = -1;
+        }
+        if (!rc && s->root) rc = make_dir(o->out_dir, err, errlen);
+    }
+    if (agree(s, rc, err, errlen)) return -1;
+    if (load_data(s, err, errlen)) return -1;
+    rc = setup_local(s, err, errlen);
+    if (agree(s, rc, err, errlen)) return -1;
+    if (s->comm->mpi) {
+        // From here on the ranks average their gradients; they start from the same weights.
+        rc = trainer_attach_comm(&s->t, s->comm, err, errlen);
+        if (agree(s, rc, err, errlen)) return -1;
+        if (agree(s, check_same_weights(s, "at the start", err, errlen), err, errlen)) return -1;
+        if (s->root)
+            printf("data parallel: %d ranks on %s, batch %d per rank (global %d), %s batchnorm statistics\n",
+                   s->comm->size, be->name, h->batch_size, h->batch_size * s->comm->size,
+                   h->sync_bn ? "global (--sync-bn)" : "per-rank");
+    }
+    return 0;
+}
+
 static void teardown(run_state *s) {
-    const dcgan_backend *be = s->t.be;
+    const dcgan_backend *be = s->be;
     if (be) {
         net_exec_free(&s->sampler);
         void *bufs[] = {s->fixed_noise, s->ring, s->ring_slot};
@@ -263,6 +374,13 @@ static int flush_stats(run_state *s, progress *pr, char *err, size_t errlen) {
     float host[RING_MAX * 6];
     int n = s->ring_used;
     s->ring_used = 0;
+    if (s->t.comm && n > 0) {
+        // The ranks' means: every rank sees the same numbers, so a non-finite loss on any rank
+        // stops them all at the same iteration.
+        reduce_desc rd = {.n = (size_t)n * 6, .scale = 1.0f / (float)s->comm->size, .slot = 3};
+        s->t.be->allreduce(s->t.be, s->ring, &rd);
+        s->t.be->allreduce_wait(s->t.be, &rd);
+    }
     s->t.be->download(s->t.be, host, s->ring, (size_t)n * 6 * sizeof(float));
     s->t.be->zero(s->t.be, s->ring_slot, sizeof(int64_t));
     for (int k = 0; k < n; k++) {
@@ -276,7 +394,7 @@ static int flush_stats(run_state *s, progress *pr, char *err, size_t errlen) {
                      st.loss_d_real + st.loss_d_fake, st.loss_g, s->o->out_dir, s->last_ckpt_iter);
             return -1;
         }
-        progress_update(pr, s->ring_iter[k], s->ring_epoch[k], &st);
+        if (s->root) progress_update(pr, s->ring_iter[k], s->ring_epoch[k], &st);
     }
     return 0;
 }
@@ -285,26 +403,33 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     run_options *o = s->o;
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
-    FILE *metrics = fopen(path, o->resume ? "a" : "w");
-    if (!metrics) { snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno)); return 1; }
+    FILE *metrics = s->root ? fopen(path, o->resume ? "a" : "w") : NULL;
+    if (s->root && !metrics) snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+    if (agree(s, s->root && !metrics, err, errlen)) return 1;
     progress pr;
-    progress_init(&pr, s->pos.iter, s->pos.total_iters, s->t.hp.batch_size * s->t.hp.d_steps, o->log_every, metrics);
+    // images/s of the whole run: every rank's batches
+    progress_init(&pr, s->pos.iter, s->pos.total_iters, s->t.hp.batch_size * s->t.hp.d_steps * s->comm->size,
+                  o->log_every, metrics);
     tb_writer tb;
     char why[512];
-    if (!o->no_tensorboard) {
+    if (s->root && !o->no_tensorboard) {
         if (tb_open(&tb, o->out_dir, why, sizeof why) == 0) pr.tb = &tb;
         else fprintf(stderr, "warning: no TensorBoard events: %s\n", why);
     }
-    printf("training %s G/D (%d px, nc %d, nz %d, ngf %d, ndf %d) on %s, %s loss, batch %d: iterations %ld -> %ld,"
+    if (s->root) printf("training %s G/D (%d px, nc %d, nz %d, ngf %d, ndf %d) on %s, %s loss, batch %d: iterations %ld -> %ld,"
            " output in %s\n", s->t.be->name, s->t.hp.cfg.size, s->t.hp.cfg.nc, s->t.hp.cfg.nz, s->t.hp.cfg.ngf,
            s->t.hp.cfg.ndf, o->dataset, gan_loss_name(s->t.hp.loss), s->t.hp.batch_size, s->pos.iter,
            s->pos.total_iters, o->out_dir);
-    if (s->t.hp.cfg.nclasses > 0)
+    if (s->t.hp.cfg.nclasses > 0 && s->root)
         printf("conditional on %d classes (%s%s%s%s)\n", s->t.hp.cfg.nclasses, o->class_names[0],
                s->t.hp.cfg.nclasses > 1 ? ", " : "", s->t.hp.cfg.nclasses > 1 ? o->class_names[1] : "",
                s->t.hp.cfg.nclasses > 2 ? ", ..." : "");
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    // mpirun forwards SIGUSR1 to every rank (Ctrl-C makes it kill them): the way to stop a
+    // data-parallel run with a checkpoint. A single process takes it too.
+    signal(SIGUSR1, on_signal);
+    signal_rank = s->comm->size > 1 ? s->comm->rank : -1;
     int rc = 0;
     // Wall time spent reading batches, and in whole iterations (on an asynchronous backend the
     // waits for the device land in the read-backs, so only whole iterations are comparable).
@@ -315,6 +440,9 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         batcher_prepare(&s->data);
         load_time += monotonic_seconds() - t0;
         trainer_iteration(&s->t);
+        comm_beat(s->comm, s->pos.iter + 1);
+        // A signal may reach some ranks only: they stop together, at the end of the same iteration.
+        int stop = comm_max(s->comm, stop_requested != 0);
         // The statistics stay on the device until a line is printed or something is saved.
         s->t.be->ring_push(s->t.be, s->ring, s->t.stats, 6, s->ring_slot, s->ring_len);
         s->ring_iter[s->ring_used] = s->pos.iter + 1;
@@ -323,7 +451,7 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         int last = s->pos.iter == s->pos.total_iters;
         int saving = (o->sample_every > 0 && s->pos.iter % o->sample_every == 0) ||
                      (o->ckpt_every > 0 && s->pos.iter % o->ckpt_every == 0);
-        if ((s->ring_used == s->ring_len || s->pos.iter % pr.log_every == 0 || last || saving || stop_requested) &&
+        if ((s->ring_used == s->ring_len || s->pos.iter % pr.log_every == 0 || last || saving || stop) &&
             flush_stats(s, &pr, err, errlen)) {
             rc = 1;
             break;
@@ -331,16 +459,16 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         iter_time += monotonic_seconds() - t0;
         timed++;
         if (o->sample_every > 0 && (s->pos.iter % o->sample_every == 0 || last)) {
-            if (write_samples(s, &pr, s->pos.iter, err, errlen)) { rc = 1; break; }
+            if (agree(s, s->root ? write_samples(s, &pr, s->pos.iter, err, errlen) : 0, err, errlen)) { rc = 1; break; }
         }
         if ((o->ckpt_every > 0 && s->pos.iter % o->ckpt_every == 0) || last) {
             if (checkpoint(s, err, errlen)) { rc = 1; break; }
-            refresh_plot(s, metrics, &pr);
+            if (s->root) refresh_plot(s, metrics, &pr);
         }
-        if (stop_requested) {
+        if (stop) {
             progress_break(&pr);
             if (s->last_ckpt_iter != s->pos.iter && checkpoint(s, err, errlen)) { rc = 1; break; }
-            printf("interrupted: checkpoint of iteration %ld saved in %s; continue with --resume %s\n",
+            if (s->root) printf("interrupted: checkpoint of iteration %ld saved in %s; continue with --resume %s\n",
                    s->pos.iter, o->out_dir, o->out_dir);
             rc = 130;
             break;
@@ -348,37 +476,58 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     }
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
     progress_break(&pr);
-    if (timed)
+    if (timed && s->root)
         printf("data loading: %.3f ms per iteration, %.3g%% of the iteration time\n",
                1e3 * load_time / timed, iter_time > 0 ? 100.0 * load_time / iter_time : 0.0);
-    fclose(metrics);
+    if (metrics) fclose(metrics);
     if (pr.tb) tb_close(pr.tb);
     return rc;
 }
 
 int run_training(run_options *o) {
     char err[1024] = "";
-    if (o->resume) {
-        if (run_load_options(o->resume, o, err, sizeof err)) { fprintf(stderr, "error: --resume: %s\n", err); return 1; }
-        if (!o->out_dir) o->out_dir = o->resume;
+    dcgan_comm comm;
+    if (comm_init(&comm, err, sizeof err)) {
+        fprintf(stderr, "error: %s\n", err);
+        comm_finalize(&comm);
+        return 1;
     }
-    if (!o->out_dir) o->out_dir = "out";
     run_state s;
     memset(&s, 0, sizeof s);
     s.o = o;
+    s.comm = &comm;
+    s.root = comm.rank == 0;
+    o->comm = &comm;
     int rc = 0;
-    if (setup(&s, err, sizeof err)) rc = 1;
-    else if (!o->resume && write_real_samples(&s, err, sizeof err)) rc = 1;
+    if (o->resume) {
+        char why[900] = "";
+        rc = run_load_options(o->resume, o, why, sizeof why);
+        if (rc) snprintf(err, sizeof err, "--resume: %s", why);
+        if (!o->out_dir) o->out_dir = o->resume;
+    }
+    if (!o->out_dir) o->out_dir = "out";
+    if (agree(&s, rc, err, sizeof err)) rc = 1;
+    else if (setup(&s, err, sizeof err)) rc = 1;
+    else if (!o->resume && agree(&s, s.root ? write_real_samples(&s, err, sizeof err) : 0, err, sizeof err)) rc = 1;
     else {
         s.last_ckpt_iter = s.pos.iter;
-        if (s.pos.iter >= s.pos.total_iters)
+        if (s.pos.iter >= s.pos.total_iters && s.root)
             printf("nothing to do: the run already has %ld of %ld iterations\n", s.pos.iter, s.pos.total_iters);
         rc = train_loop(&s, err, sizeof err);
-        if ((rc == 0 || rc == 130) && o->sample_every > 0) write_progress_gif(&s);
-        if (rc == 0) printf("done: %ld iterations; checkpoints and samples in %s\n", s.pos.iter, o->out_dir);
+        comm_watch(&comm, 0);
+        if ((rc == 0 || rc == 130) && o->sample_every > 0 && s.root) write_progress_gif(&s);
+        if (rc == 0 && s.root) printf("done: %ld iterations; checkpoints and samples in %s\n", s.pos.iter, o->out_dir);
     }
-    if (rc == 1) fprintf(stderr, "error: %s\n", err);
+    // A rank stopped by another one's failure says nothing more; rank 0 says it was stopped.
+    int echo = !strstr(err, "stopped: another rank failed") || s.root;
+    if (rc == 1 && echo) {
+        if (comm.size > 1) fprintf(stderr, "error: rank %d of %d: %s\n", comm.rank, comm.size, err);
+        else fprintf(stderr, "error: %s\n", err);
+    }
     teardown(&s);
+    o->comm = NULL;
+    comm_finalize(&comm);
     return rc;
 }

@@ -88,6 +88,8 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
     put(&m, "class_offset", "%llu", (unsigned long long)pos->class_offset);
     put_class_names(&m, t, o);
     put(&m, "classes", "%s", o->classes ? o->classes : "");
+    put(&m, "ranks", "%d", pos->ranks > 0 ? pos->ranks : 1);   // batch_pos counts global batches of this many
+    put(&m, "sync_bn", "%d", h->sync_bn);
 
     st_tensor tensors[4];
     const dcgan_net *nets[2] = {&t->G, &t->D};
@@ -194,6 +196,8 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
         const char *classes = st_meta_get(&f, "classes");
         if (!o->classes) o->classes = classes && *classes ? keep_string(classes) : NULL;
         if (!o->iters && !o->epochs) o->iters = v[8];
+        const char *sync = st_meta_get(&f, "sync_bn");   // absent in runs saved before it existed
+        h->sync_bn = sync && !strcmp(sync, "1");
     }
     // Conditioning (absent in the state of an unconditional run written before it existed).
     long K = 0;
@@ -256,6 +260,9 @@ int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *er
         const char *co = st_meta_get(&f, "class_offset");
         pos->class_offset = co ? strtoull(co, NULL, 10) : 0;
         pos->steps_g = sg; pos->steps_d = sd;
+        const char *ranks = st_meta_get(&f, "ranks");
+        pos->ranks = ranks ? (int)strtol(ranks, NULL, 10) : 1;
+        if (pos->ranks < 1) pos->ranks = 1;
     }
     st_free(&f);
     return rc ? -1 : 0;

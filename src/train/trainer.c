@@ -109,6 +109,7 @@ int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, c
                             .mean = 0.0f, .std = 1.0f};
     t->fake_class_noise = (noise_desc){.n = (size_t)B, .seed = hp->seed, .stream = RNG_STREAM_FAKE_CLASSES,
                                        .nclasses = hp->cfg.nclasses};
+    t->ranks = 1;
     dcgan_net_init(&t->G, hp->seed);
     dcgan_net_init(&t->D, hp->seed);
     if (hp->ema > 0) trainer_ema_reset(t);
@@ -189,21 +190,92 @@ void trainer_ema_update(trainer *t) {
 
 void trainer_bind_data(trainer *t, const batch_source *src) { t->data = *src; }
 
-void trainer_iteration(trainer *t) {
+// The inputs of D step j: a real batch, noise and (conditional nets) the fakes' classes.
+static void make_inputs(trainer *t, int j) {
     const dcgan_backend *be = t->be;
     const batch_source *src = &t->data;
     const int conditional = t->hp.cfg.nclasses > 0;
+    be->data_gather(be, t->reals[j], conditional ? t->real_classes[j] : NULL, src->pixels,
+                    conditional ? src->labels : NULL, src->order, &t->counters->cursor, &src->desc);
+    be->noise_normal(be, t->noises[j], &t->counters->noise_offset, &t->noise);
+    if (conditional) be->noise_classes(be, t->fake_classes[j], &t->counters->class_offset, &t->fake_class_noise);
+}
+
+void trainer_iteration(trainer *t) {
+    const dcgan_backend *be = t->be;
+    make_inputs(t, 0);
     for (int j = 0; j < t->hp.d_steps; j++) {
-        be->data_gather(be, t->reals[j], conditional ? t->real_classes[j] : NULL, src->pixels,
-                        conditional ? src->labels : NULL, src->order, &t->counters->cursor, &src->desc);
-        be->noise_normal(be, t->noises[j], &t->counters->noise_offset, &t->noise);
-        if (conditional) be->noise_classes(be, t->fake_classes[j], &t->counters->class_offset, &t->fake_class_noise);
         trainer_d_grads(t, t->reals[j], t->real_classes[j], t->noises[j], t->fake_classes[j]);
+        if (t->comm) be->allreduce(be, t->D.grads, &t->reduce_d);
+        // The next step's inputs do not depend on D's update: they are made beside the reduction.
+        if (j + 1 < t->hp.d_steps) make_inputs(t, j + 1);
+        if (t->comm) be->allreduce_wait(be, &t->reduce_d);
         trainer_d_update(t);
     }
     trainer_g_grads(t);
+    if (t->comm) {
+        be->allreduce(be, t->G.grads, &t->reduce_g);
+        be->allreduce_wait(be, &t->reduce_g);
+    }
     trainer_g_update(t);
     if (t->hp.ema > 0) trainer_ema_update(t);
+}
+
+void trainer_shard(trainer *t, int rank, int ranks) {
+    t->rank = rank;
+    t->ranks = ranks;
+    t->noise.stream = rng_rank_stream(RNG_STREAM_NOISE, rank);
+    t->fake_class_noise.stream = rng_rank_stream(RNG_STREAM_FAKE_CLASSES, rank);
+}
+
+int trainer_attach_comm(trainer *t, dcgan_comm *comm, char *err, size_t errlen) {
+    const dcgan_backend *be = t->be;
+    tensor_desc f32 = tensor_f32(1, 1, 1, 1);
+    if (backend_check(be, OP_COMM, &f32, err, errlen) || be->comm_attach(be, comm, err, errlen)) return -1;
+    trainer_shard(t, comm->rank, comm->size);
+    t->comm = comm;
+    const float scale = 1.0f / (float)comm->size;   // the mean of the ranks' gradients
+    t->reduce_d = (reduce_desc){.n = t->D.nparams, .scale = scale, .slot = 0};
+    t->reduce_g = (reduce_desc){.n = t->G.nparams, .scale = scale, .slot = 1};
+    if (t->hp.sync_bn && (net_exec_sync_bn(&t->xg, comm->size, err, errlen) ||
+                          net_exec_sync_bn(&t->xd, comm->size, err, errlen)))
+        return -1;
+    return 0;
+}
+
+// 64-bit words folded one at a time (multiply-xorshift), then finalised.
+static uint64_t hash_words(uint64_t h, const void *data, size_t bytes) {
+    const unsigned char *p = data;
+    size_t i = 0;
+    for (; i + 8 <= bytes; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0x9E3779B97F4A7C15ull;
+        h ^= h >> 29;
+    }
+    for (; i < bytes; i++) h = (h ^ p[i]) * 0x100000001B3ull;
+    return h;
+}
+
+uint64_t trainer_hash(const trainer *t) {
+    const dcgan_backend *be = t->be;
+    const dcgan_net *nets[2] = {&t->G, &t->D};
+    float *const *states[2] = {t->opt_g, t->opt_d};
+    int nstate = t->hp.optimizer == OPT_ADAM ? 2 : 1;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (int k = 0; k < 2; k++) {
+        size_t bytes = nets[k]->nparams * sizeof(float);
+        float *host = malloc(bytes);
+        if (!host) { fprintf(stderr, "error: out of memory\n"); exit(1); }
+        be->download(be, host, nets[k]->params, bytes);
+        h = hash_words(h, host, bytes);
+        for (int s = 0; s < nstate; s++) {
+            be->download(be, host, states[k][s], bytes);
+            h = hash_words(h, host, bytes);
+        }
+        free(host);
+    }
+    return h ^ (h >> 31);
 }
 
 void trainer_read_stats(trainer *t, step_stats *st) {
