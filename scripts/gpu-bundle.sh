@@ -3,7 +3,8 @@
 # the gpu tests, compute-sanitizer, the kernel benchmark and a training run (scripts/gpu-check.sh):
 #   build-gpu/             release build with the CUDA backend (sm_90 unless CUDA_ARCHS is set)
 #   .gpu-libs/             the non-CUDA shared libraries the binaries load (from ldd), not libc/libm/
-#                          ld-linux, not the CUDA driver, cuBLAS or cuDNN (those come from the machine)
+#                          ld-linux, not the CUDA driver, cuBLAS, cuDNN or NCCL (those come from the
+#                          machine: its driver and the nvidia wheels of its Python)
 #   .gpu-bundle/           bundle.tar.xz (binaries, ctest files, .gpu-libs, the commit built) + the
 #                          Fashion-MNIST training files: the one folder to carry to the GPU machine
 # Run it in the checkout that the device call sends, since the call carries .gpu-bundle/ from there
@@ -24,7 +25,7 @@ bins=(build-gpu/dcgan build-gpu/benchmarks/bench_kernels build-gpu/benchmarks/be
 for t in build-gpu/tests/test_*; do [ -x "$t" ] && bins+=("$t"); done
 
 # Shared libraries to ship: everything ldd resolves except the C library family and the CUDA stack.
-skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libresolv\.so|libutil\.so|libcuda\.so|libcudart|libcublas|libcublasLt|libcudnn|libnvrtc|libnvJitLink)'
+skip='^(linux-vdso|ld-linux|libc\.so|libm\.so|libdl\.so|libpthread\.so|librt\.so|libresolv\.so|libutil\.so|libcuda\.so|libcudart|libcublas|libcublasLt|libcudnn|libnvrtc|libnvJitLink|libnccl)'
 rm -rf .gpu-libs
 mkdir -p .gpu-libs
 missing=0

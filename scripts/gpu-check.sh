@@ -54,7 +54,7 @@
 #
 # Libraries: our binaries (and ctest / compute-sanitizer running them) get LD_LIBRARY_PATH =
 # .gpu-libs (the bundle's Debian libraries; its libstdc++ / libgcc_s only when the machine's own
-# lack a version our binaries need), the nvidia wheel directories (cuDNN, cuBLAS, nvrtc), the CUDA
+# lack a version our binaries need), the nvidia wheel directories (cuDNN, cuBLAS, nvrtc, NCCL), the CUDA
 # toolkit, then the machine's own path. python3 / torch and nvidia-smi run with the machine's own
 # environment, unchanged.
 #
@@ -179,7 +179,7 @@ PY
 )
 fi
 if [ -z "$wheel_dirs" ] && [ -d /opt/torch/.venv ]; then   # no importable nvidia package: look under the venv
-    wheel_dirs=$(find /opt/torch/.venv \( -name 'libcudnn.so.9' -o -name 'libcublas.so.13' -o -name 'libnvrtc.so.13' \) \
+    wheel_dirs=$(find /opt/torch/.venv \( -name 'libcudnn.so.9' -o -name 'libcublas.so.13' -o -name 'libnvrtc.so.13' -o -name 'libnccl.so.2' \) \
                  -printf '%h\n' 2>/dev/null | sort -u | paste -sd:)
 fi
 cuda_lib=""
