@@ -12,12 +12,13 @@
 #
 # Copy the files that come back to benchmarks/results/ (named with the device and the date).
 #
-# quick: the whole proof, at most 350 s of step limits (each step runs under `timeout`), so one
+# quick: the whole proof, at most 355 s of step limits (each step runs under `timeout`), so one
 # call ends within 6 minutes. Steps in order, their limits, and the files they write into OUT
 # (the device tool returns at most 8 files; quick writes exactly these 8):
 #   unpack       12 s   -                   .gpu-bundle/bundle.tar.xz into build-gpu/ (when newer; tar 6),
 #                                           the nvidia wheel directories (3), the libraries' ldd (3)
-#   info         23 s   info.txt            nvidia-smi (3 + 3), date, dcgan --version (8), ldd (2), and
+#   info         27 s   info.txt            nvidia-smi (3 + 3), date, dcgan --version (12: the first load of
+#                                           cuDNN and cuBLAS from disk), ldd (2), and
 #                                           --device cuda (3) / auto (4) with CUDA_VISIBLE_DEVICES=
 #   gpu-tests    70 s   gpu-tests.log       ctest -N -L gpu (5), then ctest -L gpu -V (65; 60 per test)
 #                                           in build-gpu (the tests run directly when ctest is absent),
@@ -222,7 +223,7 @@ fi
 # dcgan --version, once (the first program to load cuDNN / cuBLAS from disk): the head of every log.
 versions="" version_out="" version_rc=1
 if [ "$unpack_ok" = 1 ] && [ -x "$dcgan" ]; then
-    version_out=$(env LD_LIBRARY_PATH="$our_ld" timeout 8 "$dcgan" --version 2>&1); version_rc=$?
+    version_out=$(env LD_LIBRARY_PATH="$our_ld" timeout 12 "$dcgan" --version 2>&1); version_rc=$?
     [ "$version_rc" = 0 ] && versions=$(echo "$version_out" | tail -n +2)
 fi
 
