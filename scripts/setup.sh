@@ -4,7 +4,7 @@
 # (scripts/fuzz.sh asks for clang and its libFuzzer runtime this way).
 set -euo pipefail
 packages=(build-essential cmake pkg-config libpng-dev zlib1g-dev libopenblas-openmp-dev libjansson-dev
-          libjpeg62-turbo-dev libwebp-dev liblmdb-dev libcairo2-dev libgif-dev dataset-fashion-mnist "$@")
+          libjpeg62-turbo-dev libwebp-dev liblmdb-dev libcairo2-dev libgif-dev libdnnl-dev dataset-fashion-mnist "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

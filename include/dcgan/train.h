@@ -24,6 +24,7 @@ typedef struct {
     float lr, beta1, beta2, eps;    // Adam's betas; RMSprop takes beta2 as its smoothing constant alpha
     float clip;                     // D weight clipping (0 = off)
     uint64_t seed;
+    dcgan_dtype precision;          // of the activations and convolution weights: fp32 or bf16
 } train_hparams;
 
 #define TRAIN_MAX_D_STEPS 16

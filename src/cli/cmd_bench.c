@@ -1,6 +1,7 @@
 // dcgan bench: training throughput (images/s) of the full iteration on synthetic data.
 #include <stdio.h>
 #include <stdlib.h>
+#include <omp.h>
 #include <string.h>
 #include "cli.h"
 #include "dcgan/clock.h"
@@ -22,7 +23,10 @@ static void help(void) {
         "  --iters N       timed iterations       [20]   (GPU: per repeat)\n"
         "  --repeats N     GPU: timed blocks      [5]\n"
         "  --warmup N      untimed iterations     [3]\n"
-        "  --device D      cpu | cuda | auto      [auto]\n"
+        "  --device D      cpu | cpu-ref | onednn | cuda | auto   [auto]\n"
+        "  --precision P   fp32 | bf16            [fp32]  (bf16: onednn on a CPU with AVX512_BF16)\n"
+        "  --threads N     OpenMP threads         [all cores, or OMP_NUM_THREADS]\n"
+        "  --verbose       print each planned convolution's oneDNN implementations\n"
         "  --json          print one JSON line instead of text\n");
 }
 
@@ -35,10 +39,10 @@ int cmd_bench(int argc, char **argv) {
     train_hparams h;
     train_hparams_defaults(&h, LOSS_NONSAT);
     long iters = 20, warmup = 3, repeats = 5;
-    int json = 0;
+    int json = 0, verbose = 0;
     const char *device = "auto";
     option_parser p;
-    options_begin(&p, "bench", argc, argv, "size nc batch-size nz ngf ndf iters repeats warmup device json help");
+    options_begin(&p, "bench", argc, argv, "size nc batch-size nz ngf ndf iters repeats warmup device json help precision threads verbose");
     for (int c; (c = next_option(&p)) != -1;) {
         switch (c) {
         case OPT_SIZE: h.cfg.size = (int)parse_long("--size", optarg, 1, 4096); break;
@@ -52,6 +56,9 @@ int cmd_bench(int argc, char **argv) {
         case OPT_WARMUP: warmup = parse_long("--warmup", optarg, 0, 1000000); break;
         case OPT_DEVICE: device = optarg; break;
         case OPT_JSON: json = 1; break;
+        case OPT_PRECISION: h.precision = parse_precision("bench", optarg); break;
+        case OPT_THREADS: set_threads(optarg); break;
+        case OPT_VERBOSE: verbose = 1; break;
         case OPT_HELP: help(); return 0;
         }
     }
@@ -61,6 +68,7 @@ int cmd_bench(int argc, char **argv) {
     const dcgan_backend *be = backend_select(device, &notice, err, sizeof err);
     if (!be) { fprintf(stderr, "error: %s\n", err); return 1; }
     if (notice) fprintf(stderr, "note: --device auto: %s; using the CPU\n", notice);
+    be->set_verbose(be, verbose);
     char what[1024];
     be->describe(be, what, sizeof what);
     fprintf(json ? stderr : stdout, "%s\n", what);   // what the numbers were measured on
@@ -99,12 +107,13 @@ int cmd_bench(int argc, char **argv) {
     double median = times[samples / 2], ips = h.batch_size / median;
     if (json)
         printf("{\"backend\":\"%s\",\"size\":%d,\"nc\":%d,\"batch_size\":%d,\"ngf\":%d,\"ndf\":%d,\"nz\":%d,"
-               "\"iters\":%ld,\"repeats\":%ld,\"timing\":\"%s\",\"median_iter_s\":%.6f,\"images_per_s\":%.1f}\n",
-               be->name, h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, h.cfg.nz, iters, blocks ? repeats : 1,
+               "\"precision\":\"%s\",\"threads\":%d,\"iters\":%ld,\"repeats\":%ld,\"timing\":\"%s\",\"median_iter_s\":%.6f,"
+               "\"images_per_s\":%.1f}\n",
+               be->name, h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, h.cfg.nz, dtype_name(h.precision), omp_get_max_threads(), iters, blocks ? repeats : 1,
                blocks ? "blocks" : "each", median, ips);
     else
-        printf("dcgan bench (%s): size %d nc %d batch %d ngf %d ndf %d: median %.2f ms/iter, %.1f images/s\n",
-               be->name, h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, median * 1e3, ips);
+        printf("dcgan bench (%s, %s, %d threads): size %d nc %d batch %d ngf %d ndf %d: median %.2f ms/iter, %.1f images/s\n",
+               be->name, dtype_name(h.precision), omp_get_max_threads(), h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, median * 1e3, ips);
     free(times);
     batcher_free(&data);
     dataset_free(&ds);

@@ -43,7 +43,11 @@ static void help(void) {
         "  --d-steps K          D steps per G step                         [1; wgan: 5]\n"
         "  --clip X             clip D's weights to [-X, X] after each D step  [0; wgan: 0.01]\n"
         "  --seed N             seed for weights, noise and data order             [1]\n"
-        "  --device D           cpu | cuda | auto                                  [auto]\n"
+        "  --device D           cpu | cpu-ref | onednn | cuda | auto               [auto]\n"
+        "                       (cpu: onednn when built, else cpu-ref, the OpenBLAS reference)\n"
+        "  --precision P        fp32 | bf16 activations and conv weights (bf16: onednn\n"
+        "                       on a CPU with AVX512_BF16; master weights, BN, losses fp32) [fp32]\n"
+        "  --threads N          OpenMP threads for every op          [all cores, or OMP_NUM_THREADS]\n"
         "output:\n"
         "  --out DIR            run directory                                      [out]\n"
         "  --sample-every N     write samples_<iter>.png every N iterations (0: end only) [500]\n"
@@ -67,15 +71,16 @@ int cmd_train(int argc, char **argv) {
     unsigned long long seed = 1;
     const char *loss_name = "nonsat";
     int model_option_given = 0;
+    dcgan_dtype precision = DTYPE_F32;
     option_parser p;
     options_begin(&p, "train", argc, argv,
                   "data dataset size nc nz ngf ndf loss batch-size iters epochs lr beta1 beta2 d-steps clip "
                   "seed device out sample-every ckpt-every log-every resume verbose help conditional "
-                  "classes cache strict");
+                  "classes cache strict precision threads");
     for (int c; (c = next_option(&p)) != -1;) {
         if (c != OPT_DATA && c != OPT_DEVICE && c != OPT_OUT && c != OPT_ITERS && c != OPT_EPOCHS &&
             c != OPT_SAMPLE_EVERY && c != OPT_CKPT_EVERY && c != OPT_LOG_EVERY && c != OPT_RESUME &&
-            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT)
+            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT && c != OPT_THREADS)
             model_option_given = c;
         switch (c) {
         case OPT_DATA: o.data_path = optarg; break;
@@ -106,6 +111,8 @@ int cmd_train(int argc, char **argv) {
         case OPT_CLASSES: o.classes = optarg; break;
         case OPT_CACHE: o.cache = optarg; break;
         case OPT_STRICT: o.strict = 1; break;
+        case OPT_PRECISION: precision = parse_precision("train", optarg); break;
+        case OPT_THREADS: set_threads(optarg); break;
         case OPT_HELP: help(); return 0;
         }
     }
@@ -125,6 +132,7 @@ int cmd_train(int argc, char **argv) {
     h->cfg = (dcgan_config){.size = (int)size, .nc = (int)nc, .nz = (int)nz, .ngf = (int)ngf, .ndf = (int)ndf};
     h->batch_size = (int)batch;
     h->seed = seed;
+    h->precision = precision;
     if (lr >= 0) h->lr = lr;
     if (beta1 >= 0) h->beta1 = beta1;
     if (beta2 >= 0) h->beta2 = beta2;
