@@ -73,6 +73,12 @@ static dnnl_primitive_attr_t user_scratchpad(void) {
     return attr;
 }
 
+static const char *impl_of(const_dnnl_primitive_desc_t pd) {
+    const char *s = "?";
+    if (pd) dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
+    return s;
+}
+
 static dnnl_primitive_desc_t pd_create(onednn_ctx *c, const conv_desc *d, int dir, const dnnl_memory_desc_t *src,
                                        const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *dst,
                                        const_dnnl_primitive_desc_t hint) {
@@ -85,11 +91,27 @@ static dnnl_primitive_desc_t pd_create(onednn_ctx *c, const conv_desc *d, int di
     return pd;
 }
 
-static const char *impl_of(const_dnnl_primitive_desc_t pd) {
-    const char *s = "?";
-    if (pd) dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
-    return s;
+// pd_create, unless it finds only oneDNN's reference implementation: then the same with both
+// activations left to the primitive (any), reordered around it (a channel count that is not a
+// multiple of 16 next to a blocked tensor has no fast kernel in the blocked layout).
+static dnnl_primitive_desc_t pd_best(onednn_ctx *c, const conv_desc *d, int dir, const dnnl_memory_desc_t *src,
+                                     const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *dst,
+                                     const_dnnl_primitive_desc_t hint) {
+    dnnl_primitive_desc_t pd = pd_create(c, d, dir, src, w, dst, hint);
+    if (pd && strncmp(impl_of(pd), "ref", 3)) return pd;
+    dnnl_memory_desc_t src_any = *src, dst_any = *dst;
+    dnnl_dims_t in = {d->in.n, d->in.c, d->in.h, d->in.w}, out = {d->out.n, d->out.c, d->out.h, d->out.w};
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&src_any, 4, in, src->data_type, dnnl_format_tag_any));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dst_any, 4, out, dst->data_type, dnnl_format_tag_any));
+    dnnl_primitive_desc_t alt = pd_create(c, d, dir, &src_any, w, &dst_any, hint);
+    if (alt && (!pd || strncmp(impl_of(alt), "ref", 3))) {
+        if (pd) dnnl_primitive_desc_destroy(pd);
+        return alt;
+    }
+    if (alt) dnnl_primitive_desc_destroy(alt);
+    return pd;
 }
+
 
 static void direction_free(direction *r) {
     prim_free(&r->p);
@@ -165,13 +187,13 @@ static oconv *plan(onednn_ctx *c, const conv_desc *d, char *err, size_t errlen) 
     prim_md(&out_c, out, k->ct);
     prim_md(&in_o, in, dt_of(in->dtype));       // written in the caller's type where implemented
     prim_md(&out_o, out, dt_of(out->dtype));
-    fwd = pd_create(c, d, FWD, &in_c, &w_any, &out_o, NULL);
-    if (!fwd) fwd = pd_create(c, d, FWD, &in_c, &w_any, &out_c, NULL);
+    fwd = pd_best(c, d, FWD, &in_c, &w_any, &out_o, NULL);
+    if (!fwd) fwd = pd_best(c, d, FWD, &in_c, &w_any, &out_c, NULL);
     if (!fwd) { failed = "no forward implementation"; goto done; }
-    bwd_d = pd_create(c, d, BWD_D, &in_o, &w_any, &out_c, fwd);
-    if (!bwd_d) bwd_d = pd_create(c, d, BWD_D, &in_c, &w_any, &out_c, fwd);
+    bwd_d = pd_best(c, d, BWD_D, &in_o, &w_any, &out_c, fwd);
+    if (!bwd_d) bwd_d = pd_best(c, d, BWD_D, &in_c, &w_any, &out_c, fwd);
     if (!bwd_d) { failed = "no backward-data implementation"; goto done; }
-    bwd_w = pd_create(c, d, BWD_W, &in_c, &dw_any, &out_c, fwd);
+    bwd_w = pd_best(c, d, BWD_W, &in_c, &dw_any, &out_c, fwd);
     if (!bwd_w) { failed = "no backward-weights implementation"; goto done; }
     k->w_fwd = *dnnl_primitive_desc_query_md(fwd, dnnl_query_weights_md, 0);
     k->w_bwd = *dnnl_primitive_desc_query_md(bwd_d, dnnl_query_weights_md, 0);
