@@ -77,6 +77,7 @@ void cpu_ring_push(const dcgan_backend *be, float *ring, const float *values, in
 static const dcgan_backend cpu_backend = {
     .name = "cpu-ref",
     .host_memory = 1,
+    .native_layout = LAYOUT_NCHW,
     .ctx = &ctx,
     DCGAN_BACKEND_OPS(CPU_ENTRY)
 };
