@@ -182,6 +182,7 @@ void cuda_ring_push(const dcgan_backend *be, float *ring, const float *values, i
 static const dcgan_backend cuda_backend = {
     .name = "cuda",
     .host_memory = 0,
+    .native_layout = LAYOUT_NCHW,
     .ctx = &g,
     DCGAN_BACKEND_OPS(CUDA_ENTRY)
 };

@@ -264,7 +264,8 @@ int cuda_conv_plan(const dcgan_backend *be, const conv_desc *d, char *err, size_
 // The planned shape of d: planning inside an iteration would search and allocate, so a shape
 // that was not planned is a programming error.
 static const conv_plan *planned(cuda_ctx *c, const conv_desc *d, void **ws) {
-    DCGAN_REQUIRE(conv_desc_valid(d) && d->in.dtype == DTYPE_F32 && d->in.layout == LAYOUT_NCHW);
+    DCGAN_REQUIRE(conv_desc_valid(d) && d->in.dtype == DTYPE_F32 && d->in.layout == LAYOUT_NCHW &&
+                  d->out.dtype == DTYPE_F32 && d->out.layout == LAYOUT_NCHW);
     conv_key k = key_of(d);
     const conv_plan *p = NULL;
     for (int i = 0; c->plans && i < c->plans->n && !p; i++)

@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config libpng-dev zlib1g-dev libopenblas-openmp-dev libjansson-dev
           libjpeg62-turbo-dev libwebp-dev liblmdb-dev libcairo2-dev libgif-dev libprotobuf-c-dev protobuf-c-compiler
-          dataset-fashion-mnist libopenmpi-dev openmpi-bin "$@")
+          libdnnl-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

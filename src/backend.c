@@ -16,6 +16,23 @@ static const dcgan_backend *backend_cuda(int device, char *err, size_t errlen) {
 }
 #endif
 
+#ifdef DCGAN_HAVE_ONEDNN
+// Provided by src/onednn/: NULL (with reason) when oneDNN cannot run on this CPU.
+const dcgan_backend *backend_onednn(char *err, size_t errlen);
+int onednn_library_versions(char *buf, size_t len);
+#else
+static const dcgan_backend *backend_onednn(char *err, size_t errlen) {
+    snprintf(err, errlen, "this build has no oneDNN backend (install libdnnl-dev and configure with -DDCGAN_ONEDNN=ON)");
+    return NULL;
+}
+#endif
+
+const dcgan_backend *backend_cpu_default(void) {
+    char why[256];
+    const dcgan_backend *be = backend_onednn(why, sizeof why);
+    return be ? be : backend_cpu();
+}
+
 const dcgan_backend *backend_select(const char *name, const char **notice, char *err, size_t errlen) {
     return backend_select_gpu(name, -1, notice, err, errlen);
 }
@@ -23,7 +40,13 @@ const dcgan_backend *backend_select(const char *name, const char **notice, char 
 const dcgan_backend *backend_select_gpu(const char *name, int gpu, const char **notice, char *err, size_t errlen) {
     static char why[256];
     if (notice) *notice = NULL;
-    if (!strcmp(name, "cpu")) return backend_cpu();
+    if (!strcmp(name, "cpu")) return backend_cpu_default();
+    if (!strcmp(name, "cpu-ref")) return backend_cpu();
+    if (!strcmp(name, "onednn")) {
+        const dcgan_backend *be = backend_onednn(why, sizeof why);
+        if (!be) snprintf(err, errlen, "--device onednn: %s", why);
+        return be;
+    }
     if (!strncmp(name, "cuda:", 5)) {   // an explicit GPU wins over the caller's choice
         char *end;
         long k = strtol(name + 5, &end, 10);
@@ -45,17 +68,21 @@ const dcgan_backend *backend_select_gpu(const char *name, int gpu, const char **
         const dcgan_backend *be = backend_cuda(gpu, why, sizeof why);
         if (be) return be;
         if (notice) *notice = why;
-        return backend_cpu();
+        return backend_cpu_default();
     }
-    snprintf(err, errlen, "--device: unknown device '%s' (expected cpu, cuda, cuda:K or auto)", name);
+    snprintf(err, errlen, "--device: unknown device '%s' (expected cpu, cpu-ref, onednn, cuda, cuda:K or auto)", name);
     return NULL;
 }
 
 const char *backend_list(void) {
-#ifdef DCGAN_HAVE_CUDA
-    return "cpu, cuda";
+#if defined(DCGAN_HAVE_ONEDNN) && defined(DCGAN_HAVE_CUDA)
+    return "onednn (cpu), cpu-ref, cuda";
+#elif defined(DCGAN_HAVE_ONEDNN)
+    return "onednn (cpu), cpu-ref";
+#elif defined(DCGAN_HAVE_CUDA)
+    return "cpu-ref (cpu), cuda";
 #else
-    return "cpu";
+    return "cpu-ref (cpu)";
 #endif
 }
 
@@ -64,6 +91,12 @@ int backend_versions(char *buf, size_t len) {
     int n = snprintf(buf, len, "dcgan %s\nbackends: %s\n", DCGAN_VERSION, backend_list());
     if (n < 0 || (size_t)n >= len) return n;
     n += cpu->describe(cpu, buf + n, len - n);
+#ifdef DCGAN_HAVE_ONEDNN
+    if (n < 0 || (size_t)n >= len) return n;
+    n += snprintf(buf + n, len - n, "\nonednn: ");
+    if (n < 0 || (size_t)n >= len) return n;
+    n += onednn_library_versions(buf + n, len - n);
+#endif
 #ifdef DCGAN_HAVE_CUDA
     if (n < 0 || (size_t)n >= len) return n;
     n += snprintf(buf + n, len - n, "\ncuda: ");

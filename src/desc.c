@@ -8,6 +8,8 @@ tensor_desc tensor_f32(int n, int c, int h, int w) {
     return t;
 }
 
+int tensor_blocked(const tensor_desc *t) { return t->layout == LAYOUT_BLOCKED && t->c % LAYOUT_BLOCK == 0; }
+
 static int conv_out_size(conv_kind kind, int in, int K, int stride, int pad) {
     return kind == CONV_2D ? (in + 2 * pad - K) / stride + 1 : (in - 1) * stride - 2 * pad + K;
 }
@@ -46,7 +48,7 @@ const char *dtype_name(dcgan_dtype t) {
 }
 
 const char *layout_name(dcgan_layout l) {
-    static const char *const names[LAYOUT_COUNT] = {"NCHW", "NHWC"};
+    static const char *const names[LAYOUT_COUNT] = {"NCHW", "NHWC", "blocked (nChw16c)"};
     return (unsigned)l < LAYOUT_COUNT ? names[l] : "unknown layout";
 }
 
@@ -58,18 +60,16 @@ const char *op_name(dcgan_op op) {
 
 size_t tensor_numel(const tensor_desc *t) { return (size_t)t->n * t->c * t->h * t->w; }
 
-static int same_format(const tensor_desc *a, const tensor_desc *b) {
-    return a->n == b->n && a->dtype == b->dtype && a->layout == b->layout;
-}
+static int same_batch(const tensor_desc *a, const tensor_desc *b) { return a->n == b->n; }
 
 int conv_desc_valid(const conv_desc *d) {
-    return same_format(&d->in, &d->out) && d->K > 0 && d->stride > 0 && d->pad >= 0 && d->in.n > 0 &&
+    return same_batch(&d->in, &d->out) && d->K > 0 && d->stride > 0 && d->pad >= 0 && d->in.n > 0 &&
            d->out.h == conv_out_size(d->kind, d->in.h, d->K, d->stride, d->pad) &&
            d->out.w == conv_out_size(d->kind, d->in.w, d->K, d->stride, d->pad) && d->out.h > 0 && d->out.w > 0;
 }
 
 int dense_desc_valid(const dense_desc *d) {
-    return same_format(&d->in, &d->out) && d->in.n > 0 && tensor_numel(&d->in) > 0 && tensor_numel(&d->out) > 0;
+    return same_batch(&d->in, &d->out) && d->in.n > 0 && tensor_numel(&d->in) > 0 && tensor_numel(&d->out) > 0;
 }
 
 void dcgan_require_failed(const char *cond, const char *file, int line) {

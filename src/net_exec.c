@@ -16,12 +16,33 @@ static float fused_slope(const dcgan_net *net, int i) {
 
 static int fused_into_previous(const dcgan_net *net, int i) { return i > 0 && fused_slope(net, i - 1) != 1.0f; }
 
-static tensor_desc shape(const net_exec *x, int c, int h, int w) {
-    tensor_desc t = {x->B, c, h, w, x->fmt.dtype, x->fmt.layout};
-    return t;
+static int is_activation(const layer *l) { return l->kind == LAYER_RELU || l->kind == LAYER_LRELU || l->kind == LAYER_TANH; }
+
+// The format of tensor i (layer i's input; i = nlayers: the net's output). The net's input and
+// output are fp32 NCHW, whatever the activations inside are; an activation layer's input has its
+// output's format (G's last convolution writes fp32 NCHW for the tanh).
+static void tensor_formats(net_exec *x) {
+    const dcgan_net *net = x->net;
+    const act_format boundary = {DTYPE_F32, LAYOUT_NCHW};
+    x->tfmt[net->nlayers] = boundary;
+    for (int i = net->nlayers - 1; i >= 1; i--)
+        x->tfmt[i] = is_activation(&net->layers[i]) && !fused_into_previous(net, i) ? x->tfmt[i + 1] : x->fmt;
+    x->tfmt[0] = boundary;
 }
-static tensor_desc layer_in(const net_exec *x, const layer *l) { return shape(x, l->C, l->H, l->W); }
-static tensor_desc layer_out(const net_exec *x, const layer *l) { return shape(x, l->OC, l->OH, l->OW); }
+
+static tensor_desc shape(const net_exec *x, int t, int c, int h, int w) {
+    tensor_desc d = {x->B, c, h, w, x->tfmt[t].dtype, x->tfmt[t].layout};
+    return d;
+}
+// A layer's input and output; the output of a batchnorm with a fused activation is the activation's.
+static tensor_desc layer_in(const net_exec *x, int i) {
+    const layer *l = &x->net->layers[i];
+    return shape(x, i, l->C, l->H, l->W);
+}
+static tensor_desc layer_out(const net_exec *x, int i) {
+    const layer *l = &x->net->layers[i];
+    return shape(x, fused_slope(x->net, i) != 1.0f ? i + 2 : i + 1, l->OC, l->OH, l->OW);
+}
 
 static dcgan_op op_of(const layer *l) {
     if (is_conv(l)) return l->dense ? OP_DENSE : OP_CONV;
@@ -33,16 +54,20 @@ static int plan_layer(net_exec *x, int i, char *err, size_t errlen) {
     const dcgan_backend *be = x->net->be;
     const layer *l = &x->net->layers[i];
     layer_plan *p = &x->plan[i];
-    tensor_desc in = layer_in(x, l), out = layer_out(x, l);
-    if (backend_check(be, op_of(l), &in, err, errlen)) return -1;
+    tensor_desc in = layer_in(x, i), out = layer_out(x, i);
+    if (backend_check(be, op_of(l), &in, err, errlen) || backend_check(be, op_of(l), &out, err, errlen)) return -1;
     if (is_conv(l) && l->dense) {
         p->dense = (dense_desc){.in = in, .out = out, .transposed = l->kind == LAYER_CONVT};
-        return 0;
+        return be->dense_plan(be, &p->dense, err, errlen);
     }
+    // Batchnorm and the activations read and write one format.
+    DCGAN_REQUIRE(is_conv(l) || (in.dtype == out.dtype && in.layout == out.layout));
     switch (l->kind) {
     case LAYER_CONV:
     case LAYER_CONVT:
         p->conv = conv_desc_make(l->kind == LAYER_CONV ? CONV_2D : CONV_TRANSPOSE_2D, in, l->OC, l->K, l->stride, l->pad);
+        p->conv.out.dtype = out.dtype;
+        p->conv.out.layout = out.layout;
         return be->conv_plan(be, &p->conv, err, errlen);
     case LAYER_BN:
         p->bn = (bn_desc){.x = in, .momentum = BN_MOMENTUM, .eps = BN_EPS, .act_slope = fused_slope(x->net, i)};
@@ -68,7 +93,8 @@ int net_exec_init(net_exec *x, dcgan_net *net, int B, const act_format *fmt, siz
     memset(x, 0, sizeof *x);
     x->net = net;
     x->B = B;
-    x->fmt = fmt ? *fmt : (act_format){DTYPE_F32, LAYOUT_NCHW};
+    x->fmt = fmt ? *fmt : (act_format){DTYPE_F32, be->native_layout};
+    tensor_formats(x);
     for (int i = 0; i < net->nlayers; i++)
         if (plan_layer(x, i, err, errlen)) {
             net_exec_free(x);
@@ -78,7 +104,7 @@ int net_exec_init(net_exec *x, dcgan_net *net, int B, const act_format *fmt, siz
     int failed = 0;
     for (int i = 0; i < net->nlayers; i++) {
         const layer *l = &net->layers[i];
-        tensor_desc in = layer_in(x, l), out = layer_out(x, l);
+        tensor_desc in = layer_in(x, i), out = layer_out(x, i);
         size_t in_bytes = be->tensor_bytes(be, &in), out_bytes = be->tensor_bytes(be, &out);
         if (in_bytes > grad_bytes) grad_bytes = in_bytes;
         if (out_bytes > grad_bytes) grad_bytes = out_bytes;
@@ -94,9 +120,9 @@ int net_exec_init(net_exec *x, dcgan_net *net, int B, const act_format *fmt, siz
     if (net->cfg.nclasses > 0) {
         // The conditioned first-layer input and its gradient, plus the classes.
         const layer *l0 = &net->layers[0];
-        tensor_desc in = layer_in(x, l0);
+        tensor_desc in = layer_in(x, 0);
         size_t cond_bytes = be->tensor_bytes(be, &in);
-        x->cond = (concat_desc){.in = shape(x, l0->C - net->cfg.nclasses, l0->H, l0->W), .nclasses = net->cfg.nclasses};
+        x->cond = (concat_desc){.in = shape(x, 0, l0->C - net->cfg.nclasses, l0->H, l0->W), .nclasses = net->cfg.nclasses};
         x->cond_in = alloc_counted(be, cond_bytes, &total, &failed);
         x->cond_grad = alloc_counted(be, cond_bytes, &total, &failed);
         x->own_classes = alloc_counted(be, (size_t)B * sizeof(int32_t), &total, &failed);

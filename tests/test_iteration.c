@@ -58,7 +58,7 @@ static void fixed_calls(const scenario *sc, const char *loop_dir, const char *di
     batcher data;
     CHECK(dataset_load(&ds, "synthetic", NULL, 32, 1, o.hp.seed, err, sizeof err) == 0);
     if (sc->conditional) o.hp.cfg.nclasses = ds.nclasses;
-    CHECK(trainer_init(&t, &o.hp, backend_cpu(), err, sizeof err) == 0);
+    CHECK(trainer_init(&t, &o.hp, backend_cpu_default(), err, sizeof err) == 0);
     CHECK(batcher_init(&data, t.be, &ds, o.hp.batch_size, o.hp.d_steps, o.hp.seed, sc->conditional, staged, 0,
                        err, sizeof err) == 0);
     trainer_bind_data(&t, &data.src);
@@ -93,7 +93,7 @@ static void fixed_calls(const scenario *sc, const char *loop_dir, const char *di
     run_options lo;
     options(&lo, sc, loop_dir);
     CHECK(run_load_options(loop_dir, &lo, err, sizeof err) == 0);
-    CHECK(trainer_init(&check, &lo.hp, backend_cpu(), err, sizeof err) == 0);
+    CHECK(trainer_init(&check, &lo.hp, backend_cpu_default(), err, sizeof err) == 0);
     CHECK(run_load_checkpoint(&check, loop_dir, &pos, err, sizeof err) == 0);
     CHECK(pos.noise_offset == c.noise_offset && pos.class_offset == c.class_offset && pos.steps_g == c.steps_g &&
           pos.steps_d == c.steps_d);
@@ -116,7 +116,7 @@ static void unsupported_format(void) {
     for (int i = 0; i < 3; i++) {
         CHECK(net_exec_init(&x, &g, 4, &formats[i], NULL, err, sizeof err) == -1);
         printf("%s %s: %s\n", dtype_name(formats[i].dtype), layout_name(formats[i].layout), err);
-        CHECK(strstr(err, "cpu backend") && strstr(err, dtype_name(formats[i].dtype)) &&
+        CHECK(strstr(err, "cpu-ref backend") && strstr(err, dtype_name(formats[i].dtype)) &&
               strstr(err, layout_name(formats[i].layout)));
     }
     const act_format f32 = {DTYPE_F32, LAYOUT_NCHW};

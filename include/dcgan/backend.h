@@ -13,20 +13,25 @@ typedef struct dcgan_backend dcgan_backend;
 struct dcgan_backend {
     const char *name;
     int host_memory;        // 1: backend memory is host memory
+    dcgan_layout native_layout; // the layout of the activations inside a net (NCHW unless said)
     void *ctx;              // the backend's own state
 #define DCGAN_BACKEND_MEMBER(ret, name, params) ret (*name) params;
     DCGAN_BACKEND_OPS(DCGAN_BACKEND_MEMBER)
 #undef DCGAN_BACKEND_MEMBER
 };
 
+// The CPU reference backend (OpenBLAS): what the tests compare every other backend with.
 const dcgan_backend *backend_cpu(void);
-// "cpu", "cuda" or "auto". Returns NULL and writes a one-line reason when unavailable;
-// for "auto" without a usable GPU it returns the CPU backend and sets *notice.
+// "cpu" (the oneDNN backend when built, else the reference), "cpu-ref" (the reference),
+// "onednn", "cuda" or "auto". Returns NULL and writes a one-line reason when unavailable;
+// for "auto" without a usable GPU it returns the "cpu" backend and sets *notice.
 const dcgan_backend *backend_select(const char *name, const char **notice, char *err, size_t errlen);
 // backend_select, with "cuda:K" for GPU K; "cuda" and "auto" take GPU `gpu` (-1: GPU 0). A
 // data-parallel run passes its local rank, so each rank of a machine gets its own GPU.
 const dcgan_backend *backend_select_gpu(const char *name, int gpu, const char **notice, char *err, size_t errlen);
-// The backends this build has, e.g. "cpu, cuda".
+// The default CPU backend ("cpu"): oneDNN when built, else the reference.
+const dcgan_backend *backend_cpu_default(void);
+// The backends this build has, e.g. "onednn (cpu), cpu-ref, cuda".
 const char *backend_list(void);
 // The program's version, its backends and the libraries they use, one per line (no device needed).
 int backend_versions(char *buf, size_t len);

@@ -4,7 +4,10 @@
 // (src/cpu/backend.c, kernels/backend.cu). Every function takes the backend first (for its
 // context: the CUDA stream, handles and workspace; the CPU workspace) and its descriptor last.
 //
-// Pointers are backend memory (host memory for the CPU backend, device memory for CUDA).
+// Pointers are backend memory (host memory for the CPU backends, device memory for CUDA).
+// A backend may keep its own copy of the weights w it is given (blocked, bf16): the copy is
+// refreshed after an op of this table wrote the weights' memory (optim_update, optim_clip, upload,
+// copy, zero), so a caller that writes weights in host memory by other means calls upload.
 // Activation tensors are void *: their element type is the descriptor's dtype. Parameters,
 // gradients, optimiser state and batchnorm statistics are always float (fp32 master copies).
 // Backward passes OVERWRITE input gradients and ACCUMULATE parameter gradients.
@@ -37,8 +40,9 @@
     X(int, describe, (const dcgan_backend *be, char *buf, size_t len)) \
     X(int, supports, (const dcgan_backend *be, dcgan_op op, dcgan_dtype dtype, dcgan_layout layout)) \
     X(size_t, tensor_bytes, (const dcgan_backend *be, const tensor_desc *t)) \
-    /* plans a convolution shape once (algorithm choice, workspace); 0, or -1 with err set */ \
+    /* plans a convolution (dense) shape once (algorithm choice, workspace); 0, or -1 with err set */ \
     X(int, conv_plan, (const dcgan_backend *be, const conv_desc *d, char *err, size_t errlen)) \
+    X(int, dense_plan, (const dcgan_backend *be, const dense_desc *d, char *err, size_t errlen)) \
     /* ring[(*slot % ring_len) * n ...] = values[0 .. n-1], then ++*slot */ \
     X(void, ring_push, (const dcgan_backend *be, float *ring, const float *values, int n, int64_t *slot, int ring_len)) \
     /* conv: in, out as d->in, d->out; w in the layout of d->kind */ \

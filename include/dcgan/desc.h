@@ -1,7 +1,7 @@
 // Descriptors: what a tensor is (shape, dtype, layout) and what an op is asked to do. Every
 // backend op takes its descriptor as its last argument, so a new dtype or layout changes the
-// descriptor, not the signature of every op. fp32 NCHW is what the backends implement today;
-// the other dtypes and layouts are declared so that a backend can say it does not serve them
+// descriptor, not the signature of every op. Every backend serves fp32 NCHW; the oneDNN backend
+// also bf16 and the channel-blocked layout; a backend says what it does not serve
 // (dcgan_backend.supports) instead of computing something wrong.
 #ifndef DCGAN_DESC_H
 #define DCGAN_DESC_H
@@ -10,7 +10,11 @@
 #include "dcgan/loss.h"
 
 typedef enum { DTYPE_F32, DTYPE_BF16, DTYPE_F16, DTYPE_COUNT } dcgan_dtype;
-typedef enum { LAYOUT_NCHW, LAYOUT_NHWC, LAYOUT_COUNT } dcgan_layout;
+// LAYOUT_BLOCKED: channels in blocks of 16, [n][c / 16][h][w][16] (oneDNN's nChw16c), for a
+// tensor whose c is a multiple of 16; any other tensor in that layout is stored as NCHW. Same
+// bytes as NCHW either way.
+typedef enum { LAYOUT_NCHW, LAYOUT_NHWC, LAYOUT_BLOCKED, LAYOUT_COUNT } dcgan_layout;
+#define LAYOUT_BLOCK 16
 
 // A batch of images (or feature maps): n samples of c channels of h x w.
 typedef struct {
@@ -28,7 +32,8 @@ typedef enum {
 // Convolution with square kernels and no bias, said to be a plain or a transposed one.
 //   CONV_2D:           out.h = (in.h + 2 pad - K) / stride + 1,  weight [out.c, in.c, K, K]
 //   CONV_TRANSPOSE_2D: out.h = (in.h - 1) stride - 2 pad + K,    weight [in.c, out.c, K, K]
-// (the weight layouts of PyTorch's Conv2d and ConvTranspose2d).
+// (the weight layouts of PyTorch's Conv2d and ConvTranspose2d). in and out may differ in dtype and
+// layout (a net's first layer reads fp32 NCHW data into bf16 activations, say).
 typedef enum { CONV_2D, CONV_TRANSPOSE_2D } conv_kind;
 typedef struct {
     conv_kind kind;
@@ -127,6 +132,8 @@ typedef struct dcgan_comm dcgan_comm;   // the ranks of a run (include/dcgan/com
 
 // Descriptors from shapes (fp32 NCHW).
 tensor_desc tensor_f32(int n, int c, int h, int w);
+// 1 when t is stored in 16-channel blocks (LAYOUT_BLOCKED and c a multiple of 16).
+int tensor_blocked(const tensor_desc *t);
 conv_desc conv_desc_make(conv_kind kind, tensor_desc in, int out_channels, int K, int stride, int pad);
 optim_desc optim_desc_make(optimizer_kind kind, size_t n, float lr, float beta1, float beta2, float eps);
 
@@ -135,7 +142,8 @@ const char *dtype_name(dcgan_dtype t);
 const char *layout_name(dcgan_layout l);
 const char *op_name(dcgan_op op);
 size_t tensor_numel(const tensor_desc *t);
-// 1 when the descriptor's shapes agree with each other (the ops' preconditions).
+// 1 when the descriptor's shapes agree with each other (the ops' preconditions); the formats of
+// in and out may differ.
 int conv_desc_valid(const conv_desc *d);
 int dense_desc_valid(const dense_desc *d);
 

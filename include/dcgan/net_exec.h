@@ -31,7 +31,8 @@ typedef struct {
 typedef struct {
     dcgan_net *net;
     int B;
-    act_format fmt;
+    act_format fmt;             // the activations inside the net
+    act_format tfmt[DCGAN_MAX_LAYERS + 1];  // tensor i's (layer i's input; [nlayers]: the output)
     layer_plan plan[DCGAN_MAX_LAYERS];
     const void *input;          // [B, in] of the last forward (not owned)
     void *act[DCGAN_MAX_LAYERS];    // act[i]: output of layer i (backend memory; NULL when fused away)
@@ -49,8 +50,9 @@ typedef struct {
     double *bn_sums;            // [2 * bn_channels] backend memory: one layer's sums at a time, by offset
 } net_exec;
 
-// Allocates buffers for batch size B on the net's backend and plans every layer. fmt NULL: fp32
-// NCHW. Returns 0, or -1 with a one-line reason (the op or format the backend does not serve, or
+// Allocates buffers for batch size B on the net's backend and plans every layer. fmt: the element
+// type and layout of the activations inside the net (NULL: fp32 in the backend's native layout);
+// the net's input and output (and their gradients) are always fp32 NCHW. Returns 0, or -1 with a one-line reason (the op or format the backend does not serve, or
 // out of memory, with the bytes the buffers need written to *bytes_needed when not NULL).
 int net_exec_init(net_exec *x, dcgan_net *net, int B, const act_format *fmt, size_t *bytes_needed,
                   char *err, size_t errlen);

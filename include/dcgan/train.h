@@ -28,6 +28,7 @@ typedef struct {
     float clip;                     // D weight clipping (0 = off)
     uint64_t seed;
     int sync_bn;                    // data-parallel runs: batchnorm over the global batch (SyncBatchNorm)
+    dcgan_dtype precision;          // of the activations and convolution weights: fp32 or bf16
 } train_hparams;
 
 #define TRAIN_MAX_D_STEPS 16

@@ -19,8 +19,8 @@ enum {
     OPT_CLASS, OPT_CLASSES, OPT_CLIP, OPT_CONDITIONAL, OPT_COUNT, OPT_DATA, OPT_DATASET, OPT_DELAY,
     OPT_DEVICE, OPT_DSTEPS, OPT_EMA, OPT_EPOCHS, OPT_FRAMES, OPT_GIF, OPT_GIF_ONLY, OPT_GIF_OUT, OPT_GRID,
     OPT_HELP, OPT_ITERS, OPT_JSON, OPT_LOG_EVERY, OPT_LOSS, OPT_LR, OPT_LR_D, OPT_LR_G, OPT_MINUS, OPT_MODE, OPT_NC,
-    OPT_NDF, OPT_NGF, OPT_NO_EMA, OPT_NO_TENSORBOARD, OPT_NOISE, OPT_NZ, OPT_OUT, OPT_OUT_DIR, OPT_PLUS, OPT_REPEATS, OPT_RESUME, OPT_ROWS,
-    OPT_SAMPLE_EVERY, OPT_SEED, OPT_SHEET, OPT_SIZE, OPT_SMOOTH, OPT_STEPS, OPT_STRICT, OPT_SYNC_BN,
+    OPT_NDF, OPT_NGF, OPT_NO_EMA, OPT_NO_TENSORBOARD, OPT_NOISE, OPT_NZ, OPT_OUT, OPT_OUT_DIR, OPT_PLUS, OPT_PRECISION, OPT_REPEATS, OPT_RESUME, OPT_ROWS,
+    OPT_SAMPLE_EVERY, OPT_SEED, OPT_SHEET, OPT_SIZE, OPT_SMOOTH, OPT_STEPS, OPT_STRICT, OPT_SYNC_BN, OPT_THREADS,
     OPT_VERBOSE, OPT_WARMUP, OPT_WRITERS, OPT_Z, OPT_Z_OUT,
     OPT_END_
 };
@@ -51,6 +51,10 @@ const char *option_name(int opt);
 long parse_long(const char *option, const char *value, long min, long max);
 float parse_float(const char *option, const char *value, float min, float max);
 unsigned long long parse_seed(const char *option, const char *value);
+// --precision fp32 | bf16 (a usage error otherwise).
+dcgan_dtype parse_precision(const char *command, const char *value);
+// --threads N: the OpenMP threads every op (ours, oneDNN's, OpenBLAS's) runs on.
+void set_threads(const char *value);
 // Prints "error: ..." plus a hint to run --help, and exits 2.
 void usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 

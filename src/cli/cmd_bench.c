@@ -1,6 +1,7 @@
 // dcgan bench: training throughput (images/s) of the full iteration on synthetic data.
 #include <stdio.h>
 #include <stdlib.h>
+#include <omp.h>
 #include <string.h>
 #include "cli.h"
 #include "dcgan/clock.h"
@@ -23,7 +24,10 @@ static void help(void) {
         "  --iters N       timed iterations       [20]   (GPU: per repeat)\n"
         "  --repeats N     GPU: timed blocks      [5]\n"
         "  --warmup N      untimed iterations     [3]\n"
-        "  --device D      cpu | cuda | cuda:K | auto   [auto]\n"
+        "  --device D      cpu | cpu-ref | onednn | cuda | cuda:K | auto   [auto]\n"
+        "  --precision P   fp32 | bf16            [fp32]  (bf16: onednn on a CPU with AVX512_BF16)\n"
+        "  --threads N     OpenMP threads         [all cores, or OMP_NUM_THREADS]\n"
+        "  --verbose       print each planned convolution's oneDNN implementations\n"
         "  --sync-bn       data-parallel: batchnorm over the global batch\n"
         "  --json          print one JSON line instead of text\n"
         "\n"
@@ -41,10 +45,11 @@ int cmd_bench(int argc, char **argv) {
     train_hparams h;
     train_hparams_defaults(&h, LOSS_NONSAT);
     long iters = 20, warmup = 3, repeats = 5;
-    int json = 0;
+    int json = 0, verbose = 0;
     const char *device = "auto";
     option_parser p;
-    options_begin(&p, "bench", argc, argv, "size nc batch-size nz ngf ndf iters repeats warmup device json help sync-bn");
+    options_begin(&p, "bench", argc, argv,
+                  "size nc batch-size nz ngf ndf iters repeats warmup device json help sync-bn precision threads verbose");
     for (int c; (c = next_option(&p)) != -1;) {
         switch (c) {
         case OPT_SIZE: h.cfg.size = (int)parse_long("--size", optarg, 1, 4096); break;
@@ -59,6 +64,9 @@ int cmd_bench(int argc, char **argv) {
         case OPT_DEVICE: device = optarg; break;
         case OPT_JSON: json = 1; break;
         case OPT_SYNC_BN: h.sync_bn = 1; break;
+        case OPT_PRECISION: h.precision = parse_precision("bench", optarg); break;
+        case OPT_THREADS: set_threads(optarg); break;
+        case OPT_VERBOSE: verbose = 1; break;
         case OPT_HELP: help(); return 0;
         }
     }
@@ -71,6 +79,7 @@ int cmd_bench(int argc, char **argv) {
     const dcgan_backend *be = backend_select_gpu(device, comm.mpi ? comm.local_rank : -1, &notice, err, sizeof err);
     if (!be) { fprintf(stderr, "error: %s\n", err); return 1; }
     if (notice && root) fprintf(stderr, "note: --device auto: %s; using the CPU\n", notice);
+    be->set_verbose(be, verbose);
     char what[1024];
     be->describe(be, what, sizeof what);
     if (root) fprintf(json ? stderr : stdout, "%s\n", what);   // what the numbers were measured on
@@ -138,12 +147,12 @@ int cmd_bench(int argc, char **argv) {
     if (!root) {
     } else if (json)
         printf("{\"backend\":\"%s\",\"size\":%d,\"nc\":%d,\"batch_size\":%d,\"ngf\":%d,\"ndf\":%d,\"nz\":%d,"
-               "\"iters\":%ld,\"repeats\":%ld,\"timing\":\"%s\",\"median_iter_s\":%.6f,\"images_per_s\":%.1f,"
-               "\"ranks\":%d,\"sync_bn\":%d,\"grad_bytes\":%zu,\"allreduce_s_per_iter\":%.6f,\"allreduces_per_iter\":%ld,"
-               "\"allreduce_alone_s\":%.6f}\n",
-               be->name, h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, h.cfg.nz, iters, blocks ? repeats : 1,
-               blocks ? "blocks" : "each", median, ips, comm.size, h.sync_bn, grad_floats * sizeof(float),
-               reduce_per_iter, reduces_per_iter, alone);
+               "\"precision\":\"%s\",\"threads\":%d,\"iters\":%ld,\"repeats\":%ld,\"timing\":\"%s\",\"median_iter_s\":%.6f,"
+               "\"images_per_s\":%.1f,\"ranks\":%d,\"sync_bn\":%d,\"grad_bytes\":%zu,\"allreduce_s_per_iter\":%.6f,"
+               "\"allreduces_per_iter\":%ld,\"allreduce_alone_s\":%.6f}\n",
+               be->name, h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, h.cfg.nz, dtype_name(h.precision),
+               omp_get_max_threads(), iters, blocks ? repeats : 1, blocks ? "blocks" : "each", median, ips, comm.size,
+               h.sync_bn, grad_floats * sizeof(float), reduce_per_iter, reduces_per_iter, alone);
     else if (comm.size > 1 || comm.mpi)
         printf("dcgan bench (%s, %d ranks%s): size %d nc %d batch %d per rank ngf %d ndf %d: median %.2f ms/iter, %.1f"
                " images/s in all; all-reduce %.2f ms/iter (%ld calls; %.1f%% of the iteration, waits included), both"
@@ -152,8 +161,8 @@ int cmd_bench(int argc, char **argv) {
                h.cfg.ndf, median * 1e3, ips, reduce_per_iter * 1e3, reduces_per_iter, 100 * reduce_per_iter / median,
                grad_floats * 4 / 1e6, alone * 1e3);
     else
-        printf("dcgan bench (%s): size %d nc %d batch %d ngf %d ndf %d: median %.2f ms/iter, %.1f images/s\n",
-               be->name, h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, median * 1e3, ips);
+        printf("dcgan bench (%s, %s, %d threads): size %d nc %d batch %d ngf %d ndf %d: median %.2f ms/iter, %.1f images/s\n",
+               be->name, dtype_name(h.precision), omp_get_max_threads(), h.cfg.size, h.cfg.nc, h.batch_size, h.cfg.ngf, h.cfg.ndf, median * 1e3, ips);
     free(times);
     batcher_free(&data);
     dataset_free(&ds);

@@ -46,8 +46,12 @@ static void help(void) {
         "  --d-steps K          D steps per G step                         [1; wgan: 5]\n"
         "  --clip X             clip D's weights to [-X, X] after each D step  [0; wgan: 0.01]\n"
         "  --seed N             seed for weights, noise and data order             [1]\n"
-        "  --device D           cpu | cuda | cuda:K | auto                         [auto]\n"
-        "                       (data-parallel runs: each rank takes the GPU of its local rank)\n"
+        "  --device D           cpu | cpu-ref | onednn | cuda | cuda:K | auto      [auto]\n"
+        "                       (cpu: onednn when built, else cpu-ref, the OpenBLAS reference;\n"
+        "                       data-parallel runs: each rank takes the GPU of its local rank)\n"
+        "  --precision P        fp32 | bf16 activations and conv weights (bf16: onednn\n"
+        "                       on a CPU with AVX512_BF16; master weights, BN, losses fp32) [fp32]\n"
+        "  --threads N          OpenMP threads for every op          [all cores, or OMP_NUM_THREADS]\n"
         "  --sync-bn            data-parallel runs: batchnorm statistics of the global batch\n"
         "                       (all-reduced at every batchnorm layer) instead of each rank's own\n"
         "output:\n"
@@ -79,15 +83,17 @@ int cmd_train(int argc, char **argv) {
     unsigned long long seed = 1;
     const char *loss_name = "nonsat";
     int model_option_given = 0, sync_bn = 0;
+    dcgan_dtype precision = DTYPE_F32;
     option_parser p;
     options_begin(&p, "train", argc, argv,
                   "data dataset size nc nz ngf ndf loss batch-size iters epochs lr lr-d lr-g ema beta1 beta2 d-steps clip "
                   "seed device out sample-every ckpt-every log-every resume verbose help conditional no-tensorboard "
-                  "classes cache strict sync-bn");
+                  "classes cache strict sync-bn precision threads");
     for (int c; (c = next_option(&p)) != -1;) {
         if (c != OPT_DATA && c != OPT_DEVICE && c != OPT_OUT && c != OPT_ITERS && c != OPT_EPOCHS &&
             c != OPT_SAMPLE_EVERY && c != OPT_CKPT_EVERY && c != OPT_LOG_EVERY && c != OPT_RESUME &&
-            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT && c != OPT_NO_TENSORBOARD)
+            c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT && c != OPT_NO_TENSORBOARD &&
+            c != OPT_THREADS)
             model_option_given = c;
         switch (c) {
         case OPT_DATA: o.data_path = optarg; break;
@@ -123,6 +129,8 @@ int cmd_train(int argc, char **argv) {
         case OPT_CACHE: o.cache = optarg; break;
         case OPT_STRICT: o.strict = 1; break;
         case OPT_SYNC_BN: sync_bn = 1; break;
+        case OPT_PRECISION: precision = parse_precision("train", optarg); break;
+        case OPT_THREADS: set_threads(optarg); break;
         case OPT_HELP: help(); return 0;
         }
     }
@@ -143,6 +151,7 @@ int cmd_train(int argc, char **argv) {
     h->batch_size = (int)batch;
     h->sync_bn = sync_bn;
     h->seed = seed;
+    h->precision = precision;
     if (lr >= 0) h->lr = h->lr_d = h->lr_g = lr;
     if (lr_d >= 0) h->lr_d = lr_d;
     if (lr_g >= 0) h->lr_g = lr_g;

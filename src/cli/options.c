@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <omp.h>
 #include <string.h>
 #include "cli.h"
 
@@ -24,10 +25,10 @@ static const struct option all_options[] = {
     ARG("iters", OPT_ITERS), FLAG("json", OPT_JSON), ARG("log-every", OPT_LOG_EVERY),
     ARG("loss", OPT_LOSS), ARG("lr", OPT_LR), ARG("lr-d", OPT_LR_D), ARG("lr-g", OPT_LR_G), ARG("minus", OPT_MINUS), ARG("mode", OPT_MODE),
     ARG("nc", OPT_NC), ARG("ndf", OPT_NDF), ARG("ngf", OPT_NGF), FLAG("no-ema", OPT_NO_EMA), FLAG("no-tensorboard", OPT_NO_TENSORBOARD), ARG("noise", OPT_NOISE),
-    ARG("nz", OPT_NZ), ARG("out", OPT_OUT), ARG("out-dir", OPT_OUT_DIR), ARG("plus", OPT_PLUS),
+    ARG("nz", OPT_NZ), ARG("out", OPT_OUT), ARG("out-dir", OPT_OUT_DIR), ARG("plus", OPT_PLUS), ARG("precision", OPT_PRECISION),
     ARG("repeats", OPT_REPEATS), ARG("resume", OPT_RESUME), ARG("rows", OPT_ROWS), ARG("sample-every", OPT_SAMPLE_EVERY),
     ARG("seed", OPT_SEED), ARG("sheet", OPT_SHEET), ARG("size", OPT_SIZE),
-    ARG("smooth", OPT_SMOOTH), ARG("steps", OPT_STEPS), FLAG("strict", OPT_STRICT), FLAG("sync-bn", OPT_SYNC_BN),
+    ARG("smooth", OPT_SMOOTH), ARG("steps", OPT_STEPS), FLAG("strict", OPT_STRICT), FLAG("sync-bn", OPT_SYNC_BN), ARG("threads", OPT_THREADS),
     FLAG("verbose", OPT_VERBOSE), ARG("warmup", OPT_WARMUP), ARG("writers", OPT_WRITERS),
     ARG("z", OPT_Z), ARG("z-out", OPT_Z_OUT),
 };
@@ -160,3 +161,11 @@ int check_latents(const char *path, int cols, int nz) {
             cols, nz);
     return -1;
 }
+
+dcgan_dtype parse_precision(const char *command, const char *value) {
+    if (!strcmp(value, "fp32")) return DTYPE_F32;
+    if (!strcmp(value, "bf16")) return DTYPE_BF16;
+    usage_error(command, "--precision: unknown precision '%s' (fp32 or bf16)", value);
+}
+
+void set_threads(const char *value) { omp_set_num_threads((int)parse_long("--threads", value, 1, 4096)); }

@@ -55,6 +55,11 @@ int cpu_describe(const dcgan_backend *be, char *buf, size_t len) {
 }
 
 // fp32 NCHW for every op.
+int cpu_dense_plan(const dcgan_backend *be, const dense_desc *d, char *err, size_t errlen) {
+    (void)be; (void)d; (void)err; (void)errlen;
+    return 0;
+}
+
 int cpu_supports(const dcgan_backend *be, dcgan_op op, dcgan_dtype dtype, dcgan_layout layout) {
     (void)be;
     return (unsigned)op < OP_COUNT && dtype == DTYPE_F32 && layout == LAYOUT_NCHW;
@@ -70,8 +75,9 @@ void cpu_ring_push(const dcgan_backend *be, float *ring, const float *values, in
 
 #define CPU_ENTRY(ret, name, params) .name = cpu_##name,
 static const dcgan_backend cpu_backend = {
-    .name = "cpu",
+    .name = "cpu-ref",
     .host_memory = 1,
+    .native_layout = LAYOUT_NCHW,
     .ctx = &ctx,
     DCGAN_BACKEND_OPS(CPU_ENTRY)
 };

@@ -199,7 +199,8 @@ static void unfold_filter(float *dwmat, const float *act, const float *img, cons
 }
 
 static float *workspace_for(const dcgan_backend *be, const conv_desc *d) {
-    DCGAN_REQUIRE(conv_desc_valid(d) && d->in.dtype == DTYPE_F32 && d->in.layout == LAYOUT_NCHW);
+    DCGAN_REQUIRE(conv_desc_valid(d) && d->in.dtype == DTYPE_F32 && d->in.layout == LAYOUT_NCHW &&
+                  d->out.dtype == DTYPE_F32 && d->out.layout == LAYOUT_NCHW);
     float *work = cpu_workspace(be, cpu_conv_workspace_floats(d));
     DCGAN_REQUIRE(work != NULL);   // conv_plan grew it at set-up time
     return work;

@@ -3,7 +3,7 @@
 #include "dcgan/cpu.h"
 #include <cblas.h>
 
-static void check(const dense_desc *d) { DCGAN_REQUIRE(dense_desc_valid(d) && d->in.dtype == DTYPE_F32); }
+static void check(const dense_desc *d) { DCGAN_REQUIRE(dense_desc_valid(d) && d->in.dtype == DTYPE_F32 && d->out.dtype == DTYPE_F32); }
 
 void cpu_dense_forward(const dcgan_backend *be, void *out, const void *in, const float *w, const dense_desc *d) {
     (void)be;

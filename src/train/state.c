@@ -75,6 +75,7 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
     put(&m, "beta2", "%.9g", h->beta2);
     put(&m, "eps", "%.9g", h->eps);
     put(&m, "clip", "%.9g", h->clip);
+    put(&m, "precision", "%s", dtype_name(h->precision));
     put(&m, "d_steps", "%d", h->d_steps);
     put(&m, "batch_size", "%d", h->batch_size);
     put(&m, "size", "%d", h->cfg.size);
@@ -190,6 +191,13 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
         h->cfg = (dcgan_config){.size = (int)v[3], .nc = (int)v[4], .nz = (int)v[5], .ngf = (int)v[6], .ndf = (int)v[7]};
         h->loss = (gan_loss)gan_loss_parse(loss);
         h->optimizer = strcmp(opt, "adam") ? OPT_RMSPROP : OPT_ADAM;
+        // The precision (absent in the state of a run written before bf16: fp32).
+        const char *prec = st_meta_get(&f, "precision");
+        if (prec && !strcmp(prec, "bf16")) h->precision = DTYPE_BF16;
+        else if (prec && strcmp(prec, "fp32")) {
+            snprintf(err, errlen, "%s: metadata 'precision' is '%s' (expected fp32 or bf16)", path, prec);
+            rc = -1;
+        }
         o->dataset = keep_string(st_meta_get(&f, "dataset"));
         const char *data = st_meta_get(&f, "data");
         if (!o->data_path) o->data_path = data && *data ? keep_string(data) : NULL;

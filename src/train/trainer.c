@@ -49,8 +49,9 @@ static int init_buffers(trainer *t, char *err, size_t errlen) {
     char why[512] = "";
     if (dcgan_net_build(&t->G, &hp->cfg, 1, be) || dcgan_net_build(&t->D, &hp->cfg, 0, be)) failed = 1;
     if (!failed && hp->ema > 0 && dcgan_net_build(&t->G_ema, &hp->cfg, 1, be)) failed = 1;
-    if (!failed && net_exec_init(&t->xg, &t->G, B, NULL, &need_g, why, sizeof why)) failed = 1;
-    if (!failed && net_exec_init(&t->xd, &t->D, B, NULL, &need_d, why, sizeof why)) failed = 1;
+    const act_format fmt = {hp->precision, be->native_layout};
+    if (!failed && net_exec_init(&t->xg, &t->G, B, &fmt, &need_g, why, sizeof why)) failed = 1;
+    if (!failed && net_exec_init(&t->xd, &t->D, B, &fmt, &need_d, why, sizeof why)) failed = 1;
     if (failed && need_g == 0 && need_d == 0 && why[0]) {   // refused, not out of memory
         snprintf(err, errlen, "%s", why);
         return -1;
@@ -93,6 +94,11 @@ int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, c
     }
     if (!(hp->ema >= 0 && hp->ema < 1)) {
         snprintf(err, errlen, "the EMA decay must be in [0, 1) (got %g)", hp->ema);
+        return -1;
+    }
+    if (hp->precision != DTYPE_F32 && !be->supports(be, OP_CONV, hp->precision, be->native_layout)) {
+        snprintf(err, errlen, "--precision %s: the %s backend has no %s convolutions (bf16 needs the onednn backend "
+                 "on a CPU with AVX512_BF16)", dtype_name(hp->precision), be->name, dtype_name(hp->precision));
         return -1;
     }
     if (check_backend(be, err, errlen) || init_buffers(t, err, errlen)) {
