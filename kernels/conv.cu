@@ -13,7 +13,7 @@
 #include "cuda_ops.h"
 
 typedef struct {
-    int B, xc, xh, xw, fk, K, stride, pad;
+    int B, xc, xh, xw, fk, kh, kw, sh, sw, ph, pw;
 } conv_key;
 
 typedef struct {
@@ -38,7 +38,7 @@ struct conv_plan_cache {
 // transposed one.
 static conv_key key_of(const conv_desc *d) {
     const tensor_desc *x = d->kind == CONV_2D ? &d->in : &d->out, *y = d->kind == CONV_2D ? &d->out : &d->in;
-    conv_key k = {d->in.n, x->c, x->h, x->w, y->c, d->K, d->stride, d->pad};
+    conv_key k = {d->in.n, x->c, x->h, x->w, y->c, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw};
     return k;
 }
 
@@ -69,7 +69,7 @@ static cudnnConvolutionDescriptor_t make_conv_desc(const cuda_ctx *c, const conv
     cudnnConvolutionDescriptor_t d;
     CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&d));
     // PyTorch's convolutions are cross-correlations.
-    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d, k->pad, k->pad, k->stride, k->stride, 1, 1,
+    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(d, k->ph, k->pw, k->sh, k->sw, 1, 1,
                                                 CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     CUDNN_CHECK(cudnnSetConvolutionMathType(d, c->math_fma ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH));
     return d;
@@ -112,7 +112,7 @@ static void choose_algorithms(const cuda_ctx *c, conv_plan *p) {
     const conv_key *k = &p->key;
     cudnnHandle_t h = c->cudnn;
     size_t nx = (size_t)k->B * k->xc * k->xh * k->xw, ny = (size_t)k->B * k->fk * p->yh * p->yw;
-    size_t nw = (size_t)k->fk * k->xc * k->K * k->K;
+    size_t nw = (size_t)k->fk * k->xc * k->kh * k->kw;
     float *x = NULL, *y = NULL, *w = NULL;
     void *ws = NULL;
     size_t ws_bytes = 0;
@@ -157,7 +157,8 @@ static void choose_algorithms(const cuda_ctx *c, conv_plan *p) {
     PICK_BEST(c, pw, nwf, limit, bw);
     if (bf < 0 || bd < 0 || bw < 0) {
         fprintf(stderr, "error: cuDNN offers no convolution algorithm for X [%d, %d, %d, %d], W [%d, %d, %d, %d], "
-                "stride %d, pad %d\n", k->B, k->xc, k->xh, k->xw, k->fk, k->xc, k->K, k->K, k->stride, k->pad);
+                "stride %dx%d, pad %dx%d\n", k->B, k->xc, k->xh, k->xw, k->fk, k->xc, k->kh, k->kw, k->sh, k->sw, k->ph,
+                k->pw);
         exit(1);
     }
     p->fwd = pf[bf].algo;
@@ -180,9 +181,9 @@ static void choose_algorithms(const cuda_ctx *c, conv_plan *p) {
         if (ws) CUDA_CHECK(cudaFree(ws));
     }
     if (c->verbose)
-        printf("cudnn: X [%d, %d, %d, %d] W [%d, %d, %d, %d] s%d p%d -> Y [%d, %d, %d, %d]: fwd %s (%s, %.3f ms), "
+        printf("cudnn: X [%d, %d, %d, %d] W [%d, %d, %d, %d] s%dx%d p%dx%d -> Y [%d, %d, %d, %d]: fwd %s (%s, %.3f ms), "
                "bwd-data %s (%s, %.3f ms), bwd-filter %s (%s, %.3f ms), workspace %.1f MiB, %s\n",
-               k->B, k->xc, k->xh, k->xw, k->fk, k->xc, k->K, k->K, k->stride, k->pad, k->B, k->fk, p->yh, p->yw,
+               k->B, k->xc, k->xh, k->xw, k->fk, k->xc, k->kh, k->kw, k->sh, k->sw, k->ph, k->pw, k->B, k->fk, p->yh, p->yw,
                fwd_name(p->fwd), math_name(pf[bf].mathType), pf[bf].time,
                bwd_data_name(p->bwd_data), math_name(pd[bd].mathType), pd[bd].time,
                bwd_filter_name(p->bwd_filter), math_name(pw[bw].mathType), pw[bw].time,
@@ -207,7 +208,7 @@ static conv_plan *plan_for(cuda_ctx *c, const conv_key *k) {
     CUDNN_CHECK(cudnnCreateTensorDescriptor(&p->y));
     CUDNN_CHECK(cudnnCreateFilterDescriptor(&p->w));
     CUDNN_CHECK(cudnnSetTensor4dDescriptor(p->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, k->B, k->xc, k->xh, k->xw));
-    CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, k->fk, k->xc, k->K, k->K));
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(p->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, k->fk, k->xc, k->kh, k->kw));
     p->conv_fwd = make_conv_desc(c, k);
     p->conv_bwd_data = make_conv_desc(c, k);
     p->conv_bwd_filter = make_conv_desc(c, k);

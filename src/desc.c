@@ -14,12 +14,17 @@ static int conv_out_size(conv_kind kind, int in, int K, int stride, int pad) {
     return kind == CONV_2D ? (in + 2 * pad - K) / stride + 1 : (in - 1) * stride - 2 * pad + K;
 }
 
-conv_desc conv_desc_make(conv_kind kind, tensor_desc in, int out_channels, int K, int stride, int pad) {
-    conv_desc d = {.kind = kind, .in = in, .out = in, .K = K, .stride = stride, .pad = pad};
+conv_desc conv_desc_rect(conv_kind kind, tensor_desc in, int out_channels, int kh, int kw, int sh, int sw, int ph,
+                         int pw) {
+    conv_desc d = {.kind = kind, .in = in, .out = in, .kh = kh, .kw = kw, .sh = sh, .sw = sw, .ph = ph, .pw = pw};
     d.out.c = out_channels;
-    d.out.h = conv_out_size(kind, in.h, K, stride, pad);
-    d.out.w = conv_out_size(kind, in.w, K, stride, pad);
+    d.out.h = conv_out_size(kind, in.h, kh, sh, ph);
+    d.out.w = conv_out_size(kind, in.w, kw, sw, pw);
     return d;
+}
+
+conv_desc conv_desc_make(conv_kind kind, tensor_desc in, int out_channels, int K, int stride, int pad) {
+    return conv_desc_rect(kind, in, out_channels, K, K, stride, stride, pad, pad);
 }
 
 // The double a float hyper-parameter was written as (0.999f -> 0.999): torch computes
@@ -63,9 +68,9 @@ size_t tensor_numel(const tensor_desc *t) { return (size_t)t->n * t->c * t->h * 
 static int same_batch(const tensor_desc *a, const tensor_desc *b) { return a->n == b->n; }
 
 int conv_desc_valid(const conv_desc *d) {
-    return same_batch(&d->in, &d->out) && d->K > 0 && d->stride > 0 && d->pad >= 0 && d->in.n > 0 &&
-           d->out.h == conv_out_size(d->kind, d->in.h, d->K, d->stride, d->pad) &&
-           d->out.w == conv_out_size(d->kind, d->in.w, d->K, d->stride, d->pad) && d->out.h > 0 && d->out.w > 0;
+    return same_batch(&d->in, &d->out) && d->kh > 0 && d->kw > 0 && d->sh > 0 && d->sw > 0 && d->ph >= 0 &&
+           d->pw >= 0 && d->in.n > 0 && d->out.h == conv_out_size(d->kind, d->in.h, d->kh, d->sh, d->ph) &&
+           d->out.w == conv_out_size(d->kind, d->in.w, d->kw, d->sw, d->pw) && d->out.h > 0 && d->out.w > 0;
 }
 
 int dense_desc_valid(const dense_desc *d) {

@@ -87,7 +87,7 @@ typedef struct {
 // layer on both backends and compares.
 static void compare_layer(const conv_desc *cd, const dense_desc *dd, const char *tag) {
     const tensor_desc *ti = cd ? &cd->in : &dd->in, *to = cd ? &cd->out : &dd->out;
-    size_t nin = tensor_numel(ti), nout = tensor_numel(to), nw = (size_t)ti->c * to->c * (cd ? cd->K * cd->K : 1);
+    size_t nin = tensor_numel(ti), nout = tensor_numel(to), nw = (size_t)ti->c * to->c * (cd ? cd->kh * cd->kw : 1);
     if (!cd) nw = (nin / ti->n) * (nout / to->n);
     float *in = host_random(nin, 11, 1.0f, 0.0f), *w = host_random(nw, 12, 0.05f, 0.0f);
     float *dout = host_random(nout, 13, 1.0f, 0.0f), *dw = host_random(nw, 14, 0.1f, 0.0f);

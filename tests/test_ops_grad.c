@@ -17,11 +17,12 @@ static const dcgan_backend *be;
 typedef struct {
     int B, C, H, W;    // input
     int OC, OH, OW;    // output
-    int K, stride, pad;
+    int KH, KW, SH, SW, PH, PW;
 } conv_geom;
 
 static conv_geom geom_of(const conv_desc *d) {
-    conv_geom g = {d->in.n, d->in.c, d->in.h, d->in.w, d->out.c, d->out.h, d->out.w, d->K, d->stride, d->pad};
+    conv_geom g = {d->in.n, d->in.c, d->in.h, d->in.w, d->out.c, d->out.h, d->out.w, d->kh, d->kw, d->sh, d->sw,
+                   d->ph, d->pw};
     return g;
 }
 
@@ -132,19 +133,18 @@ static void numeric_grad(float *num, float *x, size_t n, float eps, objective_fn
 enum { REF_FORWARD, REF_DATA, REF_FILTER };
 
 static void naive_conv2d(double *acc, const float *a, const float *b, const conv_geom *g, int mode) {
-    const int K = g->K, s = g->stride, p = g->pad;
     for (int n = 0; n < g->B; n++)
         for (int oc = 0; oc < g->OC; oc++)
             for (int c = 0; c < g->C; c++)
                 for (int oh = 0; oh < g->OH; oh++)
                     for (int ow = 0; ow < g->OW; ow++)
-                        for (int kh = 0; kh < K; kh++)
-                            for (int kw = 0; kw < K; kw++) {
-                                const int ih = oh * s - p + kh, iw = ow * s - p + kw;
+                        for (int kh = 0; kh < g->KH; kh++)
+                            for (int kw = 0; kw < g->KW; kw++) {
+                                const int ih = oh * g->SH - g->PH + kh, iw = ow * g->SW - g->PW + kw;
                                 if (ih < 0 || ih >= g->H || iw < 0 || iw >= g->W) continue;
                                 const size_t i = (((size_t)n * g->C + c) * g->H + ih) * g->W + iw;
                                 const size_t o = (((size_t)n * g->OC + oc) * g->OH + oh) * g->OW + ow;
-                                const size_t w = (((size_t)oc * g->C + c) * K + kh) * K + kw;
+                                const size_t w = (((size_t)oc * g->C + c) * g->KH + kh) * g->KW + kw;
                                 if (mode == REF_FORWARD) acc[o] += (double)a[i] * b[w];      // a=in, b=w
                                 else if (mode == REF_DATA) acc[i] += (double)a[o] * b[w];    // a=dout, b=w
                                 else acc[w] += (double)a[o] * b[i];                          // a=dout, b=in
@@ -153,19 +153,18 @@ static void naive_conv2d(double *acc, const float *a, const float *b, const conv
 
 // Transposed conv: in[b,c,ih,iw] * w[c,oc,kh,kw] scatters into out[b,oc,oh,ow], oh = ih*s - p + kh.
 static void naive_convt2d(double *acc, const float *a, const float *b, const conv_geom *g, int mode) {
-    const int K = g->K, s = g->stride, p = g->pad;
     for (int n = 0; n < g->B; n++)
         for (int c = 0; c < g->C; c++)
             for (int oc = 0; oc < g->OC; oc++)
                 for (int ih = 0; ih < g->H; ih++)
                     for (int iw = 0; iw < g->W; iw++)
-                        for (int kh = 0; kh < K; kh++)
-                            for (int kw = 0; kw < K; kw++) {
-                                const int oh = ih * s - p + kh, ow = iw * s - p + kw;
+                        for (int kh = 0; kh < g->KH; kh++)
+                            for (int kw = 0; kw < g->KW; kw++) {
+                                const int oh = ih * g->SH - g->PH + kh, ow = iw * g->SW - g->PW + kw;
                                 if (oh < 0 || oh >= g->OH || ow < 0 || ow >= g->OW) continue;
                                 const size_t i = (((size_t)n * g->C + c) * g->H + ih) * g->W + iw;
                                 const size_t o = (((size_t)n * g->OC + oc) * g->OH + oh) * g->OW + ow;
-                                const size_t w = (((size_t)c * g->OC + oc) * K + kh) * K + kw;
+                                const size_t w = (((size_t)c * g->OC + oc) * g->KH + kh) * g->KW + kw;
                                 if (mode == REF_FORWARD) acc[o] += (double)a[i] * b[w];      // a=in, b=w
                                 else if (mode == REF_DATA) acc[i] += (double)a[o] * b[w];    // a=dout, b=w
                                 else acc[w] += (double)a[o] * b[i];                          // a=dout, b=in
@@ -184,15 +183,14 @@ typedef struct {
     float *in, *w, *out, *r;
 } conv_case;
 
-static conv_case conv_case_make(int transposed, int B, int C, int H, int W, int OC, int K, int s, int p,
-                                unsigned seed) {
-    conv_case c = {.transposed = transposed};
-    c.d = conv_desc_make(transposed ? CONV_TRANSPOSE_2D : CONV_2D, tensor_f32(B, C, H, W), OC, K, s, p);
+static conv_case conv_case_from(int transposed, conv_desc d, unsigned seed) {
+    conv_case c = {.transposed = transposed, .d = d};
+    const int B = d.in.n, C = d.in.c, H = d.in.h, W = d.in.w, OC = d.out.c;
     c.dd = (dense_desc){.in = c.d.in, .out = c.d.out, .transposed = transposed};
     c.g = geom_of(&c.d);
     c.n_in = (size_t)B * C * H * W;
     c.n_out = (size_t)B * OC * c.g.OH * c.g.OW;
-    c.n_w = (size_t)C * OC * K * K;
+    c.n_w = (size_t)C * OC * d.kh * d.kw;
     c.n_work = cpu_conv_workspace_floats(&c.d);
     char err[256];
     CHECK(cpu_conv_plan(be, &c.d, err, sizeof err) == 0);
@@ -206,14 +204,21 @@ static conv_case conv_case_make(int transposed, int B, int C, int H, int W, int 
     return c;
 }
 
+static conv_case conv_case_make(int transposed, int B, int C, int H, int W, int OC, int K, int s, int p,
+                                unsigned seed) {
+    return conv_case_from(transposed, conv_desc_make(transposed ? CONV_TRANSPOSE_2D : CONV_2D, tensor_f32(B, C, H, W),
+                                                     OC, K, s, p), seed);
+}
+
 static void conv_case_free(conv_case *c) {
     free(c->in); free(c->w); free(c->out); free(c->r);
 }
 
 static void conv_case_name(char *buf, size_t len, const conv_case *c, const char *what) {
     const conv_geom *g = &c->g;
-    snprintf(buf, len, "%s%s B%d %dx%dx%d->%dx%dx%d k%ds%dp%d %s", c->dense ? "dense " : "", c->transposed ? "convt" : "conv",
-             g->B, g->C, g->H, g->W, g->OC, g->OH, g->OW, g->K, g->stride, g->pad, what);
+    snprintf(buf, len, "%s%s B%d %dx%dx%d->%dx%dx%d k%dx%d s%dx%d p%dx%d %s", c->dense ? "dense " : "",
+             c->transposed ? "convt" : "conv", g->B, g->C, g->H, g->W, g->OC, g->OH, g->OW, g->KH, g->KW, g->SH, g->SW,
+             g->PH, g->PW, what);
 }
 
 static void run_forward(conv_case *c, float *out) {
@@ -238,8 +243,7 @@ static double conv_objective(void *ctx) {
 }
 
 // Gradients of L = sum(out * r) with respect to input and weight, against finite differences.
-static void test_conv_grad(int transposed, int dense, int B, int C, int H, int W, int OC, int K, int s, int p) {
-    conv_case c = conv_case_make(transposed, B, C, H, W, OC, K, s, p, 100u + (unsigned)(B * 7 + H));
+static void conv_grad_case(conv_case c, int dense) {
     c.dense = dense;
     float *din = alloc_floats(c.n_in), *dw = alloc_floats(c.n_w);
     float *num_in = alloc_floats(c.n_in), *num_w = alloc_floats(c.n_w);
@@ -261,9 +265,8 @@ static void test_conv_grad(int transposed, int dense, int B, int C, int H, int W
 
 // Forward, backward data and backward filter against the direct loops. Outputs start as garbage
 // (overwritten) and the filter gradient starts non-zero (accumulated).
-static void test_conv_reference(int transposed, int dense, int B, int C, int H, int W, int OC, int K, int s, int p,
-                                int expect_chunks) {
-    conv_case c = conv_case_make(transposed, B, C, H, W, OC, K, s, p, 300u + (unsigned)(B + C));
+static void conv_reference_case(conv_case c, int dense, int expect_chunks) {
+    const int transposed = c.transposed, B = c.d.in.n;
     c.dense = dense;
     const conv_geom *g = &c.g;
     char name[128];
@@ -272,7 +275,7 @@ static void test_conv_reference(int transposed, int dense, int B, int C, int H, 
     // dense op needs none.
     const size_t budget = (size_t)16 << 20;
     const size_t P = transposed ? (size_t)g->H * g->W : (size_t)g->OH * g->OW;
-    const size_t rows = (size_t)(transposed ? g->OC : g->C) * K * K;
+    const size_t rows = (size_t)(transposed ? g->OC : g->C) * g->KH * g->KW;
     const size_t per_sample = (rows + (size_t)(transposed ? g->C : g->OC)) * P;
     size_t chunk = budget / per_sample;
     chunk = chunk < 1 ? 1 : chunk > (size_t)B ? (size_t)B : chunk;
@@ -312,6 +315,25 @@ static void test_conv_reference(int transposed, int dense, int B, int C, int H, 
 
     free(ref_out); free(ref_in); free(ref_w); free(ref); free(din); free(dw);
     conv_case_free(&c);
+}
+
+static void test_conv_grad(int transposed, int dense, int B, int C, int H, int W, int OC, int K, int s, int p) {
+    conv_grad_case(conv_case_make(transposed, B, C, H, W, OC, K, s, p, 100u + (unsigned)(B * 7 + H)), dense);
+}
+
+static void test_conv_reference(int transposed, int dense, int B, int C, int H, int W, int OC, int K, int s, int p,
+                                int expect_chunks) {
+    conv_reference_case(conv_case_make(transposed, B, C, H, W, OC, K, s, p, 300u + (unsigned)(B + C)), dense,
+                        expect_chunks);
+}
+
+// Rectangular kernels, strides and paddings (Inception-v3's 1x7, 7x1, 1x3, 3x1; a 3x3 stride 2).
+static void test_conv_rect(int transposed, int B, int C, int H, int W, int OC, int kh, int kw, int sh, int sw,
+                           int ph, int pw) {
+    conv_desc d = conv_desc_rect(transposed ? CONV_TRANSPOSE_2D : CONV_2D, tensor_f32(B, C, H, W), OC, kh, kw, sh, sw,
+                                 ph, pw);
+    conv_grad_case(conv_case_from(transposed, d, 500u + (unsigned)(kh * 7 + kw)), 0);
+    conv_reference_case(conv_case_from(transposed, d, 600u + (unsigned)(kh * 7 + kw)), 0, 0);
 }
 
 // backward_filter accumulates: two calls give twice one call.
@@ -361,6 +383,12 @@ static void test_conv(void) {
     test_conv_reference(1, 1, 1, 4, 1, 1, 3, 4, 1, 0, 0);
     test_conv_reference(0, 1, 5, 8, 4, 4, 3, 4, 1, 0, 0);
     test_conv_reference(1, 1, 5, 8, 1, 1, 3, 4, 1, 0, 0);
+    test_conv_rect(0, 2, 3, 7, 9, 4, 1, 7, 1, 1, 0, 3);
+    test_conv_rect(0, 2, 3, 9, 7, 4, 7, 1, 1, 1, 3, 0);
+    test_conv_rect(0, 2, 3, 6, 5, 2, 1, 3, 1, 1, 0, 1);
+    test_conv_rect(0, 2, 3, 9, 8, 3, 3, 3, 2, 2, 0, 0);
+    test_conv_rect(0, 2, 2, 8, 9, 3, 3, 2, 2, 1, 1, 0);
+    test_conv_rect(1, 2, 3, 4, 5, 2, 3, 2, 2, 1, 1, 0);
     test_conv_accumulate(0, 0);
     test_conv_accumulate(1, 0);
     test_conv_accumulate(0, 1);

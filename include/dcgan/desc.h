@@ -29,16 +29,17 @@ typedef enum {
     OP_COMM, OP_COUNT
 } dcgan_op;
 
-// Convolution with square kernels and no bias, said to be a plain or a transposed one.
-//   CONV_2D:           out.h = (in.h + 2 pad - K) / stride + 1,  weight [out.c, in.c, K, K]
-//   CONV_TRANSPOSE_2D: out.h = (in.h - 1) stride - 2 pad + K,    weight [in.c, out.c, K, K]
-// (the weight layouts of PyTorch's Conv2d and ConvTranspose2d). in and out may differ in dtype and
+// Convolution without bias, said to be a plain or a transposed one, with a kh x kw kernel, strides
+// sh, sw and zero padding ph, pw (rows, columns; DCGAN's are square, Inception's 1x7 and 7x1 not):
+//   CONV_2D:           out.h = (in.h + 2 ph - kh) / sh + 1,  weight [out.c, in.c, kh, kw]
+//   CONV_TRANSPOSE_2D: out.h = (in.h - 1) sh - 2 ph + kh,    weight [in.c, out.c, kh, kw]
+// (the weight layouts of PyTorch's Conv2d and ConvTranspose2d; widths alike). in and out may differ in dtype and
 // layout (a net's first layer reads fp32 NCHW data into bf16 activations, say).
 typedef enum { CONV_2D, CONV_TRANSPOSE_2D } conv_kind;
 typedef struct {
     conv_kind kind;
     tensor_desc in, out;
-    int K, stride, pad;
+    int kh, kw, sh, sw, ph, pw;
 } conv_desc;
 
 // A layer whose kernel covers its whole input or output (G's first layer: 1x1 -> 4x4, D's last:
@@ -135,6 +136,9 @@ tensor_desc tensor_f32(int n, int c, int h, int w);
 // 1 when t is stored in 16-channel blocks (LAYOUT_BLOCKED and c a multiple of 16).
 int tensor_blocked(const tensor_desc *t);
 conv_desc conv_desc_make(conv_kind kind, tensor_desc in, int out_channels, int K, int stride, int pad);
+// A rectangular kernel: kh x kw, strides sh, sw, padding ph, pw.
+conv_desc conv_desc_rect(conv_kind kind, tensor_desc in, int out_channels, int kh, int kw, int sh, int sw, int ph,
+                         int pw);
 optim_desc optim_desc_make(optimizer_kind kind, size_t n, float lr, float beta1, float beta2, float eps);
 
 size_t dtype_size(dcgan_dtype t);

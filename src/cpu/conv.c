@@ -3,8 +3,8 @@
 //
 // Both ops are described by one "lowering": an image side [n, ch, ih, iw] that is unfolded into
 // columns, and an activation side [n, oc, oh, ow] whose positions index the columns. The weight is
-// [oc, ch*K*K] in both cases: for conv2d the image is the input and the weight [OC, C, K, K]; for
-// conv_transpose2d (the adjoint of a conv) the image is the output and the weight [C, OC, K, K].
+// [oc, ch*kh*kw] in both cases: for conv2d the image is the input and the weight [OC, C, kh, kw];
+// for conv_transpose2d (the adjoint of a conv) the image is the output and the weight [C, OC, kh, kw].
 #include "dcgan/cpu.h"
 #include <cblas.h>
 #include <stdio.h>
@@ -16,17 +16,17 @@
 typedef struct {
     int ch, ih, iw;     // image side (unfolded by im2col)
     int oc, oh, ow;     // activation side; oh*ow column positions per sample
-    int K, stride, pad;
+    int kh, kw, sh, sw, ph, pw;
 } lowering;
 
 // conv2d: the image is the input; conv_transpose2d (a conv's adjoint): the image is the output.
 static lowering lowering_of(const conv_desc *d) {
     const tensor_desc *img = d->kind == CONV_2D ? &d->in : &d->out, *act = d->kind == CONV_2D ? &d->out : &d->in;
-    lowering l = {img->c, img->h, img->w, act->c, act->h, act->w, d->K, d->stride, d->pad};
+    lowering l = {img->c, img->h, img->w, act->c, act->h, act->w, d->kh, d->kw, d->sh, d->sw, d->ph, d->pw};
     return l;
 }
 
-static size_t col_rows(const lowering *l) { return (size_t)l->ch * l->K * l->K; }
+static size_t col_rows(const lowering *l) { return (size_t)l->ch * l->kh * l->kw; }
 static size_t positions(const lowering *l) { return (size_t)l->oh * l->ow; }
 
 // Samples per chunk: as many as fit the budget, at least one.
@@ -54,18 +54,18 @@ static void tap_range(int *lo, int *hi, int off, int stride, int n_in, int n_out
     *hi = b;
 }
 
-// col[ch*K*K, n*P] <- img[n, ch, ih, iw]; taps in the padding read as zero. One thread per
+// col[ch*kh*kw, n*P] <- img[n, ch, ih, iw]; taps in the padding read as zero. One thread per
 // column row, which walks every sample, so the tap ranges are computed once per row.
 static void im2col(float *col, const float *img, int n, const lowering *l) {
-    const int K = l->K, KK = K * K, s = l->stride, oh = l->oh, ow = l->ow;
+    const int KK = l->kh * l->kw, sy = l->sh, s = l->sw, oh = l->oh, ow = l->ow;
     const size_t P = positions(l), ncols = (size_t)n * P, plane = (size_t)l->ih * l->iw;
     const long rows = (long)col_rows(l);
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; r++) {
-        const int c = (int)(r / KK), kh = (int)(r % KK) / K, kw = (int)(r % K);
-        const int offy = kh - l->pad, offx = kw - l->pad;
+        const int c = (int)(r / KK), kh = (int)(r % KK) / l->kw, kw = (int)(r % l->kw);
+        const int offy = kh - l->ph, offx = kw - l->pw;
         int ylo, yhi, xlo, xhi;
-        tap_range(&ylo, &yhi, offy, s, l->ih, oh);
+        tap_range(&ylo, &yhi, offy, sy, l->ih, oh);
         tap_range(&xlo, &xhi, offx, s, l->iw, ow);
         for (int b = 0; b < n; b++) {
             const float *src = img + ((size_t)b * l->ch + c) * plane;
@@ -73,7 +73,7 @@ static void im2col(float *col, const float *img, int n, const lowering *l) {
             memset(dst, 0, (size_t)ylo * ow * sizeof(float));
             for (int y = ylo; y < yhi; y++) {
                 float *d = dst + (size_t)y * ow;
-                const float *row = src + (size_t)(y * s + offy) * l->iw;
+                const float *row = src + (size_t)(y * sy + offy) * l->iw;
                 for (int x = 0; x < xlo; x++) d[x] = 0.0f;
                 if (s == 1) {
                     memcpy(d + xlo, row + xlo + offx, (size_t)(xhi - xlo) * sizeof(float));
@@ -87,10 +87,10 @@ static void im2col(float *col, const float *img, int n, const lowering *l) {
     }
 }
 
-// img[n, ch, ih, iw] <- sum over taps of col[ch*K*K, n*P] (overwrites). One thread per image
+// img[n, ch, ih, iw] <- sum over taps of col[ch*kh*kw, n*P] (overwrites). One thread per image
 // plane, so the scatter needs no atomics and is deterministic.
 static void col2im(float *img, const float *col, int n, const lowering *l) {
-    const int K = l->K, s = l->stride, ow = l->ow;
+    const int sy = l->sh, s = l->sw, ow = l->ow;
     const size_t P = positions(l), ncols = (size_t)n * P, plane = (size_t)l->ih * l->iw;
     const long tasks = (long)n * l->ch;
 #pragma omp parallel for schedule(static)
@@ -98,17 +98,17 @@ static void col2im(float *img, const float *col, int n, const lowering *l) {
         const int b = (int)(t / l->ch), c = (int)(t % l->ch);
         float *dst = img + (size_t)t * plane;
         memset(dst, 0, plane * sizeof(float));
-        for (int kh = 0; kh < K; kh++) {
-            const int offy = kh - l->pad;
+        for (int kh = 0; kh < l->kh; kh++) {
+            const int offy = kh - l->ph;
             int ylo, yhi;
-            tap_range(&ylo, &yhi, offy, s, l->ih, l->oh);
-            for (int kw = 0; kw < K; kw++) {
-                const int offx = kw - l->pad;
+            tap_range(&ylo, &yhi, offy, sy, l->ih, l->oh);
+            for (int kw = 0; kw < l->kw; kw++) {
+                const int offx = kw - l->pw;
                 int xlo, xhi;
                 tap_range(&xlo, &xhi, offx, s, l->iw, ow);
-                const float *src = col + ((size_t)c * K * K + (size_t)kh * K + kw) * ncols + (size_t)b * P;
+                const float *src = col + ((size_t)c * l->kh * l->kw + (size_t)kh * l->kw + kw) * ncols + (size_t)b * P;
                 for (int y = ylo; y < yhi; y++) {
-                    float *row = dst + (size_t)(y * s + offy) * l->iw;
+                    float *row = dst + (size_t)(y * sy + offy) * l->iw;
                     const float *sr = src + (size_t)y * ow;
                     for (int x = xlo; x < xhi; x++) row[x * s + offx] += sr[x];
                 }
@@ -206,8 +206,8 @@ static float *workspace_for(const dcgan_backend *be, const conv_desc *d) {
     return work;
 }
 
-// conv2d:           in [B, C, H, W], weight [OC, C, K, K], out [B, OC, OH, OW]
-// conv_transpose2d: in [B, C, H, W], weight [C, OC, K, K], out [B, OC, OH, OW]
+// conv2d:           in [B, C, H, W], weight [OC, C, kh, kw], out [B, OC, OH, OW]
+// conv_transpose2d: in [B, C, H, W], weight [C, OC, kh, kw], out [B, OC, OH, OW]
 void cpu_conv_forward(const dcgan_backend *be, void *out, const void *in, const float *w, const conv_desc *d) {
     float *work = workspace_for(be, d);
     lowering l = lowering_of(d);

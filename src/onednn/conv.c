@@ -30,7 +30,7 @@ typedef struct {
 struct oconv {
     conv_desc d;
     dnnl_data_type_t ct;            // the arithmetic: bf16 when either side is bf16
-    dnnl_memory_desc_t wplain;      // fp32 weights as PyTorch keeps them: [OC, C, K, K] / [C, OC, K, K]
+    dnnl_memory_desc_t wplain;      // fp32 weights as PyTorch keeps them: [OC, C, kh, kw] / [C, OC, kh, kw]
     dnnl_memory_desc_t w_fwd, w_bwd;    // the copies forward and backward-data read
     direction fwd, bwd_d, bwd_w;
     prim dw_add;                    // bwd_w's weight gradient added into the caller's
@@ -51,7 +51,7 @@ static void md_of(dnnl_memory_desc_t *md, const tensor_desc *t, dnnl_data_type_t
 
 static dnnl_status_t desc_init(op_desc *u, const conv_desc *d, int dir, const dnnl_memory_desc_t *src,
                                const dnnl_memory_desc_t *w, const dnnl_memory_desc_t *dst) {
-    dnnl_dims_t strides = {d->stride, d->stride}, pad = {d->pad, d->pad};
+    dnnl_dims_t strides = {d->sh, d->sw}, pad = {d->ph, d->pw};
     if (d->kind == CONV_TRANSPOSE_2D) {
         const dnnl_alg_kind_t alg = dnnl_deconvolution_direct;
         if (dir == FWD)
@@ -176,7 +176,7 @@ static oconv *plan(onednn_ctx *c, const conv_desc *d, char *err, size_t errlen) 
     k->d = *d;
     k->ct = in->dtype == DTYPE_BF16 || out->dtype == DTYPE_BF16 ? dnnl_bf16 : dnnl_f32;
     const int deconv = d->kind == CONV_TRANSPOSE_2D;
-    dnnl_dims_t wdims = {out->c, in->c, d->K, d->K};
+    dnnl_dims_t wdims = {out->c, in->c, d->kh, d->kw};
     DNNL_CHECK(dnnl_memory_desc_init_by_tag(&k->wplain, 4, wdims, dnnl_f32, deconv ? dnnl_iohw : dnnl_oihw));
     dnnl_memory_desc_t w_any, dw_any, in_user, out_user, in_c, out_c, in_o, out_o;
     DNNL_CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wdims, k->ct, dnnl_format_tag_any));
@@ -338,7 +338,8 @@ void onednn_conv_backward_filter(const dcgan_backend *be, float *dw, const void 
 static conv_desc conv_of(const dense_desc *d) {
     DCGAN_REQUIRE(dense_desc_valid(d));
     conv_desc c = {.kind = d->transposed ? CONV_TRANSPOSE_2D : CONV_2D, .in = d->in, .out = d->out,
-                   .K = d->transposed ? d->out.h : d->in.h, .stride = 1, .pad = 0};
+                   .kh = d->transposed ? d->out.h : d->in.h, .kw = d->transposed ? d->out.w : d->in.w,
+                   .sh = 1, .sw = 1, .ph = 0, .pw = 0};
     DCGAN_REQUIRE(d->transposed ? d->in.h == 1 && d->in.w == 1 && d->out.h == d->out.w
                                 : d->out.h == 1 && d->out.w == 1 && d->in.h == d->in.w);
     return c;
