@@ -160,11 +160,7 @@ __global__ void bn_global_stats_kernel(float *__restrict__ save_mean, float *__r
                                        const double *__restrict__ sums, int C, double N, float momentum, float eps) {
     const int c = blockIdx.x * blockDim.x + threadIdx.x;
     if (c >= C) return;
-    double mean, var, invstd;
-    bn_stats_from_sums(sums[c], sums[C + c], N, (double)eps, &mean, &var, &invstd);
-    save_mean[c] = (float)mean;
-    save_invstd[c] = (float)invstd;
-    if (running) bn_running_update(running, C, c, mean, var, N, momentum);
+    bn_global_channel(save_mean, save_invstd, running, sums, C, c, N, (double)eps, momentum);
     if (batches_tracked && c == 0) ++*batches_tracked;
 }
 

@@ -93,6 +93,16 @@ DCGAN_HD void bn_stats_from_sums(double sum, double sumsq, double n, double eps,
     *var = v > 0.0 ? v : 0.0;
     *invstd = 1.0 / sqrt(*var + eps);
 }
+// Synchronised batchnorm, channel c: the saved mean and 1 / std, and the running statistics, from
+// sums [2C] (sum x, then sum x^2) over the n values of every rank's batch.
+DCGAN_HD void bn_global_channel(float *save_mean, float *save_invstd, float *running, const double *sums, int C,
+                                int c, double n, double eps, double momentum) {
+    double mean, var, invstd;
+    bn_stats_from_sums(sums[c], sums[C + c], n, eps, &mean, &var, &invstd);
+    save_mean[c] = (float)mean;
+    save_invstd[c] = (float)invstd;
+    if (running) bn_running_update(running, C, c, mean, var, n, momentum);
+}
 // din = dy * k + (x - mean) * m + k0, the batch-statistics gradient (k, m, k0 per channel).
 DCGAN_HD float bn_input_grad(float dy, float x, float mean, float k, float m, float k0) {
     return hd_add(hd_add(hd_mul(dy, k), hd_mul(hd_sub(x, mean), m)), k0);

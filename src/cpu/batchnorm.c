@@ -199,11 +199,7 @@ void cpu_batchnorm_forward_global(const dcgan_backend *be, void *out_, float *sa
     const double N = (double)d->group_n * HW;
 #pragma omp parallel for schedule(static)
     for (int c = 0; c < C; c++) {
-        double mean, var, invstd;
-        bn_stats_from_sums(sums[c], sums[C + c], N, d->eps, &mean, &var, &invstd);
-        save_mean[c] = (float)mean;
-        save_invstd[c] = (float)invstd;
-        if (running) bn_running_update(running, C, c, mean, var, N, d->momentum);
+        bn_global_channel(save_mean, save_invstd, running, sums, C, c, N, d->eps, d->momentum);
         // the scale from the saved (float) 1/std, as the CUDA op computes it
         affine_channel(out, in, B, C, HW, c, save_mean[c], (float)(gamma[c] * (double)save_invstd[c]), beta[c],
                        d->act_slope);

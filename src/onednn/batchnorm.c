@@ -296,11 +296,7 @@ void onednn_batchnorm_forward_global(const dcgan_backend *be, void *out, float *
     const double N = (double)d->group_n * it.s.HW;
     float scale[C > 0 ? C : 1];
     for (int c = 0; c < C; c++) {
-        double mean, var, invstd;
-        bn_stats_from_sums(sums[c], sums[C + c], N, d->eps, &mean, &var, &invstd);
-        save_mean[c] = (float)mean;
-        save_invstd[c] = (float)invstd;
-        if (running) bn_running_update(running, C, c, mean, var, N, d->momentum);
+        bn_global_channel(save_mean, save_invstd, running, sums, C, c, N, d->eps, d->momentum);
         scale[c] = (float)(gamma[c] * (double)save_invstd[c]);   // from the saved 1/std, as the other backends
     }
     const float slope = d->act_slope;
