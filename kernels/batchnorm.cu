@@ -71,6 +71,22 @@ __global__ void bn_forward_eval_kernel(float *__restrict__ out, const float *__r
     }
 }
 
+// Channel c's sums of dy and dy * (x - mean), dy = act'(out) * dout (or dout itself when out is
+// NULL): this thread's share in float, then the block's totals in double, for every thread.
+__device__ __forceinline__ void channel_grad_sums(double &sdy, double &sdyx, const float *__restrict__ dout,
+                                                  const float *__restrict__ out, const float *__restrict__ in,
+                                                  float meanf, int B, int C, int HW, int c, float slope) {
+    float a = 0.0f, b = 0.0f;
+    FOR_CHANNEL(i) {
+        const float dy = out ? act_fused_grad(dout[i], out[i], slope) : dout[i];
+        a += dy;
+        b += dy * (in[i] - meanf);
+    }
+    sdy = a;
+    sdyx = b;
+    block_sum2<BN_THREADS>(sdy, sdyx);
+}
+
 __global__ void bn_backward_kernel(float *__restrict__ din, float *__restrict__ dgamma, float *__restrict__ dbeta,
                                    const float *__restrict__ dout, const float *__restrict__ out,
                                    const float *__restrict__ in, const float *__restrict__ save_mean,
@@ -79,14 +95,8 @@ __global__ void bn_backward_kernel(float *__restrict__ din, float *__restrict__ 
     const int c = blockIdx.x;
     const size_t N = (size_t)B * HW;
     const float meanf = save_mean[c];
-    float a = 0.0f, b = 0.0f;   // sum dy, sum dy * (x - mean) over this thread's values
-    FOR_CHANNEL(i) {
-        const float dy = out ? act_fused_grad(dout[i], out[i], slope) : dout[i];
-        a += dy;
-        b += dy * (in[i] - meanf);
-    }
-    double sdy = a, sdyx = b;
-    block_sum2<BN_THREADS>(sdy, sdyx);
+    double sdy, sdyx;
+    channel_grad_sums(sdy, sdyx, dout, out, in, meanf, B, C, HW, c, slope);
     const double invstd = save_invstd[c];
     if (threadIdx.x == 0) {
         dbeta[c] += (float)sdy;
@@ -181,15 +191,8 @@ __global__ void bn_backward_sums_kernel(double *__restrict__ sums, float *__rest
                                         const float *__restrict__ save_mean, const float *__restrict__ save_invstd,
                                         int B, int C, int HW, float slope) {
     const int c = blockIdx.x;
-    const float meanf = save_mean[c];
-    float a = 0.0f, b = 0.0f;
-    FOR_CHANNEL(i) {
-        const float dy = out ? act_fused_grad(dout[i], out[i], slope) : dout[i];
-        a += dy;
-        b += dy * (in[i] - meanf);
-    }
-    double sdy = a, sdyx = b;
-    block_sum2<BN_THREADS>(sdy, sdyx);
+    double sdy, sdyx;
+    channel_grad_sums(sdy, sdyx, dout, out, in, save_mean[c], B, C, HW, c, slope);
     if (threadIdx.x == 0) {
         sums[c] = sdy;
         sums[C + c] = sdyx;
