@@ -175,27 +175,72 @@ static void reduce(double *sum, const double *part, const items *it) {
 // The lanes' per-channel values of channel block cb.
 #define LANES(it, cb) ((size_t)(cb) * (it)->s.L)
 
+// --- the passes over every item, across the thread team ---------------------------------------------
+
+// res: [C], each channel's sum of x (mean NULL) or of (x - mean)^2 (mean: [C]); part: [B][C] the
+// per-sample sums on the way.
+static void sum_pass(double *res, double *part, const items *it, const void *in, const double *mean) {
+    const long T = (long)it->B * it->CB;
+#pragma omp parallel for schedule(static)
+    for (long t = 0; t < T; t++) {
+        const size_t c0 = LANES(it, t % it->CB);
+        item_sum(&it->s, part + (size_t)(t / it->CB) * it->C + c0, at(in, it, t), mean ? mean + c0 : NULL);
+    }
+    reduce(res, part, it);
+}
+
+// out = act((in - mean) * scale + shift), per-channel mean, scale, shift: [C].
+static void affine_pass(void *out, const items *it, const void *in, const float *mean, const float *scale,
+                        const float *shift, float slope) {
+    const long T = (long)it->B * it->CB;
+#pragma omp parallel for schedule(static)
+    for (long t = 0; t < T; t++) {
+        const size_t c0 = LANES(it, t % it->CB);
+        item_affine(&it->s, at_w(out, it, t), at(in, it, t), mean + c0, scale + c0, shift + c0, slope);
+    }
+}
+
+// sdy, sdyx: [C], each channel's sum of dy and of dy * (x - mean), dy = act'(out) * dout (or dout
+// itself when out is NULL); part: [2][B][C] the per-sample sums on the way.
+static void gsum_pass(double *sdy, double *sdyx, double *part, const items *it, const void *dout, const void *out,
+                      const void *in, const float *mean, float slope) {
+    const long T = (long)it->B * it->CB;
+    double *pdy = part, *pdyx = part + (size_t)it->B * it->C;
+#pragma omp parallel for schedule(static)
+    for (long t = 0; t < T; t++) {
+        const size_t c0 = LANES(it, t % it->CB), off = (size_t)(t / it->CB) * it->C + c0;
+        item_gsum(&it->s, pdy + off, pdyx + off, at(dout, it, t), at(out, it, t), at(in, it, t), mean + c0, slope);
+    }
+    reduce(sdy, pdy, it);
+    reduce(sdyx, pdyx, it);
+}
+
+// din = dy * k + (x - mean) * m + k0 (dy as in gsum_pass), per-channel mean, k, m, k0: [C].
+static void dx_pass(void *din, const items *it, const void *dout, const void *out, const void *in, const float *mean,
+                    const float *k, const float *m, const float *k0, float slope) {
+    const long T = (long)it->B * it->CB;
+#pragma omp parallel for schedule(static)
+    for (long t = 0; t < T; t++) {
+        const size_t c0 = LANES(it, t % it->CB);
+        item_dx(&it->s, at_w(din, it, t), at(dout, it, t), at(out, it, t), at(in, it, t), mean + c0, k + c0, m + c0,
+                k0 + c0, slope);
+    }
+}
+
+// --- the table's rows ---------------------------------------------------------------------------------
+
 void onednn_batchnorm_forward_train(const dcgan_backend *be, void *out, float *save_mean, float *save_invstd,
                                     float *running, int64_t *batches_tracked, const void *in, const float *gamma,
                                     const float *beta, const bn_desc *d) {
     const items it = items_of(d);
     const int C = it.C;
-    const long T = (long)it.B * it.CB;
     const double N = (double)it.B * it.s.HW;
     double *part = partials(be, &it), *sum = part + (size_t)it.B * C;   // sum: [C] past the first B*C
     double mean_d[C > 0 ? C : 1];
     float meanf[C > 0 ? C : 1], scale[C > 0 ? C : 1];
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++)
-        item_sum(&it.s, part + (size_t)(t / it.CB) * C + LANES(&it, t % it.CB), at(in, &it, t), NULL);
-    reduce(sum, part, &it);
+    sum_pass(sum, part, &it, in, NULL);
     for (int c = 0; c < C; c++) mean_d[c] = sum[c] / N;
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++) {
-        const size_t c0 = LANES(&it, t % it.CB);
-        item_sum(&it.s, part + (size_t)(t / it.CB) * C + c0, at(in, &it, t), mean_d + c0);
-    }
-    reduce(sum, part, &it);
+    sum_pass(sum, part, &it, in, mean_d);
     for (int c = 0; c < C; c++) {
         const double var = sum[c] / N, invstd = 1.0 / sqrt(var + d->eps);
         save_mean[c] = meanf[c] = (float)mean_d[c];
@@ -203,12 +248,7 @@ void onednn_batchnorm_forward_train(const dcgan_backend *be, void *out, float *s
         scale[c] = (float)(gamma[c] * invstd);
         if (running) bn_running_update(running, C, c, mean_d[c], var, N, (double)d->momentum);
     }
-    const float slope = d->act_slope;
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++) {
-        const size_t c0 = LANES(&it, t % it.CB);
-        item_affine(&it.s, at_w(out, &it, t), at(in, &it, t), meanf + c0, scale + c0, beta + c0, slope);
-    }
+    affine_pass(out, &it, in, meanf, scale, beta, d->act_slope);
     if (batches_tracked) ++*batches_tracked;
 }
 
@@ -219,13 +259,7 @@ void onednn_batchnorm_forward_eval(const dcgan_backend *be, void *out, const voi
     const int C = it.C;
     float scale[C > 0 ? C : 1];
     for (int c = 0; c < C; c++) scale[c] = (float)(gamma[c] / sqrt((double)running[C + c] + d->eps));
-    const long T = (long)it.B * it.CB;
-    const float slope = d->act_slope;
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++) {
-        const size_t c0 = LANES(&it, t % it.CB);
-        item_affine(&it.s, at_w(out, &it, t), at(in, &it, t), running + c0, scale + c0, beta + c0, slope);
-    }
+    affine_pass(out, &it, in, running, scale, beta, d->act_slope);
 }
 
 void onednn_batchnorm_backward(const dcgan_backend *be, void *din, float *dgamma, float *dbeta, const void *dout,
@@ -233,21 +267,12 @@ void onednn_batchnorm_backward(const dcgan_backend *be, void *din, float *dgamma
                                const float *gamma, const bn_desc *d) {
     const items it = items_of(d);
     const int C = it.C;
-    const long T = (long)it.B * it.CB;
     const double N = (double)it.B * it.s.HW;
     const float slope = d->act_slope;
     const void *out = slope == 1.0f ? NULL : out_;   // no activation: dout is already d bn(in)
-    double *pdy = partials(be, &it), *pdyx = pdy + (size_t)it.B * C;
     double sdy[C > 0 ? C : 1], sdyx[C > 0 ? C : 1];
     float kf[C > 0 ? C : 1], mf[C > 0 ? C : 1], k0f[C > 0 ? C : 1];
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++) {
-        const size_t off = (size_t)(t / it.CB) * C + LANES(&it, t % it.CB);
-        item_gsum(&it.s, pdy + off, pdyx + off, at(dout, &it, t), at(out, &it, t), at(in, &it, t),
-                  save_mean + LANES(&it, t % it.CB), slope);
-    }
-    reduce(sdy, pdy, &it);
-    reduce(sdyx, pdyx, &it);
+    gsum_pass(sdy, sdyx, partials(be, &it), &it, dout, out, in, save_mean, slope);
     for (int c = 0; c < C; c++) {
         const double invstd = save_invstd[c], k = gamma[c] * invstd;
         dbeta[c] += (float)sdy[c];
@@ -256,12 +281,7 @@ void onednn_batchnorm_backward(const dcgan_backend *be, void *din, float *dgamma
         mf[c] = (float)(-k * sdyx[c] * invstd * invstd / N);
         k0f[c] = (float)(-k * sdy[c] / N);
     }
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++) {
-        const size_t c0 = LANES(&it, t % it.CB);
-        item_dx(&it.s, at_w(din, &it, t), at(dout, &it, t), at(out, &it, t), at(in, &it, t), save_mean + c0, kf + c0,
-                mf + c0, k0f + c0, slope);
-    }
+    dx_pass(din, &it, dout, out, in, save_mean, kf, mf, k0f, slope);
 }
 
 // --- synchronised batchnorm (--sync-bn): the local sums, and the passes that use every rank's ---
@@ -270,19 +290,10 @@ void onednn_batchnorm_sums(const dcgan_backend *be, double *sums, const void *in
     // sums: [2C] (sum x, then sum x^2 of the local batch)
     const items it = items_of(d);
     const int C = it.C;
-    const long T = (long)it.B * it.CB;
     double *part = partials(be, &it), zero[C > 0 ? C : 1];
     for (int c = 0; c < C; c++) zero[c] = 0.0;
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++)
-        item_sum(&it.s, part + (size_t)(t / it.CB) * C + LANES(&it, t % it.CB), at(in, &it, t), NULL);
-    reduce(sums, part, &it);
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++) {   // squares: deviations from 0
-        const size_t c0 = LANES(&it, t % it.CB);
-        item_sum(&it.s, part + (size_t)(t / it.CB) * C + c0, at(in, &it, t), zero + c0);
-    }
-    reduce(sums + C, part, &it);
+    sum_pass(sums, part, &it, in, NULL);
+    sum_pass(sums + C, part, &it, in, zero);   // squares: deviations from 0
 }
 
 void onednn_batchnorm_forward_global(const dcgan_backend *be, void *out, float *save_mean, float *save_invstd,
@@ -292,19 +303,13 @@ void onednn_batchnorm_forward_global(const dcgan_backend *be, void *out, float *
     const items it = items_of(d);
     DCGAN_REQUIRE(d->group_n >= d->x.n);
     const int C = it.C;
-    const long T = (long)it.B * it.CB;
     const double N = (double)d->group_n * it.s.HW;
     float scale[C > 0 ? C : 1];
     for (int c = 0; c < C; c++) {
         bn_global_channel(save_mean, save_invstd, running, sums, C, c, N, d->eps, d->momentum);
         scale[c] = (float)(gamma[c] * (double)save_invstd[c]);   // from the saved 1/std, as the other backends
     }
-    const float slope = d->act_slope;
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++) {
-        const size_t c0 = LANES(&it, t % it.CB);
-        item_affine(&it.s, at_w(out, &it, t), at(in, &it, t), save_mean + c0, scale + c0, beta + c0, slope);
-    }
+    affine_pass(out, &it, in, save_mean, scale, beta, d->act_slope);
     if (batches_tracked) ++*batches_tracked;
 }
 
@@ -314,18 +319,9 @@ void onednn_batchnorm_backward_sums(const dcgan_backend *be, double *sums, float
     // sums: [2C] (sum dy, then sum dy * (x - mean) of the local batch)
     const items it = items_of(d);
     const int C = it.C;
-    const long T = (long)it.B * it.CB;
     const float slope = d->act_slope;
     const void *out = slope == 1.0f ? NULL : out_;
-    double *pdy = partials(be, &it), *pdyx = pdy + (size_t)it.B * C;
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++) {
-        const size_t off = (size_t)(t / it.CB) * C + LANES(&it, t % it.CB);
-        item_gsum(&it.s, pdy + off, pdyx + off, at(dout, &it, t), at(out, &it, t), at(in, &it, t),
-                  save_mean + LANES(&it, t % it.CB), slope);
-    }
-    reduce(sums, pdy, &it);
-    reduce(sums + C, pdyx, &it);
+    gsum_pass(sums, sums + C, partials(be, &it), &it, dout, out, in, save_mean, slope);
     for (int c = 0; c < C; c++) {
         dbeta[c] += (float)sums[c];
         dgamma[c] += (float)(sums[C + c] * save_invstd[c]);
@@ -338,7 +334,6 @@ void onednn_batchnorm_backward_global(const dcgan_backend *be, void *din, const 
     (void)be;
     const items it = items_of(d);
     const int C = it.C;
-    const long T = (long)it.B * it.CB;
     const double N = (double)d->group_n * it.s.HW;
     const float slope = d->act_slope;
     const void *out = slope == 1.0f ? NULL : out_;
@@ -349,10 +344,5 @@ void onednn_batchnorm_backward_global(const dcgan_backend *be, void *din, const 
         mf[c] = (float)(-k * sums[C + c] * invstd * invstd / N);
         k0f[c] = (float)(-k * sums[c] / N);
     }
-#pragma omp parallel for schedule(static)
-    for (long t = 0; t < T; t++) {
-        const size_t c0 = LANES(&it, t % it.CB);
-        item_dx(&it.s, at_w(din, &it, t), at(dout, &it, t), at(out, &it, t), at(in, &it, t), save_mean + c0, kf + c0,
-                mf + c0, k0f + c0, slope);
-    }
+    dx_pass(din, &it, dout, out, in, save_mean, kf, mf, k0f, slope);
 }
