@@ -41,8 +41,9 @@ ONEDNN_CLONES static void bwd_f32(float *din, const float *dout, const float *ou
     }
 }
 
-void onednn_activation_forward(const dcgan_backend *be, void *out, const void *in, const act_desc *d) {
-    (void)be;
+// The forward (dst = act(src)) or, with backward set, the gradient (dst = act'(out) * src) over the
+// elements of d->x, in chunks across the thread team.
+static void run(void *dst, const void *src, const void *out, int backward, const act_desc *d) {
     DCGAN_REQUIRE(d->x.dtype == DTYPE_F32 || d->x.dtype == DTYPE_BF16);
     const int bf = d->x.dtype == DTYPE_BF16;
     const size_t n = tensor_numel(&d->x);
@@ -50,21 +51,23 @@ void onednn_activation_forward(const dcgan_backend *be, void *out, const void *i
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (long i = 0; i < chunks; i++) {
         size_t a = (size_t)i * CHUNK, m = n - a < CHUNK ? n - a : CHUNK;
-        if (bf) fwd_bf16((uint16_t *)out + a, (const uint16_t *)in + a, m, d->kind, d->slope);
-        else fwd_f32((float *)out + a, (const float *)in + a, m, d->kind, d->slope);
+        if (backward && bf)
+            bwd_bf16((uint16_t *)dst + a, (const uint16_t *)src + a, (const uint16_t *)out + a, m, d->kind, d->slope);
+        else if (backward)
+            bwd_f32((float *)dst + a, (const float *)src + a, (const float *)out + a, m, d->kind, d->slope);
+        else if (bf)
+            fwd_bf16((uint16_t *)dst + a, (const uint16_t *)src + a, m, d->kind, d->slope);
+        else
+            fwd_f32((float *)dst + a, (const float *)src + a, m, d->kind, d->slope);
     }
+}
+
+void onednn_activation_forward(const dcgan_backend *be, void *out, const void *in, const act_desc *d) {
+    (void)be;
+    run(out, in, NULL, 0, d);
 }
 
 void onednn_activation_backward(const dcgan_backend *be, void *din, const void *dout, const void *out, const act_desc *d) {
     (void)be;
-    DCGAN_REQUIRE(d->x.dtype == DTYPE_F32 || d->x.dtype == DTYPE_BF16);
-    const int bf = d->x.dtype == DTYPE_BF16;
-    const size_t n = tensor_numel(&d->x);
-    const long chunks = (long)((n + CHUNK - 1) / CHUNK);
-#pragma omp parallel for schedule(static) if (chunks > 1)
-    for (long i = 0; i < chunks; i++) {
-        size_t a = (size_t)i * CHUNK, m = n - a < CHUNK ? n - a : CHUNK;
-        if (bf) bwd_bf16((uint16_t *)din + a, (const uint16_t *)dout + a, (const uint16_t *)out + a, m, d->kind, d->slope);
-        else bwd_f32((float *)din + a, (const float *)dout + a, (const float *)out + a, m, d->kind, d->slope);
-    }
+    run(din, dout, out, 1, d);
 }

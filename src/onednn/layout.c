@@ -11,23 +11,20 @@ ONEDNN_CLONES static void from_bf16(float *dst, const uint16_t *src, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] = bf16_to(src[i]);
 }
 
-void bf16_from_f32(uint16_t *dst, const float *src, size_t n) {
+// dst = src converted, fp32 to bf16 (bf16_out set) or back, in chunks across the thread team.
+static void convert(void *dst, const void *src, size_t n, int bf16_out) {
     const long chunks = (long)((n + CHUNK - 1) / CHUNK);
 #pragma omp parallel for schedule(static) if (chunks > 1)
     for (long i = 0; i < chunks; i++) {
         size_t a = (size_t)i * CHUNK, m = n - a < CHUNK ? n - a : CHUNK;
-        to_bf16(dst + a, src + a, m);
+        if (bf16_out) to_bf16((uint16_t *)dst + a, (const float *)src + a, m);
+        else from_bf16((float *)dst + a, (const uint16_t *)src + a, m);
     }
 }
 
-void f32_from_bf16(float *dst, const uint16_t *src, size_t n) {
-    const long chunks = (long)((n + CHUNK - 1) / CHUNK);
-#pragma omp parallel for schedule(static) if (chunks > 1)
-    for (long i = 0; i < chunks; i++) {
-        size_t a = (size_t)i * CHUNK, m = n - a < CHUNK ? n - a : CHUNK;
-        from_bf16(dst + a, src + a, m);
-    }
-}
+void bf16_from_f32(uint16_t *dst, const float *src, size_t n) { convert(dst, src, n, 1); }
+
+void f32_from_bf16(float *dst, const uint16_t *src, size_t n) { convert(dst, src, n, 0); }
 
 // Index in t's format of element (n, c, s), s = y * w + x.
 static size_t index_of(const tensor_desc *t, int n, int c, size_t s) {
