@@ -86,22 +86,26 @@ const char *backend_list(void) {
 #endif
 }
 
+#if defined(DCGAN_HAVE_ONEDNN) || defined(DCGAN_HAVE_CUDA)
+// Appends "\n<name>: " and the library versions that versions writes to the n characters in buf.
+static int append_versions(char *buf, size_t len, int n, const char *name, int (*versions)(char *, size_t)) {
+    if (n < 0 || (size_t)n >= len) return n;
+    n += snprintf(buf + n, len - n, "\n%s: ", name);
+    if (n < 0 || (size_t)n >= len) return n;
+    return n + versions(buf + n, len - n);
+}
+#endif
+
 int backend_versions(char *buf, size_t len) {
     const dcgan_backend *cpu = backend_cpu();
     int n = snprintf(buf, len, "dcgan %s\nbackends: %s\n", DCGAN_VERSION, backend_list());
     if (n < 0 || (size_t)n >= len) return n;
     n += cpu->describe(cpu, buf + n, len - n);
 #ifdef DCGAN_HAVE_ONEDNN
-    if (n < 0 || (size_t)n >= len) return n;
-    n += snprintf(buf + n, len - n, "\nonednn: ");
-    if (n < 0 || (size_t)n >= len) return n;
-    n += onednn_library_versions(buf + n, len - n);
+    n = append_versions(buf, len, n, "onednn", onednn_library_versions);
 #endif
 #ifdef DCGAN_HAVE_CUDA
-    if (n < 0 || (size_t)n >= len) return n;
-    n += snprintf(buf + n, len - n, "\ncuda: ");
-    if (n < 0 || (size_t)n >= len) return n;
-    n += cuda_library_versions(buf + n, len - n);
+    n = append_versions(buf, len, n, "cuda", cuda_library_versions);
 #endif
     return n;
 }
