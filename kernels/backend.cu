@@ -67,6 +67,13 @@ void cuda_copy(const dcgan_backend *be, void *dst, const void *src, size_t bytes
     if (bytes) CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_of(be)->stream));
 }
 
+void cuda_copy_2d(const dcgan_backend *be, void *dst, size_t dst_pitch, const void *src, size_t src_pitch, size_t width,
+                  size_t rows) {
+    if (width && rows)
+        CUDA_CHECK(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice,
+                                     ctx_of(be)->stream));
+}
+
 void cuda_zero(const dcgan_backend *be, void *p, size_t bytes) {
     if (bytes) CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, ctx_of(be)->stream));
 }

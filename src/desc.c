@@ -23,6 +23,14 @@ conv_desc conv_desc_rect(conv_kind kind, tensor_desc in, int out_channels, int k
     return d;
 }
 
+pool_desc pool_desc_make(pool_kind kind, tensor_desc in, int k, int stride, int pad, int count_pad) {
+    pool_desc d = {.kind = kind, .in = in, .out = in, .kh = k, .kw = k, .sh = stride, .sw = stride, .ph = pad, .pw = pad,
+                   .count_pad = count_pad};
+    d.out.h = conv_out_size(CONV_2D, in.h, k, stride, pad);
+    d.out.w = conv_out_size(CONV_2D, in.w, k, stride, pad);
+    return d;
+}
+
 conv_desc conv_desc_make(conv_kind kind, tensor_desc in, int out_channels, int K, int stride, int pad) {
     return conv_desc_rect(kind, in, out_channels, K, K, stride, stride, pad, pad);
 }
@@ -59,7 +67,7 @@ const char *layout_name(dcgan_layout l) {
 
 const char *op_name(dcgan_op op) {
     static const char *const names[OP_COUNT] = {"conv", "dense", "batchnorm", "activation", "loss", "optim",
-                                                "noise", "data", "concat", "comm"};
+                                                "noise", "data", "concat", "comm", "pool", "resize"};
     return (unsigned)op < OP_COUNT ? names[op] : "unknown op";
 }
 

@@ -107,6 +107,13 @@
     /* class conditioning: one-hot planes appended, and the gradient's data channels taken back out */ \
     X(void, concat_onehot, (const dcgan_backend *be, float *out, const float *in, const int32_t *classes, const concat_desc *d)) \
     X(void, slice_channels, (const dcgan_backend *be, float *out, const float *in, const concat_desc *d)) \
+    /* pooling and bilinear resizing (Inception-v3's, for FID); forward only */ \
+    X(void, pool_forward, (const dcgan_backend *be, void *out, const void *in, const pool_desc *d)) \
+    X(void, resize_bilinear, (const dcgan_backend *be, void *out, const void *in, const resize_desc *d)) \
+    /* rows copies of width bytes from src (rows src_pitch apart) to dst (dst_pitch apart): a */ \
+    /* channel range of a batch, e.g. one branch of a concatenation */ \
+    X(void, copy_2d, (const dcgan_backend *be, void *dst, size_t dst_pitch, const void *src, size_t src_pitch, \
+                      size_t width, size_t rows)) \
     /* data parallelism (include/dcgan/comm.h): comm_attach makes the backend's side of the ranks' */ \
     /* communicator once, before training (CUDA: an NCCL communicator bootstrapped through MPI, and */ \
     /* its own stream); 0, or -1 with err set. allreduce starts the reduction of d (desc.h: */ \

@@ -26,7 +26,7 @@ typedef struct {
 // The ops a backend implements, one per source file (src/cpu/<name>.c, kernels/<name>.cu).
 typedef enum {
     OP_CONV, OP_DENSE, OP_BATCHNORM, OP_ACTIVATION, OP_LOSS, OP_OPTIM, OP_NOISE, OP_DATA, OP_CONCAT,
-    OP_COMM, OP_COUNT
+    OP_COMM, OP_POOL, OP_RESIZE, OP_COUNT
 } dcgan_op;
 
 // Convolution without bias, said to be a plain or a transposed one, with a kh x kw kernel, strides
@@ -120,6 +120,28 @@ typedef struct {
     int nclasses;
 } concat_desc;
 
+// Pooling over kh x kw windows with strides sh, sw and padding ph, pw (out = (in + 2p - k) / s + 1,
+// rounded down as PyTorch's default): the maximum (padding never wins), or the average over the
+// window's inside (count_pad 0, TensorFlow's and Inception's) or over all of it (count_pad 1).
+typedef enum { POOL_MAX, POOL_AVG } pool_kind;
+typedef struct {
+    pool_kind kind;
+    tensor_desc in, out;
+    int kh, kw, sh, sw, ph, pw;
+    int count_pad;
+} pool_desc;
+
+// Bilinear resize (PyTorch's interpolate, align_corners False, no antialiasing) of in to out's
+// height and width, then out = scale * value + shift; a 1-channel input fills every output channel
+// (gray images for a 3-channel network). quantize: the input holds [-1, 1] images, read as the
+// 8-bit pixels their PNG files store, / 255 (so features of generated images equal those of the
+// files `dcgan sample --out-dir` writes).
+typedef struct {
+    tensor_desc in, out;
+    float scale, shift;
+    int quantize;
+} resize_desc;
+
 // An all-reduce across the ranks of the communicator attached to the backend (comm_attach), in
 // place: buf[i] = scale * (sum over the ranks of buf[i]), n floats (f64 = 0) or doubles (f64 = 1).
 // slot (0..3) names the reduction for allreduce_wait; one reduction per slot is in flight.
@@ -136,6 +158,7 @@ tensor_desc tensor_f32(int n, int c, int h, int w);
 // 1 when t is stored in 16-channel blocks (LAYOUT_BLOCKED and c a multiple of 16).
 int tensor_blocked(const tensor_desc *t);
 conv_desc conv_desc_make(conv_kind kind, tensor_desc in, int out_channels, int K, int stride, int pad);
+pool_desc pool_desc_make(pool_kind kind, tensor_desc in, int k, int stride, int pad, int count_pad);
 // A rectangular kernel: kh x kw, strides sh, sw, padding ph, pw.
 conv_desc conv_desc_rect(conv_kind kind, tensor_desc in, int out_channels, int kh, int kw, int sh, int sw, int ph,
                          int pw);

@@ -1,9 +1,11 @@
 // The element formulas both backends must agree on bit for bit, written once for host and device
 // (see hd.h): the GAN losses and their gradients, the activations and their gradients, the
-// batchnorm affine step, the optimiser updates and the pixel scaling of a training batch.
+// batchnorm affine step, the optimiser updates, the pixel scaling of a training batch, and the
+// pooling and bilinear resizing of Inception-v3's input side (FID).
 // src/cpu/<op>.c and kernels/<op>.cu loop over elements; the arithmetic of one element is here.
 #ifndef DCGAN_FORMULAS_H
 #define DCGAN_FORMULAS_H
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include "dcgan/desc.h"
@@ -166,6 +168,69 @@ DCGAN_HD float pixel_to_unit(uint8_t v) { return hd_div(hd_sub(hd_div((float)v, 
 // (data_desc: stride images per step, the rank's from `first` on; stride 0 means B).
 DCGAN_HD size_t data_order_index(const data_desc *d, long long k, int b) {
     return (size_t)(k % d->batches_per_epoch) * (size_t)(d->stride ? d->stride : d->B) + (size_t)d->first + (size_t)b;
+}
+
+// save_image's 8-bit pixel of a [-1, 1] value: clamped (NaN black), scaled to [0, 255], + 0.5 and
+// truncated, in float32 (what a sample PNG stores).
+DCGAN_HD uint8_t unit_to_pixel(float x) {
+    if (!(x >= -1.0f)) x = -1.0f;
+    if (x > 1.0f) x = 1.0f;
+    float v = hd_add(hd_mul(hd_div(hd_add(x, 1.0f), 2.0f), 255.0f), 0.5f);
+    if (v > 255.0f) v = 255.0f;
+    return (uint8_t)v;
+}
+
+// --- pooling and resizing (forward only) ------------------------------------------------------------
+
+// Output (oh, ow) of a pool over the plane x [H, W]: the window's values in row order, padding
+// left out (a max never takes it; an average divides by the window's inside, or by kh * kw with
+// count_pad).
+DCGAN_HD float pool_value(const float *x, int H, int W, int oh, int ow, const pool_desc *d) {
+    const int h0 = oh * d->sh - d->ph, w0 = ow * d->sw - d->pw;
+    float m = -FLT_MAX, s = 0.0f;
+    int n = 0;
+    for (int kh = 0; kh < d->kh; kh++) {
+        const int h = h0 + kh;
+        if (h < 0 || h >= H) continue;
+        for (int kw = 0; kw < d->kw; kw++) {
+            const int w = w0 + kw;
+            if (w < 0 || w >= W) continue;
+            const float v = x[(size_t)h * W + w];
+            m = v > m ? v : m;
+            s = hd_add(s, v);
+            n++;
+        }
+    }
+    return d->kind == POOL_MAX ? m : hd_div(s, (float)(d->count_pad ? d->kh * d->kw : n));
+}
+
+// PyTorch's bilinear source of output position o (align_corners False): (o + 0.5) * in / out - 0.5,
+// clamped at 0; the two neighbours and the second one's weight.
+DCGAN_HD void resize_source(int o, int in, int out, int *i0, int *i1, float *lambda) {
+    float x = hd_sub(hd_mul(hd_add((float)o, 0.5f), hd_div((float)in, (float)out)), 0.5f);
+    if (x < 0) x = 0;
+    *i0 = (int)x;
+    *i1 = *i0 < in - 1 ? *i0 + 1 : *i0;
+    *lambda = hd_sub(x, (float)*i0);
+}
+
+// A source value of a resize: the value itself, or with d->quantize the [-1, 1] value read back
+// from its 8-bit pixel as a PNG of it stores, in [0, 1].
+DCGAN_HD float resize_read(const float *x, size_t i, const resize_desc *d) {
+    return d->quantize ? hd_div((float)unit_to_pixel(x[i]), 255.0f) : x[i];
+}
+
+DCGAN_HD float resize_mix(float a, float b, float l) { return hd_add(hd_mul(hd_sub(1.0f, l), a), hd_mul(l, b)); }
+
+// Output (oh, ow) of the bilinear resize of the plane x [H, W] to [OH, OW], then scale * v + shift.
+DCGAN_HD float resize_value(const float *x, int H, int W, int OH, int OW, int oh, int ow, const resize_desc *d) {
+    int h0, h1, w0, w1;
+    float lh, lw;
+    resize_source(oh, H, OH, &h0, &h1, &lh);
+    resize_source(ow, W, OW, &w0, &w1, &lw);
+    const float top = resize_mix(resize_read(x, (size_t)h0 * W + w0, d), resize_read(x, (size_t)h0 * W + w1, d), lw);
+    const float bottom = resize_mix(resize_read(x, (size_t)h1 * W + w0, d), resize_read(x, (size_t)h1 * W + w1, d), lw);
+    return hd_add(hd_mul(d->scale, resize_mix(top, bottom, lh)), d->shift);
 }
 
 #endif

@@ -79,4 +79,39 @@ const named_tensor *dcgan_net_find(const dcgan_net *net, const char *name);
 size_t dcgan_net_in_numel(const dcgan_net *net);
 size_t dcgan_net_out_numel(const dcgan_net *net);
 
+// ---------------------------------------------------------------------------------------------
+// Inception-v3 as pytorch-fid builds it for FID (models/inception.c): torchvision's network with
+// the FID blocks (average pools that leave the padding out, a max pool in the last block), the
+// 2048-d average pool of the last block as output. A graph of steps on numbered buffers, built
+// once per input shape; src/eval/ runs it on a backend.
+
+#define INCEPTION_SIZE 299          // the input side the images are resized to
+#define INCEPTION_FEATURES 2048
+#define INCEPTION_MAX_STEPS 192
+#define INCEPTION_MAX_BUFFERS 192
+
+typedef enum { INC_CONV, INC_POOL, INC_COPY, INC_RESIZE } inception_step_kind;
+
+typedef struct {
+    inception_step_kind kind;
+    int in, out;                // buffer numbers
+    int offset;                 // INC_COPY: the first channel of out the input's channels go to
+    char name[40];              // INC_CONV: the BasicConv2d's state_dict prefix, e.g. "Mixed_5b.branch1x1"
+    int oc, kh, kw, sh, sw, ph, pw;             // INC_CONV
+    pool_kind pool;                             // INC_POOL
+    int k, stride, pad, count_pad;
+    size_t param_off;           // INC_CONV: weight [oc, ic, kh, kw], gamma, beta, running mean, var [oc]
+} inception_step;
+
+typedef struct {
+    int nsteps, nbuffers;
+    inception_step steps[INCEPTION_MAX_STEPS];
+    int c[INCEPTION_MAX_BUFFERS], h[INCEPTION_MAX_BUFFERS], w[INCEPTION_MAX_BUFFERS];   // per sample
+    size_t nparams;             // floats of every conv's weight and batchnorm
+    int input, output;          // buffer 0: the images; output: [2048, 1, 1]
+} inception_graph;
+
+// The graph for images of c channels (1: replicated to RGB, or 3) and h x w pixels.
+void inception_graph_build(inception_graph *g, int c, int h, int w);
+
 #endif

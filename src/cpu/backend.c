@@ -30,6 +30,11 @@ void cpu_release(const dcgan_backend *be, void *p) { (void)be; free(p); }
 void cpu_copy(const dcgan_backend *be, void *dst, const void *src, size_t bytes) { (void)be; if (bytes) memmove(dst, src, bytes); }
 void cpu_upload(const dcgan_backend *be, void *dst, const void *src, size_t bytes) { cpu_copy(be, dst, src, bytes); }
 void cpu_download(const dcgan_backend *be, void *dst, const void *src, size_t bytes) { cpu_copy(be, dst, src, bytes); }
+void cpu_copy_2d(const dcgan_backend *be, void *dst, size_t dst_pitch, const void *src, size_t src_pitch, size_t width,
+                 size_t rows) {
+    (void)be;
+    for (size_t r = 0; r < rows; r++) memcpy((char *)dst + r * dst_pitch, (const char *)src + r * src_pitch, width);
+}
 void cpu_zero(const dcgan_backend *be, void *p, size_t bytes) { (void)be; memset(p, 0, bytes); }
 void cpu_sync(const dcgan_backend *be) { (void)be; }
 

@@ -48,6 +48,11 @@ void onednn_copy(const dcgan_backend *be, void *dst, const void *src, size_t byt
     onednn_weights_written(onednn_ctx_of(be), dst, bytes);
 }
 void onednn_upload(const dcgan_backend *be, void *dst, const void *src, size_t bytes) { onednn_copy(be, dst, src, bytes); }
+void onednn_copy_2d(const dcgan_backend *be, void *dst, size_t dst_pitch, const void *src, size_t src_pitch, size_t width,
+                    size_t rows) {
+    cpu_copy_2d(backend_cpu(), dst, dst_pitch, src, src_pitch, width, rows);
+    if (rows) onednn_weights_written(onednn_ctx_of(be), dst, (rows - 1) * dst_pitch + width);
+}
 void onednn_download(const dcgan_backend *be, void *dst, const void *src, size_t bytes) { (void)be; if (bytes) memmove(dst, src, bytes); }
 void onednn_zero(const dcgan_backend *be, void *p, size_t bytes) {
     memset(p, 0, bytes);
@@ -199,6 +204,7 @@ int onednn_describe(const dcgan_backend *be, char *buf, size_t len) {
 // AVX512_BF16.
 int onednn_supports(const dcgan_backend *be, dcgan_op op, dcgan_dtype dtype, dcgan_layout layout) {
     if ((unsigned)op >= OP_COUNT || (layout != LAYOUT_NCHW && layout != LAYOUT_BLOCKED)) return 0;
+    if (op == OP_POOL || op == OP_RESIZE) return dtype == DTYPE_F32 && layout == LAYOUT_NCHW;   // the reference's
     if (dtype == DTYPE_F32) return 1;
     return dtype == DTYPE_BF16 && onednn_ctx_of(be)->bf16 &&
            (op == OP_CONV || op == OP_DENSE || op == OP_BATCHNORM || op == OP_ACTIVATION);
@@ -241,6 +247,14 @@ void onednn_allreduce(const dcgan_backend *be, void *buf, const reduce_desc *d) 
 void onednn_allreduce_wait(const dcgan_backend *be, const reduce_desc *d) {
     (void)be;
     cpu_allreduce_wait(backend_cpu(), d);
+}
+void onednn_pool_forward(const dcgan_backend *be, void *out, const void *in, const pool_desc *d) {
+    (void)be;
+    cpu_pool_forward(backend_cpu(), out, in, d);
+}
+void onednn_resize_bilinear(const dcgan_backend *be, void *out, const void *in, const resize_desc *d) {
+    (void)be;
+    cpu_resize_bilinear(backend_cpu(), out, in, d);
 }
 void onednn_noise_normal(const dcgan_backend *be, float *out, uint64_t *counter, const noise_desc *d) {
     (void)be;

@@ -1,21 +1,12 @@
 // Sample grids with torchvision.utils.make_grid / save_image(normalize=True,
 // value_range=(-1, 1)) semantics.
 #include "dcgan/viz.h"
+#include "dcgan/formulas.h"
 #include "dcgan/io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-// save_image: clamp to [-1, 1], scale to [0, 1], then mul(255).add(0.5).clamp(0, 255) and a
-// truncating cast to uint8, all in float32.
-static uint8_t to_u8(float x) {
-    if (!(x >= -1.0f)) x = -1.0f;   // also maps NaN to black
-    if (x > 1.0f) x = 1.0f;
-    float v = (x + 1.0f) / 2.0f * 255.0f + 0.5f;
-    if (v > 255.0f) v = 255.0f;
-    return (uint8_t)v;
-}
 
 // Copies image [c, h, w] into the interleaved grid at pixel (x0, y0).
 static void place(uint8_t *grid, int gw, const float *img, int c, int h, int w, int x0, int y0) {
@@ -23,7 +14,7 @@ static void place(uint8_t *grid, int gw, const float *img, int c, int h, int w, 
         uint8_t *row = grid + ((size_t)(y0 + y) * gw + x0) * c;
         for (int x = 0; x < w; x++)
             for (int ch = 0; ch < c; ch++)
-                row[(size_t)x * c + ch] = to_u8(img[((size_t)ch * h + y) * w + x]);
+                row[(size_t)x * c + ch] = unit_to_pixel(img[((size_t)ch * h + y) * w + x]);
     }
 }
 
