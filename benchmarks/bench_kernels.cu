@@ -1,15 +1,20 @@
 // Kernel benchmark: our batchnorm (+ fused activation) forward / backward against cuDNN's batchnorm
 // on every DCGAN batchnorm shape (32, 64, 128 px; ngf = ndf = 64) at batch 64, 128 and 256, plus
-// the activations, the loss, the optimisers, the noise and the data gather. Times are medians of
-// repeats measured with cudaEvents after a warm-up; bandwidth is the minimum traffic of the op over
-// its time, against the device's peak (memory clock x bus width from the device attributes).
+// the activations, the loss, the optimisers, the noise and the data gather; and Inception-v3's (FID)
+// pools against cudnnPoolingForward, its bilinear resize to 299 x 299 and its concatenation copies,
+// at batch 50 and 128. Times are medians of repeats measured with cudaEvents after a warm-up;
+// bandwidth is the minimum traffic of the op over its time, against the device's peak (memory
+// clock x bus width from the device attributes).
 // Usage: bench_kernels [--op NAME] [repeats]   (NAME: batchnorm, activation, optim, loss, noise,
-// data; DCGAN_BENCH_QUICK=1: batch 64 only)
+// data, pool, resize, copy; DCGAN_BENCH_QUICK=1: batch 64 only, Inception's at batch 50 only)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cuda_check.h"
 #include "cuda_ops.h"
+extern "C" {
+#include "dcgan/model.h"
+}
 
 extern "C" const dcgan_backend *backend_cuda(int device, char *err, size_t errlen);
 
@@ -170,6 +175,113 @@ static void bench_noise_and_data(int B) {
     for (int i = 0; i < 6; i++) CUDA_CHECK(cudaFree(bufs[i]));
 }
 
+// --- Inception-v3 (FID): pools, resize, concatenation copies ---------------------------------------
+
+// One pool of the graph: ours against cudnnPoolingForward in the same mode (max; average over the
+// window's inside or over all of it). Minimum traffic: read the input once, write the output.
+static void bench_pool(const pool_desc *d) {
+    const size_t nin = tensor_numel(&d->in), nout = tensor_numel(&d->out);
+    float *x = dalloc(nin, -0.25f), *y = dalloc(nout, 0), *y2 = dalloc(nout, 0);
+    cudnnTensorDescriptor_t xd, yd;
+    cudnnPoolingDescriptor_t pd;
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd));
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&yd));
+    CUDNN_CHECK(cudnnCreatePoolingDescriptor(&pd));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, d->in.n, d->in.c, d->in.h, d->in.w));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, d->out.n, d->out.c, d->out.h, d->out.w));
+    const cudnnPoolingMode_t mode = d->kind == POOL_MAX ? CUDNN_POOLING_MAX
+                                    : d->count_pad      ? CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING
+                                                        : CUDNN_POOLING_AVERAGE_COUNT_EXCLUDE_PADDING;
+    CUDNN_CHECK(cudnnSetPooling2dDescriptor(pd, mode, CUDNN_NOT_PROPAGATE_NAN, d->kh, d->kw, d->ph, d->pw, d->sh, d->sw));
+    int on = 0, oc = 0, oh = 0, ow = 0;
+    CUDNN_CHECK(cudnnGetPooling2dForwardOutputDim(pd, xd, &on, &oc, &oh, &ow));
+    if (on != d->out.n || oc != d->out.c || oh != d->out.h || ow != d->out.w) {
+        fprintf(stderr, "bench_kernels: cuDNN's pool output %dx%dx%dx%d differs from ours %dx%dx%dx%d\n", on, oc, oh, ow,
+                d->out.n, d->out.c, d->out.h, d->out.w);
+        exit(1);
+    }
+    const float one = 1.0f, zero = 0.0f;
+    float ours = median_ms([&] { cuda_pool_forward(be, y, x, d); });
+    float cudnn = median_ms([&] { CUDNN_CHECK(cudnnPoolingForward(ctx_of(be)->cudnn, pd, &one, xd, x, &zero, yd, y2)); });
+    const double bytes = (double)(nin + nout) * 4;
+    char shape[96];
+    snprintf(shape, sizeof shape, "%s%s %dx%d/%d p%d B%d %dx%dx%d->%dx%d", d->kind == POOL_MAX ? "max" : "avg",
+             d->kind == POOL_AVG ? (d->count_pad ? "+pad" : "-pad") : "", d->kh, d->kw, d->sh, d->ph, d->in.n, d->in.c,
+             d->in.h, d->in.w, d->out.h, d->out.w);
+    printf("pool %-40s | ours %8.4f ms %7.1f GB/s (%4.1f%%)  cudnn %8.4f ms %7.1f GB/s  speed-up x%.2f\n", shape, ours,
+           gbs(bytes, ours), 100 * gbs(bytes, ours) / peak_gbs, cudnn, gbs(bytes, cudnn), cudnn / ours);
+    CUDNN_CHECK(cudnnDestroyPoolingDescriptor(pd));
+    CUDNN_CHECK(cudnnDestroyTensorDescriptor(xd));
+    CUDNN_CHECK(cudnnDestroyTensorDescriptor(yd));
+    CUDA_CHECK(cudaFree(x)); CUDA_CHECK(cudaFree(y)); CUDA_CHECK(cudaFree(y2));
+}
+
+// Every distinct pool of the Inception graph at batch B.
+static void bench_pools(int B) {
+    static inception_graph g;
+    inception_graph_build(&g, 3, INCEPTION_SIZE, INCEPTION_SIZE);
+    for (int i = 0; i < g.nsteps; i++) {
+        const inception_step *s = &g.steps[i];
+        if (s->kind != INC_POOL) continue;
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++) {
+            const inception_step *u = &g.steps[j];
+            seen = u->kind == INC_POOL && u->pool == s->pool && u->k == s->k && u->stride == s->stride &&
+                   u->pad == s->pad && u->count_pad == s->count_pad && g.c[u->in] == g.c[s->in] &&
+                   g.h[u->in] == g.h[s->in] && g.w[u->in] == g.w[s->in];
+        }
+        if (seen) continue;
+        pool_desc d = pool_desc_make(s->pool, tensor_f32(B, g.c[s->in], g.h[s->in], g.w[s->in]), s->k, s->stride, s->pad,
+                                     s->count_pad);
+        bench_pool(&d);
+    }
+}
+
+// The resize of B images c x h x w to 3 x 299 x 299 (scale 2, shift -1; quantize: read as PNG pixels).
+// Minimum traffic: read the input once, write the output.
+static void bench_resize(int B, int c, int h, int w, int quantize) {
+    resize_desc d = {.in = tensor_f32(B, c, h, w), .out = tensor_f32(B, 3, INCEPTION_SIZE, INCEPTION_SIZE), .scale = 2.0f,
+                     .shift = -1.0f, .quantize = quantize};
+    const size_t nin = tensor_numel(&d.in), nout = tensor_numel(&d.out);
+    float *x = dalloc(nin, -0.5f), *y = dalloc(nout, 0);
+    float ms = median_ms([&] { cuda_resize_bilinear(be, y, x, &d); });
+    const double bytes = (double)(nin + nout) * 4;
+    printf("resize B%-3d %dx%dx%d->3x%dx%d%s: %8.4f ms %7.1f GB/s (%4.1f%% of peak)\n", B, c, h, w, INCEPTION_SIZE,
+           INCEPTION_SIZE, quantize ? " png" : "    ", ms, gbs(bytes, ms), 100 * gbs(bytes, ms) / peak_gbs);
+    CUDA_CHECK(cudaFree(x)); CUDA_CHECK(cudaFree(y));
+}
+
+// All the concatenation copies of one Inception batch (each branch into its place in the block's
+// output), one after another as the network runs them: bytes read + written over the time.
+static void bench_copies(int B) {
+    static inception_graph g;
+    inception_graph_build(&g, 3, INCEPTION_SIZE, INCEPTION_SIZE);
+    size_t most = 0;
+    double bytes = 0;
+    int n = 0;
+    for (int i = 0; i < g.nsteps; i++) {
+        const inception_step *s = &g.steps[i];
+        if (s->kind != INC_COPY) continue;
+        const size_t per = (size_t)g.c[s->out] * g.h[s->out] * g.w[s->out];
+        if (per > most) most = per;
+        bytes += 2.0 * B * g.c[s->in] * g.h[s->in] * g.w[s->in] * 4;
+        n++;
+    }
+    float *src = dalloc((size_t)B * most, 0.5f), *dst = dalloc((size_t)B * most, 0);
+    float ms = median_ms([&] {
+        for (int i = 0; i < g.nsteps; i++) {
+            const inception_step *s = &g.steps[i];
+            if (s->kind != INC_COPY) continue;
+            const size_t hw = (size_t)g.h[s->in] * g.w[s->in], row = (size_t)g.c[s->in] * hw * sizeof(float);
+            cuda_copy_2d(be, dst + (size_t)s->offset * hw, (size_t)g.c[s->out] * hw * sizeof(float), src, row, row,
+                         (size_t)B);
+        }
+    });
+    printf("copy_2d B%-3d the %d concatenation copies of Inception: %8.4f ms %7.1f GB/s (%4.1f%% of peak)\n", B, n, ms,
+           gbs(bytes, ms), 100 * gbs(bytes, ms) / peak_gbs);
+    CUDA_CHECK(cudaFree(src)); CUDA_CHECK(cudaFree(dst));
+}
+
 int main(int argc, char **argv) {
     char err[256];
     const char *op = NULL;
@@ -178,9 +290,9 @@ int main(int argc, char **argv) {
         else if (atoi(argv[i]) > 0) reps = atoi(argv[i]);
         else { fprintf(stderr, "usage: bench_kernels [--op NAME] [repeats]\n"); return 2; }
     }
-    static const char *const ops[] = {"batchnorm", "activation", "optim", "loss", "noise", "data"};
+    static const char *const ops[] = {"batchnorm", "activation", "optim", "loss", "noise", "data", "pool", "resize", "copy"};
     int known = !op;
-    for (int i = 0; i < 6; i++) known |= op && !strcmp(op, ops[i]);
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) known |= op && !strcmp(op, ops[i]);
     if (!known) { fprintf(stderr, "bench_kernels: unknown --op '%s'\n", op); return 2; }
     if (!(be = backend_cuda(0, err, sizeof err))) { printf("skipped: %s\n", err); return 77; }
     int dev = 0, clk_khz = 0, bus_bits = 0;
@@ -216,5 +328,17 @@ int main(int argc, char **argv) {
     if (WANT("optim")) bench_optim((size_t)3576704);   // G's parameters at 64 px, nc 3
     if (WANT("loss")) { bench_loss(64); bench_loss(256); }
     if (WANT("noise") || WANT("data")) { bench_noise_and_data(64); bench_noise_and_data(128); }
+    // Inception-v3 for FID, at its usual batch (50, pytorch-fid's) and at 128.
+    const int fid_batches[] = {50, 128};
+    for (int bi = 0; bi < (quick ? 1 : 2); bi++) {
+        const int B = fid_batches[bi];
+        if (WANT("pool")) bench_pools(B);
+        if (WANT("resize")) {
+            static const int shapes[][3] = {{1, 32, 32}, {3, 32, 32}, {3, 64, 64}, {3, 64, 48}, {3, 128, 128}};
+            for (int k = 0; k < 5; k++)
+                for (int q = 0; q < 2; q++) bench_resize(B, shapes[k][0], shapes[k][1], shapes[k][2], q);
+        }
+        if (WANT("copy")) bench_copies(B);
+    }
     return 0;
 }

@@ -1,14 +1,16 @@
 // Every op of the CUDA backend against the CPU reference op on the same random inputs, at odd
 // batch sizes (1, 3, 65) and every layer shape of the DCGAN at 32, 64 and 128 px (ngf = ndf = 64,
-// nc = 3, nz = 100). Prints max abs / rel error per tensor. Exits 77 without a CUDA device.
+// nc = 3, nz = 100), and every pool, resize and concatenation copy of Inception-v3 (FID). Prints
+// max abs / rel error per tensor. Exits 77 without a CUDA device.
 //
 //   test_gpu_ops [--op NAME] [--math fma|default]
-// --op runs one op family (conv, dense, batchnorm, activation, loss, optim, noise, data, concat;
-// default: all). --math fma (the default) runs cuDNN and cuBLAS without TF32 so that fp32
-// tolerances apply; --math default is the production configuration (TF32 allowed, as PyTorch's
-// convolutions): the conv and dense layers of the 64 px model at batch 64 and 128, where cudnnFind
-// picks other algorithms, with tolerances derived from TF32's 10-bit mantissa.
-// DCGAN_TEST_QUICK=1 (used under compute-sanitizer) keeps 32 px at every batch and 64 px at batch 3.
+// --op runs one op family (conv, dense, batchnorm, activation, loss, optim, noise, data, concat,
+// pool, resize, copy; default: all). --math fma (the default) runs cuDNN and cuBLAS without TF32
+// so that fp32 tolerances apply; --math default is the production configuration (TF32 allowed, as
+// PyTorch's convolutions): the conv and dense layers of the 64 px model at batch 64 and 128, where
+// cudnnFind picks other algorithms, with tolerances derived from TF32's 10-bit mantissa.
+// DCGAN_TEST_QUICK=1 (used under compute-sanitizer) keeps 32 px at every batch and 64 px at batch 3;
+// of Inception's ops, batch 1 and 3 (batch 1 only for the two pools over the largest planes).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +61,20 @@ static double max_abs(const float *x, size_t n) {
 static void compare_dev(const char *label, const float *d_got, const float *want, size_t n, double rel, double rtol) {
     float *got = from_gpu(d_got, n);
     check_close(label, got, want, n, rel * max_abs(want, n) + 1e-30, rtol);
+    free(got);
+}
+
+// GPU result d_got [n] bit for bit equal to the CPU's want (ops that share formulas.h's
+// IEEE-rounded formulas, or only move data): prints the usual line, and fails on any differing bit
+// pattern too (a -0 for a 0 included).
+static void compare_exact(const char *label, const float *d_got, const float *want, size_t n) {
+    float *got = from_gpu(d_got, n);
+    if (check_close(label, got, want, n, 0, 0) && memcmp(got, want, n * sizeof(float))) {
+        size_t i = 0;
+        while (!memcmp(&got[i], &want[i], sizeof(float))) i++;
+        fprintf(stderr, "FAIL %s: element %zu differs in its bits: got %a expected %a\n", label, i, got[i], want[i]);
+        test_failures++;
+    }
     free(got);
 }
 
@@ -450,7 +466,164 @@ static void test_class_planes(int B, int C, int HW, int K) {
     free(in); free(out); free(back); free(cls);
 }
 
+// --- Inception-v3's pools, resize and concatenation copies -----------------------------------------
+// Both backends evaluate the same formulas of formulas.h (pool_value, resize_value) with IEEE-rounded
+// hd_* operations, and copy_2d only moves bytes: every result is expected bit for bit.
+
 static int quick;
+static const int inception_batches[] = {1, 3, 65};
+
+// One pool on both backends; inputs centred below 0, so that a window of negative values shows
+// whether padding ever wins a max.
+static void test_pool(const pool_desc *d) {
+    const size_t nin = tensor_numel(&d->in), nout = tensor_numel(&d->out);
+    float *in = host_random(nin, 71, 1.0f, -0.25f), *out = malloc(nout * sizeof(float));
+    float *d_in = to_gpu(in, nin), *d_out = dev_alloc(nout);
+    cpu->pool_forward(cpu, out, in, d);
+    gpu->pool_forward(gpu, d_out, d_in, d);
+    char label[128];
+    snprintf(label, sizeof label, "pool %s%s %dx%d/%d p%d B%d %dx%dx%d->%dx%d", d->kind == POOL_MAX ? "max" : "avg",
+             d->kind == POOL_AVG ? (d->count_pad ? "+pad" : "-pad") : "", d->kh, d->kw, d->sh, d->ph, d->in.n, d->in.c,
+             d->in.h, d->in.w, d->out.h, d->out.w);
+    compare_exact(label, d_out, out, nout);
+    void *bufs[] = {d_in, d_out};
+    release_all(bufs, 2);
+    free(in); free(out);
+}
+
+// Every distinct pool of the Inception graph (the shapes after the resize do not depend on the
+// input's): 3x3 stride 2 max pools, 3x3 stride 1 pad 1 average pools without the padding, Mixed_7c's
+// 3x3 stride 1 pad 1 max pool, the final 8x8 average pool.
+static void run_pool(void) {
+    static inception_graph g;
+    inception_graph_build(&g, 3, INCEPTION_SIZE, INCEPTION_SIZE);
+    for (int b = 0; b < 3; b++) {
+        const int B = inception_batches[b];
+        if (quick && B > 3) continue;
+        for (int i = 0; i < g.nsteps; i++) {
+            const inception_step *s = &g.steps[i], *t = NULL;
+            if (s->kind != INC_POOL) continue;
+            for (int j = 0; j < i && !t; j++) {   // one case per distinct pool
+                const inception_step *u = &g.steps[j];
+                if (u->kind == INC_POOL && u->pool == s->pool && u->k == s->k && u->stride == s->stride &&
+                    u->pad == s->pad && u->count_pad == s->count_pad && g.c[u->in] == g.c[s->in] &&
+                    g.h[u->in] == g.h[s->in] && g.w[u->in] == g.w[s->in])
+                    t = u;
+            }
+            if (t) continue;
+            if (quick && B > 1 && (size_t)g.c[s->in] * g.h[s->in] * g.w[s->in] > 500000) continue;
+            pool_desc d = pool_desc_make(s->pool, tensor_f32(B, g.c[s->in], g.h[s->in], g.w[s->in]), s->k, s->stride,
+                                         s->pad, s->count_pad);
+            CHECK(d.out.c == g.c[s->out] && d.out.h == g.h[s->out] && d.out.w == g.w[s->out]);
+            test_pool(&d);
+        }
+    }
+}
+
+// The resize step of the graph for B images of c x h x w: scale * v + shift of the bilinear value;
+// quantize reads the [-1, 1] inputs as 8-bit pixels (inputs a little past the range: the clamp).
+static void test_resize(int B, int c, int h, int w, int quantize, float scale, float shift) {
+    static inception_graph g;
+    inception_graph_build(&g, c, h, w);
+    const inception_step *s = NULL;
+    for (int i = 0; i < g.nsteps && !s; i++) if (g.steps[i].kind == INC_RESIZE) s = &g.steps[i];
+    if (!s) { fprintf(stderr, "FAIL no resize step in the Inception graph\n"); test_failures++; return; }
+    resize_desc d = {.in = tensor_f32(B, g.c[s->in], g.h[s->in], g.w[s->in]),
+                     .out = tensor_f32(B, g.c[s->out], g.h[s->out], g.w[s->out]), .scale = scale, .shift = shift,
+                     .quantize = quantize};
+    const size_t nin = tensor_numel(&d.in), nout = tensor_numel(&d.out);
+    // [0, 1] images for scale 2, shift -1 without quantize; [-1, 1] ones (to +-1.05) otherwise.
+    const int unit = !quantize && scale == 2.0f;
+    float *in = host_random(nin, 81 + (unsigned)c, unit ? 0.5f : 1.05f, unit ? 0.5f : 0.0f);
+    float *out = malloc(nout * sizeof(float)), *d_in = to_gpu(in, nin), *d_out = dev_alloc(nout);
+    cpu->resize_bilinear(cpu, out, in, &d);
+    gpu->resize_bilinear(gpu, d_out, d_in, &d);
+    char label[128];
+    snprintf(label, sizeof label, "resize B%d %dx%dx%d->%dx%dx%d %s*%g%+g", B, d.in.c, h, w, d.out.c, d.out.h, d.out.w,
+             quantize ? "png " : "", (double)scale, (double)shift);
+    compare_exact(label, d_out, out, nout);
+    void *bufs[] = {d_in, d_out};
+    release_all(bufs, 2);
+    free(in); free(out);
+}
+
+// The images FID reads (32, 64 and 128 px samples and datasets, gray ones replicated, a non-square
+// one, one already at 299 and one to shrink), in the three input mappings: [0, 1] images (2, -1),
+// [-1, 1] images (1, 0) and [-1, 1] images read as PNG pixels (quantize, 2, -1). Batch 65 (and
+// batch 3 in the quick run) runs one mapping per shape, in turn.
+static void run_resize(void) {
+    static const int shapes[][3] = {{1, 32, 32}, {3, 32, 32}, {1, 64, 64}, {3, 64, 64},
+                                    {3, 64, 48}, {3, 128, 128}, {3, 299, 299}, {3, 384, 512}};
+    static const struct { int quantize; float scale, shift; } maps[] = {{0, 2.0f, -1.0f}, {0, 1.0f, 0.0f}, {1, 2.0f, -1.0f}};
+    const int nshapes = (int)(sizeof shapes / sizeof *shapes);
+    for (int b = 0; b < 3; b++) {
+        const int B = inception_batches[b];
+        if (quick && B > 3) continue;
+        for (int k = 0; k < nshapes; k++)
+            for (int m = 0; m < 3; m++)
+                if (B == 1 || (B == 3 && !quick) || m == k % 3)
+                    test_resize(B, shapes[k][0], shapes[k][1], shapes[k][2], maps[m].quantize, maps[m].scale,
+                                maps[m].shift);
+    }
+}
+
+// copy_2d as the concatenations of the graph use it (each distinct one): B rows of one branch's
+// channels into their place among out's channels (the rest of out keeps its values, checked too);
+// and a byte copy of odd widths and pitches.
+static void run_copy(void) {
+    static inception_graph g;
+    inception_graph_build(&g, 3, INCEPTION_SIZE, INCEPTION_SIZE);
+    char label[128];
+    for (int b = 0; b < 3; b++) {
+        const int B = inception_batches[b];
+        if (quick && B > 3) continue;
+        for (int i = 0; i < g.nsteps; i++) {
+            const inception_step *s = &g.steps[i];
+            if (s->kind != INC_COPY) continue;
+            int seen = 0;
+            for (int j = 0; j < i && !seen; j++) {   // one case per distinct copy
+                const inception_step *u = &g.steps[j];
+                seen = u->kind == INC_COPY && u->offset == s->offset && g.c[u->in] == g.c[s->in] &&
+                       g.c[u->out] == g.c[s->out] && g.h[u->in] == g.h[s->in] && g.w[u->in] == g.w[s->in];
+            }
+            if (seen) continue;
+            const size_t hw = (size_t)g.h[s->in] * g.w[s->in], cin = (size_t)g.c[s->in], cout = (size_t)g.c[s->out];
+            const size_t nin = B * cin * hw, nout = B * cout * hw;
+            float *src = host_random(nin, 91, 1.0f, 0.0f), *dst = host_random(nout, 92, 1.0f, 0.0f);
+            float *d_src = to_gpu(src, nin), *d_dst = to_gpu(dst, nout);
+            const size_t off = (size_t)s->offset * hw;
+            cpu->copy_2d(cpu, dst + off, cout * hw * sizeof(float), src, cin * hw * sizeof(float), cin * hw * sizeof(float),
+                         (size_t)B);
+            gpu->copy_2d(gpu, d_dst + off, cout * hw * sizeof(float), d_src, cin * hw * sizeof(float),
+                         cin * hw * sizeof(float), (size_t)B);
+            snprintf(label, sizeof label, "copy_2d B%d %zux%dx%d -> channels %d.. of %zu", B, cin, g.h[s->in], g.w[s->in],
+                     s->offset, cout);
+            compare_exact(label, d_dst, dst, nout);
+            void *bufs[] = {d_src, d_dst};
+            release_all(bufs, 2);
+            free(src); free(dst);
+        }
+    }
+    // Bytes: 7 rows of 13 bytes, from rows 29 bytes apart to rows 17 apart, at odd offsets.
+    enum { ROWS = 7, WIDTH = 13, SP = 29, DP = 17, SRC = ROWS * SP + 3, DST = ROWS * DP + 5 };
+    uint8_t src[SRC], dst[DST], got[DST];
+    for (int i = 0; i < SRC; i++) src[i] = (uint8_t)(i * 37 + 11);
+    for (int i = 0; i < DST; i++) dst[i] = (uint8_t)(i * 53 + 7);
+    uint8_t *d_src = dev_bytes(SRC), *d_dst = dev_bytes(DST);
+    gpu->upload(gpu, d_src, src, SRC);
+    gpu->upload(gpu, d_dst, dst, DST);
+    cpu->copy_2d(cpu, dst + 5, DP, src + 3, SP, WIDTH, ROWS);
+    gpu->copy_2d(gpu, d_dst + 5, DP, d_src + 3, SP, WIDTH, ROWS);
+    gpu->copy_2d(gpu, d_dst, DP, d_src, SP, 0, ROWS);   // nothing to copy: no change, no error
+    cpu->copy_2d(cpu, dst, DP, src, SP, WIDTH, 0);
+    gpu->copy_2d(gpu, d_dst, DP, d_src, SP, WIDTH, 0);
+    gpu->download(gpu, got, d_dst, DST);
+    const int same = !memcmp(got, dst, DST);
+    printf("%-44s n=%-8d %s\n", "copy_2d bytes 7 rows x 13, pitches 29 -> 17", DST, same ? "ok" : "MISMATCH");
+    CHECK(same);
+    void *bufs[] = {d_src, d_dst};
+    release_all(bufs, 2);
+}
 
 static void run_layers(int with_bn) {
     const int sizes[] = {32, 64, 128}, batches[] = {1, 3, 65};
@@ -495,6 +668,7 @@ static void run_concat(void) { test_class_planes(1, 100, 1, 10); test_class_plan
 static const struct { const char *name; void (*run)(void); } groups[] = {
     {"conv", run_conv}, {"dense", run_conv}, {"batchnorm", run_batchnorm}, {"activation", run_activation},
     {"loss", run_loss}, {"optim", run_optim}, {"noise", test_noise}, {"data", test_data}, {"concat", run_concat},
+    {"pool", run_pool}, {"resize", run_resize}, {"copy", run_copy},
 };
 
 int main(int argc, char **argv) {
