@@ -1,6 +1,7 @@
 // The latent tools and the pictures of a run, through the dcgan binary: interpolation endpoints
 // equal `dcgan sample` of the same vectors pixel for pixel, frames, numbered sheets, arithmetic,
-// the run's plot and progress GIF, and a clear error with a non-zero exit for every bad input.
+// the run's plot (with its FID panel when metrics.jsonl holds evaluation records) and progress
+// GIF, and a clear error with a non-zero exit for every bad input.
 // Usage: test_latent_cli PATH_TO_DCGAN (or DCGAN_BIN set)
 #include <gif_lib.h>
 #include <stdarg.h>
@@ -68,6 +69,55 @@ static void check_gif(const char *gif_path, const char *first_png, int frames) {
         free(p.px);
     }
     DGifCloseFile(gif, &e);
+}
+
+// A training record of iteration i; `shift` tells apart the records a resumed run replaces.
+static void loss_line(FILE *f, int i, double shift) {
+    fprintf(f, "{\"iter\": %d, \"loss_d\": %g, \"loss_g\": %g, \"d_x\": %g, \"d_g_z1\": %g, \"d_g_z2\": %g, \"lr\": 0.0002}\n",
+            i, 1.5 - 0.01 * i + shift, 2.0 + 0.1 * (i % 7) + shift, 0.7 + 0.02 * (i % 5), 0.3 + 0.02 * (i % 3), 0.25 + 0.01 * (i % 4));
+}
+
+// An evaluation record as the trainer writes it every --fid-every iterations; kid < 0: none.
+static void fid_line(FILE *f, int i, double fid, double kid) {
+    if (kid < 0)
+        fprintf(f, "{\"iter\": %d, \"fid\": %g, \"fid_images\": 10000, \"fid_seconds\": 42.1, \"fid_g\": \"ema\"}\n", i, fid);
+    else
+        fprintf(f, "{\"iter\": %d, \"fid\": %g, \"kid\": %g, \"kid_std\": 0.003, \"fid_images\": 10000, \"fid_seconds\": 42.1,"
+                   " \"fid_g\": \"ema\"}\n", i, fid, kid);
+}
+
+// Writes RUN/metrics.jsonl under dir: `what` 0: losses of iterations 1..100 only; 1: the same
+// with FID records at 20, 40, .., 100; 2: the records of 1 as a resumed run leaves them: a first
+// run to iteration 60 (other losses, other FIDs at 40 and 60), then a run resumed from its
+// checkpoint at 40 that evaluates that iteration again and goes on to 100.
+static void write_fid_metrics(const char *dir, const char *run, int what) {
+    static const double fid[] = {0, 250, 120, 80, 65, 58}, kid[] = {0, -1, 0.09, 0.05, 0.04, 0.035};
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, run);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/%s/metrics.jsonl", dir, run);
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    int resumed = what == 2;
+    for (int i = 1; i <= (resumed ? 60 : 100); i++) {
+        loss_line(f, i, resumed && i > 40 ? 3.0 : 0.0);
+        if (what && i % 20 == 0) fid_line(f, i, resumed && i > 20 ? 900 : fid[i / 20], kid[i / 20]);
+    }
+    if (resumed) {
+        fid_line(f, 40, fid[2], kid[2]);
+        for (int i = 41; i <= 100; i++) {
+            loss_line(f, i, 0.0);
+            if (i % 20 == 0) fid_line(f, i, fid[i / 20], kid[i / 20]);
+        }
+    }
+    fclose(f);
+}
+
+// 1 when rows [y0, y1) of the two pictures differ somewhere.
+static int rows_differ(const picture *a, const picture *b, int y0, int y1) {
+    size_t row = (size_t)a->w * a->c;
+    return memcmp(a->px + y0 * row, b->px + y0 * row, (size_t)(y1 - y0) * row) != 0;
 }
 
 static int file_exists(const char *path) {
@@ -201,6 +251,31 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/p.gif", dir);
     CHECK(file_exists(path));
 
+    // FID records interleaved with the losses add a third panel at the bottom. A resumed run's
+    // records replace the earlier ones at the same and later iterations: its plot is the one of
+    // the same run written without interruption, pixel for pixel (the stale FIDs of 900 would
+    // change the FID axis).
+    write_fid_metrics(dir, "nofid", 0);
+    write_fid_metrics(dir, "fid", 1);
+    write_fid_metrics(dir, "resumed", 2);
+    picture pn = {0}, pf = {0}, pr = {0};
+    static const char *const runs[] = {"nofid", "fid", "resumed"};
+    picture *pics[] = {&pn, &pf, &pr};
+    for (int k = 0; k < 3; k++) {
+        rc = run_dcgan(err, sizeof err, "plot %s/%s", dir, runs[k]);
+        CHECK(rc == 0);
+        if (rc) fprintf(stderr, "%s", err);
+        snprintf(path, sizeof path, "%s/%s/plot.png", dir, runs[k]);
+        CHECK(load(pics[k], path) == 0 && pics[k]->w == 1000 && pics[k]->h == 700);
+    }
+    if (pn.px && pf.px && pr.px && pn.c == pf.c && pf.c == pr.c) {
+        CHECK(rows_differ(&pn, &pf, 2 * 700 / 3, 700));   // the FID panel is there
+        CHECK(!rows_differ(&pf, &pr, 0, 700));
+    }
+    free(pn.px);
+    free(pf.px);
+    free(pr.px);
+
     // Bad input: one clear line and a non-zero exit.
     float wrong[3 * (NZ + 1)];
     fill_random(wrong, 3 * (NZ + 1), 3, 1.0f);
@@ -238,6 +313,15 @@ int main(int argc, char **argv) {
     f = fopen(path, "w");
     if (f) { fputs("{\"iter\":1,\"loss_g\":1}\n", f); fclose(f); }
     expect_error(run_dcgan(err, sizeof err, "plot %s/bad", dir), err, "loss_d");
+    f = fopen(path, "w");   // neither the losses nor a FID
+    if (f) { fputs("{\"iter\":1,\"loss_d\":1,\"loss_g\":1,\"d_x\":0.5,\"d_g_z1\":0.5,\"d_g_z2\":0.5}\n{\"iter\":2,\"kid\":0.05}\n", f); fclose(f); }
+    expect_error(run_dcgan(err, sizeof err, "plot %s/bad", dir), err, "line 2: no number \"loss_d\"");
+    f = fopen(path, "w");
+    if (f) { fputs("{\"iter\":1,\"loss_d\":1,\"loss_g\":1,\"d_x\":0.5,\"d_g_z1\":0.5,\"d_g_z2\":0.5}\n{\"iter\":2,\"fid\":null}\n", f); fclose(f); }
+    expect_error(run_dcgan(err, sizeof err, "plot %s/bad", dir), err, "line 2: no number \"fid\"");
+    f = fopen(path, "w");
+    if (f) { fputs("{\"iter\":500,\"fid\":123.4,\"fid_g\":\"g\"}\n", f); fclose(f); }
+    expect_error(run_dcgan(err, sizeof err, "plot %s/bad", dir), err, "no records");
     f = fopen(path, "w");
     if (f) fclose(f);
     expect_error(run_dcgan(err, sizeof err, "plot %s/bad", dir), err, "no records");

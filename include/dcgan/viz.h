@@ -42,10 +42,17 @@ typedef struct {
     double smooth;              // EMA weight of the previous value, 0: none [0]
 } plot_options;
 
-// Reads a metrics.jsonl (one JSON object per iteration, as the trainer writes) and draws two
-// panels over the iterations: losses (Loss_D = real + fake, Loss_G) and D outputs (D(x),
-// D(G(z)) before and after D's step), with axes, ticks, labels and legends. A resumed run's
-// repeated iterations keep the later records. Written atomically. *records gets the count.
+// Reads a metrics.jsonl (as the trainer writes it) and draws panels over the iterations, with
+// axes, ticks, labels and legends: losses (Loss_D = real + fake, Loss_G) and D outputs (D(x),
+// D(G(z)) before and after D's step), from the training records (one per iteration, with the
+// loss fields); and, under them, when the file also holds evaluation records (a line with a
+// number "fid", written every --fid-every iterations; the loss fields not needed), a third
+// panel: FID at each evaluation (points joined by lines, the best, lowest, ringed and labelled
+// with its value) and, when the records have it, KID (+- kid_std) on a second y axis on the
+// right. Without evaluation records the figure is the two panels alone. A line that is neither
+// kind is an error. A resumed run's repeated iterations keep the later records, in both kinds;
+// the evaluations after the iteration a run resumed from are dropped with its other records.
+// Written atomically. *records gets the count of training records.
 int plot_metrics(const char *metrics_path, const char *png_path, const plot_options *o,
                  int *records, char *err, size_t errlen);
 

@@ -1,4 +1,4 @@
-// dcgan plot: the pictures of a training run: losses and D outputs (plot.png) and, with --gif,
+// dcgan plot: the pictures of a training run: losses, D outputs and FID (plot.png) and, with --gif,
 // the animation of its fixed-noise sample grids (progress.gif).
 #include <stdio.h>
 #include <string.h>
@@ -9,7 +9,9 @@ static void help(void) {
     printf(
         "usage: dcgan plot RUN_DIR [options]\n"
         "Draws RUN_DIR/metrics.jsonl: the losses (Loss_D = real + fake, Loss_G) and the mean outputs of D\n"
-        "(D(x), D(G(z)) before and after D's step) over the iterations, two panels, as a PNG.\n"
+        "(D(x), D(G(z)) before and after D's step) over the iterations, two panels, as a PNG; when the\n"
+        "file holds FID evaluations (--fid-every), a third panel under them: FID, its best value marked,\n"
+        "and KID on a second axis on the right.\n"
         "The trainer redraws RUN_DIR/plot.png at every checkpoint and writes RUN_DIR/progress.gif\n"
         "at the end of the run; this command redraws them, e.g. for a run still in progress.\n"
         "\n"

@@ -1,5 +1,6 @@
 // The plot of a training run: metrics.jsonl read with jansson, drawn with cairo into two
-// panels (losses; D outputs) that share the iteration axis.
+// panels (losses; D outputs) that share the iteration axis, and a third one (FID, with KID on a
+// second y axis on the right) when the file holds evaluation records.
 #include <cairo.h>
 #include <errno.h>
 #include <jansson.h>
@@ -21,8 +22,13 @@ static const char *const legend[NSERIES] = {"Loss_D (real + fake)", "Loss_G", "D
 static const double colour[NSERIES][3] = {
     {0.12, 0.47, 0.71}, {0.85, 0.37, 0.01}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16}, {0.58, 0.40, 0.74}};
 
+// The evaluation records' columns, in a series of their own (nv = NEVAL).
+enum { E_FID, E_KID, E_KID_STD, E_G, NEVAL };   // E_G: which generator was scored, see gen_code
+enum { GEN_UNSAID, GEN_EMA, GEN_G };
+
 typedef struct {
     long n, cap;
+    int nv;                     // columns in use: NSERIES (training records) or NEVAL
     double *iter;
     double *v[NSERIES];
 } series;
@@ -32,13 +38,18 @@ static void series_free(series *s) {
     for (int k = 0; k < NSERIES; k++) free(s->v[k]);
 }
 
+// Drops the records at iteration `it` and later.
+static void series_cut(series *s, double it) {
+    while (s->n > 0 && s->iter[s->n - 1] >= it) s->n--;
+}
+
 static int series_push(series *s, double it, const double *vals) {
     if (s->n == s->cap) {
         long cap = s->cap ? 2 * s->cap : 1024;
         double *p = realloc(s->iter, (size_t)cap * sizeof(double));
         if (!p) return -1;
         s->iter = p;
-        for (int k = 0; k < NSERIES; k++) {
+        for (int k = 0; k < s->nv; k++) {
             if (!(p = realloc(s->v[k], (size_t)cap * sizeof(double)))) return -1;
             s->v[k] = p;
         }
@@ -46,14 +57,28 @@ static int series_push(series *s, double it, const double *vals) {
     }
     // A resumed run appends iterations that may repeat ones logged before its checkpoint:
     // the later records replace them.
-    while (s->n > 0 && s->iter[s->n - 1] >= it) s->n--;
+    series_cut(s, it);
     s->iter[s->n] = it;
-    for (int k = 0; k < NSERIES; k++) s->v[k][s->n] = vals[k];
+    for (int k = 0; k < s->nv; k++) s->v[k][s->n] = vals[k];
     s->n++;
     return 0;
 }
 
-static int read_metrics(const char *path, series *s, char *err, size_t errlen) {
+static double number_or_nan(const json_t *o, const char *key) {
+    const json_t *x = json_object_get(o, key);
+    return json_is_number(x) ? json_number_value(x) : NAN;
+}
+
+static double gen_code(const json_t *o) {
+    const char *g = json_string_value(json_object_get(o, "fid_g"));
+    return !g ? GEN_UNSAID : !strcmp(g, "ema") ? GEN_EMA : !strcmp(g, "g") ? GEN_G : GEN_UNSAID;
+}
+
+// Training records (the loss fields) go to s, evaluation records (a number "fid") to e; a line
+// may be both. Each series keeps, at a repeated iteration, the later record. A resumed run also
+// starts its training records over below the last one: the evaluations logged at or after that
+// iteration belong to the abandoned stretch and are dropped with it.
+static int read_metrics(const char *path, series *s, series *e, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
     if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     char *line = NULL;
@@ -75,27 +100,41 @@ static int read_metrics(const char *path, series *s, char *err, size_t errlen) {
         }
         json_t *it = json_object_get(o, "iter");
         double vals[NSERIES];
+        int missing = -1;   // the first loss field that is not a number
+        for (int k = 0; k < NSERIES; k++) {
+            vals[k] = number_or_nan(o, field[k]);
+            if (missing < 0 && !json_is_number(json_object_get(o, field[k]))) missing = k;
+        }
+        int is_eval = json_is_number(json_object_get(o, "fid"));
         if (!json_is_integer(it)) {
             snprintf(err, errlen, "%s: line %ld: no integer \"iter\"", path, lineno);
             rc = -1;
+        } else if (missing >= 0 && !is_eval) {
+            snprintf(err, errlen, "%s: line %ld: no number \"%s\"", path, lineno,
+                     json_object_get(o, "fid") ? "fid" : field[missing]);
+            rc = -1;
         }
-        for (int k = 0; !rc && k < NSERIES; k++) {
-            json_t *x = json_object_get(o, field[k]);
-            if (!json_is_number(x)) {
-                snprintf(err, errlen, "%s: line %ld: no number \"%s\"", path, lineno, field[k]);
-                rc = -1;
-            } else {
-                vals[k] = json_number_value(x);
-            }
+        double iv = rc ? 0 : (double)json_integer_value(it);
+        int oom = 0;
+        if (!rc && missing < 0) {
+            if (s->n > 0 && iv <= s->iter[s->n - 1]) series_cut(e, iv);
+            oom = series_push(s, iv, vals) != 0;
         }
-        if (!rc && series_push(s, (double)json_integer_value(it), vals)) {
+        if (!rc && !oom && is_eval) {
+            double ev[NEVAL] = {number_or_nan(o, "fid"), number_or_nan(o, "kid"), number_or_nan(o, "kid_std"), gen_code(o)};
+            oom = series_push(e, iv, ev) != 0;
+        }
+        if (oom) {
             snprintf(err, errlen, "%s: out of memory", path);
             rc = -1;
         }
         json_decref(o);
     }
     if (!rc && ferror(f)) { snprintf(err, errlen, "%s: read error", path); rc = -1; }
-    if (!rc && s->n == 0) { snprintf(err, errlen, "%s: no records to plot", path); rc = -1; }
+    if (!rc && s->n == 0) {
+        snprintf(err, errlen, "%s: no records to plot%s", path, e->n ? " (FID evaluations only, no losses)" : "");
+        rc = -1;
+    }
     free(line);
     fclose(f);
     return rc;
@@ -169,10 +208,36 @@ static void draw_axes(cairo_t *cr, const panel *p, const char *title, const char
     cairo_set_font_size(cr, 14);
     text_at(cr, p->x0 + p->w / 2, p->y0 - 10, title, 0.5, 1.0);
     cairo_set_font_size(cr, 12);
-    text_at(cr, p->x0 + p->w / 2, p->y0 + p->h + 26, xlabel, 0.5, 0.0);
+    if (xlabel) text_at(cr, p->x0 + p->w / 2, p->y0 + p->h + 26, xlabel, 0.5, 0.0);
     cairo_save(cr);
     cairo_translate(cr, p->x0 - 52, p->y0 + p->h / 2);
     cairo_rotate(cr, -M_PI / 2);
+    text_at(cr, 0, 0, ylabel, 0.5, 1.0);
+    cairo_restore(cr);
+}
+
+// A second y axis on the right edge of the panel, for p's y range: ticks, their values and the
+// label; no grid lines (those of the left axis are already there).
+static void draw_right_axis(cairo_t *cr, const panel *p, const char *ylabel) {
+    cairo_set_font_size(cr, 12);
+    cairo_set_line_width(cr, 1);
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    double ys = nice_step(p->ymax - p->ymin, 5), x = p->x0 + p->w, wmax = 0;
+    char buf[32];
+    for (double v = ceil(p->ymin / ys) * ys; v <= p->ymax + ys * 1e-9; v += ys) {
+        double y = py(p, v);
+        cairo_move_to(cr, x, y);
+        cairo_line_to(cr, x + 5, y);
+        cairo_stroke(cr);
+        format_tick(buf, sizeof buf, v, ys);
+        cairo_text_extents_t te;
+        cairo_text_extents(cr, buf, &te);
+        if (te.width > wmax) wmax = te.width;
+        text_at(cr, x + 8, y, buf, 0.0, 0.5);
+    }
+    cairo_save(cr);
+    cairo_translate(cr, x + 8 + wmax + 6, p->y0 + p->h / 2);
+    cairo_rotate(cr, M_PI / 2);
     text_at(cr, 0, 0, ylabel, 0.5, 1.0);
     cairo_restore(cr);
 }
@@ -198,12 +263,30 @@ static void draw_line(cairo_t *cr, const panel *p, const double *x, const double
     cairo_restore(cr);
 }
 
-static void draw_legend(cairo_t *cr, const panel *p, const int *which, int n) {
+enum { MARK_NONE, MARK_CIRCLE, MARK_SQUARE };
+
+// A filled marker of radius r centred on (x, y), in the current source colour.
+static void draw_marker(cairo_t *cr, double x, double y, int kind, double r) {
+    cairo_new_sub_path(cr);
+    if (kind == MARK_CIRCLE) cairo_arc(cr, x, y, r, 0, 2 * M_PI);
+    else if (kind == MARK_SQUARE) cairo_rectangle(cr, x - r, y - r, 2 * r, 2 * r);
+    cairo_fill(cr);
+}
+
+typedef struct {
+    const char *label;
+    const double *rgb;
+    int dashed, marker;
+} legend_item;
+
+// The legend box in the top-right corner of the panel: a line sample (dashed or not, with the
+// series' marker on it) and the label for each item.
+static void draw_legend_items(cairo_t *cr, const panel *p, const legend_item *item, int n) {
     cairo_set_font_size(cr, 12);
     double w = 0;
     for (int i = 0; i < n; i++) {
         cairo_text_extents_t te;
-        cairo_text_extents(cr, legend[which[i]], &te);
+        cairo_text_extents(cr, item[i].label, &te);
         if (te.x_advance > w) w = te.x_advance;
     }
     double bw = w + 44, bh = 18.0 * n + 8, x = p->x0 + p->w - bw - 8, y = p->y0 + 8;
@@ -214,16 +297,28 @@ static void draw_legend(cairo_t *cr, const panel *p, const int *which, int n) {
     cairo_set_line_width(cr, 1);
     cairo_stroke(cr);
     for (int i = 0; i < n; i++) {
-        const double *c = colour[which[i]];
+        const double *c = item[i].rgb;
         double ly = y + 13 + 18.0 * i;
         cairo_set_source_rgb(cr, c[0], c[1], c[2]);
         cairo_set_line_width(cr, 2.5);
+        if (item[i].dashed) {
+            static const double dash[] = {5, 3};
+            cairo_set_dash(cr, dash, 2, 0);
+        }
         cairo_move_to(cr, x + 6, ly);
         cairo_line_to(cr, x + 30, ly);
         cairo_stroke(cr);
+        cairo_set_dash(cr, NULL, 0, 0);
+        if (item[i].marker) draw_marker(cr, x + 18, ly, item[i].marker, 3.5);
         cairo_set_source_rgb(cr, 0, 0, 0);
-        text_at(cr, x + 36, ly, legend[which[i]], 0.0, 0.5);
+        text_at(cr, x + 36, ly, item[i].label, 0.0, 0.5);
     }
+}
+
+static void draw_legend(cairo_t *cr, const panel *p, const int *which, int n) {
+    legend_item item[NSERIES];
+    for (int i = 0; i < n; i++) item[i] = (legend_item){legend[which[i]], colour[which[i]], 0, MARK_NONE};
+    draw_legend_items(cr, p, item, n);
 }
 
 static void ema(double *out, const double *in, long n, double a) {
@@ -232,7 +327,7 @@ static void ema(double *out, const double *in, long n, double a) {
 }
 
 static void draw_panel(cairo_t *cr, panel *p, const series *s, double *const *sm, const int *which, int nw,
-                       int fixed_range, double smooth, const char *title, const char *ylabel) {
+                       int fixed_range, double smooth, const char *title, const char *ylabel, const char *xlabel) {
     if (!fixed_range) {
         p->ymin = INFINITY;
         p->ymax = -INFINITY;
@@ -248,7 +343,7 @@ static void draw_panel(cairo_t *cr, panel *p, const series *s, double *const *sm
         p->ymin -= m;
         p->ymax += m;
     }
-    draw_axes(cr, p, title, ylabel, "iteration");
+    draw_axes(cr, p, title, ylabel, xlabel);
     for (int i = 0; i < nw; i++) {
         int k = which[i];
         if (smooth > 0) {
@@ -261,6 +356,118 @@ static void draw_panel(cairo_t *cr, panel *p, const series *s, double *const *sm
     draw_legend(cr, p, which, nw);
 }
 
+static const double fid_colour[3] = {0.00, 0.45, 0.55}, kid_colour[3] = {0.55, 0.34, 0.29},
+                    best_colour[3] = {0.84, 0.15, 0.16};
+
+static int any_kid(const series *e) {
+    for (long j = 0; j < e->n; j++)
+        if (isfinite(e->v[E_KID][j])) return 1;
+    return 0;
+}
+
+// The evaluation panel: FID on the left axis, points joined by lines with a marker at each
+// evaluation and the best (lowest) one ringed and labelled with its value; KID, when the records
+// have it, on its own scale on a right axis (dashed, square markers, +- kid_std as whiskers).
+static void draw_eval_panel(cairo_t *cr, panel *p, const series *e) {
+    int kid = any_kid(e), std = 0;
+    long best = 0;
+    double lo = INFINITY, hi = -INFINITY;
+    for (long j = 0; j < e->n; j++) {
+        double v = e->v[E_FID][j];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+        if (v < e->v[E_FID][best]) best = j;
+        if (isfinite(e->v[E_KID][j]) && isfinite(e->v[E_KID_STD][j])) std = 1;
+    }
+    widen(&lo, &hi);
+    // Room under the lowest point for the label of the best FID.
+    double r = hi - lo, mt = 0.05 * r, f = fmin(0.4, 26 / p->h);
+    p->ymin = lo - f * (r + mt) / (1 - f);
+    p->ymax = hi + mt;
+    draw_axes(cr, p, kid ? "FID and KID (lower is better)" : "FID (lower is better)", "FID", "iteration");
+
+    cairo_save(cr);
+    if (kid) {
+        panel k = *p;
+        k.ymin = INFINITY;
+        k.ymax = -INFINITY;
+        for (long j = 0; j < e->n; j++) {
+            double v = e->v[E_KID][j], sd = isfinite(e->v[E_KID_STD][j]) ? e->v[E_KID_STD][j] : 0;
+            if (!isfinite(v)) continue;
+            k.ymin = fmin(k.ymin, v - sd);
+            k.ymax = fmax(k.ymax, v + sd);
+        }
+        widen(&k.ymin, &k.ymax);
+        double m = 0.05 * (k.ymax - k.ymin);
+        k.ymin -= m;
+        k.ymax += m;
+        draw_right_axis(cr, &k, "KID");
+        // Records without KID break the line.
+        cairo_set_source_rgb(cr, kid_colour[0], kid_colour[1], kid_colour[2]);
+        cairo_set_line_width(cr, 1.5);
+        static const double dash[] = {5, 3};
+        cairo_set_dash(cr, dash, 2, 0);
+        int pen = 0;
+        for (long j = 0; j < e->n; j++) {
+            double v = e->v[E_KID][j];
+            if (!isfinite(v)) { pen = 0; continue; }
+            if (pen) cairo_line_to(cr, px(&k, e->iter[j]), py(&k, v));
+            else cairo_move_to(cr, px(&k, e->iter[j]), py(&k, v));
+            pen = 1;
+        }
+        cairo_stroke(cr);
+        cairo_set_dash(cr, NULL, 0, 0);
+        cairo_set_line_width(cr, 1);
+        for (long j = 0; j < e->n; j++) {
+            double v = e->v[E_KID][j], sd = e->v[E_KID_STD][j], x = px(&k, e->iter[j]);
+            if (!isfinite(v)) continue;
+            if (isfinite(sd) && sd > 0) {
+                cairo_move_to(cr, x, py(&k, v - sd));
+                cairo_line_to(cr, x, py(&k, v + sd));
+                cairo_move_to(cr, x - 3, py(&k, v - sd));
+                cairo_line_to(cr, x + 3, py(&k, v - sd));
+                cairo_move_to(cr, x - 3, py(&k, v + sd));
+                cairo_line_to(cr, x + 3, py(&k, v + sd));
+                cairo_stroke(cr);
+            }
+            draw_marker(cr, x, py(&k, v), MARK_SQUARE, 2.5);
+        }
+    }
+    cairo_restore(cr);
+
+    // The markers, the ring and the label are inside the y range and are left unclipped, so that
+    // those at the first and last iterations show whole.
+    if (e->n > 1) draw_line(cr, p, e->iter, e->v[E_FID], e->n, fid_colour, 1.0, 2.0);
+    cairo_save(cr);
+    cairo_set_source_rgb(cr, fid_colour[0], fid_colour[1], fid_colour[2]);
+    for (long j = 0; j < e->n; j++) draw_marker(cr, px(p, e->iter[j]), py(p, e->v[E_FID][j]), MARK_CIRCLE, 3.5);
+    double bx = px(p, e->iter[best]), by = py(p, e->v[E_FID][best]);
+    cairo_set_source_rgb(cr, best_colour[0], best_colour[1], best_colour[2]);
+    cairo_set_line_width(cr, 2);
+    cairo_arc(cr, bx, by, 7, 0, 2 * M_PI);
+    cairo_stroke(cr);
+    char label[96];
+    snprintf(label, sizeof label, "best FID %.2f at %.0f", e->v[E_FID][best], e->iter[best]);
+    cairo_set_font_size(cr, 12);
+    cairo_text_extents_t te;
+    cairo_text_extents(cr, label, &te);
+    double lx = fmax(p->x0 + 4, fmin(bx - te.width / 2, p->x0 + p->w - te.width - 4)), ly = by + 10;
+    cairo_set_source_rgba(cr, 1, 1, 1, 0.85);
+    cairo_rectangle(cr, lx - 2, ly - 1, te.width + 4, te.height + 2);
+    cairo_fill(cr);
+    cairo_set_source_rgb(cr, best_colour[0], best_colour[1], best_colour[2]);
+    text_at(cr, lx, ly, label, 0.0, 0.0);
+    cairo_restore(cr);
+
+    // The generator the FID was measured on, when every record says the same one.
+    int g = e->n ? (int)e->v[E_G][0] : GEN_UNSAID;
+    for (long j = 1; j < e->n; j++)
+        if ((int)e->v[E_G][j] != g) g = GEN_UNSAID;
+    legend_item item[2] = {{g == GEN_EMA ? "FID (EMA of G)" : g == GEN_G ? "FID (G)" : "FID", fid_colour, 0, MARK_CIRCLE},
+                           {std ? "KID (right axis, +- std)" : "KID (right axis)", kid_colour, 1, MARK_SQUARE}};
+    draw_legend_items(cr, p, item, kid ? 2 : 1);
+}
+
 int plot_metrics(const char *metrics_path, const char *png_path, const plot_options *o,
                  int *records, char *err, size_t errlen) {
     plot_options d = {1000, 700, 0.0};
@@ -271,9 +478,12 @@ int plot_metrics(const char *metrics_path, const char *png_path, const plot_opti
         return -1;
     }
     if (!(o->smooth >= 0 && o->smooth < 1)) { snprintf(err, errlen, "smoothing must be in [0, 1), got %g", o->smooth); return -1; }
-    series s;
+    series s, e;
     memset(&s, 0, sizeof s);
-    if (read_metrics(metrics_path, &s, err, errlen)) { series_free(&s); return -1; }
+    memset(&e, 0, sizeof e);
+    s.nv = NSERIES;
+    e.nv = NEVAL;
+    if (read_metrics(metrics_path, &s, &e, err, errlen)) { series_free(&s); series_free(&e); return -1; }
     double *sm[NSERIES] = {0};
     int rc = -1;
     cairo_surface_t *surf = NULL;
@@ -294,17 +504,27 @@ int plot_metrics(const char *metrics_path, const char *png_path, const plot_opti
     cairo_paint(cr);
     cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
     double xmin = s.iter[0], xmax = s.iter[s.n - 1];
+    if (e.n) {
+        xmin = fmin(xmin, e.iter[0]);
+        xmax = fmax(xmax, e.iter[e.n - 1]);
+    }
     widen(&xmin, &xmax);
-    double left = 80, right = 20, top = 40, gap = 80, bottom = 55;
-    double ph = (H - top - gap - bottom) / 2;
+    // Three panels when there are evaluations: the two upper ones leave the "iteration" label
+    // to the bottom one, so the gaps between panels are narrower; KID's axis needs a right margin.
+    int np = e.n ? 3 : 2;
+    double left = 80, right = e.n && any_kid(&e) ? 72 : 20, top = 40, gap = e.n ? 58 : 80, bottom = 55;
+    const char *xlabel = e.n ? NULL : "iteration";
+    double ph = (H - top - (np - 1) * gap - bottom) / np;
     panel top_p = {left, top, W - left - right, ph, xmin, xmax, 0, 0};
     panel bot_p = {left, top + ph + gap, W - left - right, ph, xmin, xmax, -0.02, 1.02};
+    panel ev_p = {left, top + 2 * (ph + gap), W - left - right, ph, xmin, xmax, 0, 0};
     static const int losses[] = {S_LOSS_D, S_LOSS_G}, douts[] = {S_D_X, S_D_G_Z1, S_D_G_Z2};
     char title[160];
     if (o->smooth > 0) snprintf(title, sizeof title, "Losses (faint: raw, solid: EMA %.3g)", o->smooth);
     else snprintf(title, sizeof title, "Losses");
-    draw_panel(cr, &top_p, &s, sm, losses, 2, 0, o->smooth, title, "loss");
-    draw_panel(cr, &bot_p, &s, sm, douts, 3, 1, o->smooth, "Discriminator outputs (mean sigmoid)", "D output");
+    draw_panel(cr, &top_p, &s, sm, losses, 2, 0, o->smooth, title, "loss", xlabel);
+    draw_panel(cr, &bot_p, &s, sm, douts, 3, 1, o->smooth, "Discriminator outputs (mean sigmoid)", "D output", xlabel);
+    if (e.n) draw_eval_panel(cr, &ev_p, &e);
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
     if (st) { snprintf(err, errlen, "%s: drawing failed: %s", png_path, cairo_status_to_string(st)); goto done; }
@@ -330,5 +550,6 @@ done:
     if (surf) cairo_surface_destroy(surf);
     for (int k = 0; k < NSERIES; k++) free(sm[k]);
     series_free(&s);
+    series_free(&e);
     return rc;
 }
