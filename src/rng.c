@@ -26,3 +26,10 @@ void rng_permutation(dcgan_rng *r, uint32_t *perm, size_t n) {
         uint32_t t = perm[i - 1]; perm[i - 1] = perm[j]; perm[j] = t;
     }
 }
+
+void rng_vectors_normal(float *z, long first, int n, int nz, uint64_t seed, uint64_t stream) {
+    const uint64_t base = (uint64_t)first * (uint64_t)nz;
+    const size_t count = (size_t)n * (size_t)nz;
+#pragma omp parallel for schedule(static) if (count > 65536)
+    for (size_t i = 0; i < count; i++) z[i] = philox_normal_at(seed, stream, base + i);
+}

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "dcgan/backend.h"
 #include "dcgan/eval.h"
 #include "dcgan/io.h"
@@ -106,6 +107,7 @@ int main(int argc, char **argv) {
     expect_open_error(path, be, "the network needs 864 float32");
     remove(path);
     remove(weights);
+    rmdir(dir);
     st_free(&f);
     return test_summary("test_inception");
 }

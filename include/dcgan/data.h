@@ -47,6 +47,9 @@ int dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size
 // dataset_load with a cache, class selection, strictness and progress (opt may be NULL).
 int dataset_load_opts(dcgan_dataset *ds, const char *kind, const char *path, int size, int nc,
                       uint64_t seed, const dataset_options *opt, char *err, size_t errlen);
+// Width and height of the first image (in the loader's order) of a folder dataset at path.
+// 0, or -1 with err set.
+int folder_first_image_size(const char *path, int *w, int *h, char *err, size_t errlen);
 // The valid kinds, for messages: "folder, lsun, cifar10, mnist, fashion-mnist, synthetic".
 extern const char *const dataset_kinds;
 // 1 when kind is one of dataset_kinds.

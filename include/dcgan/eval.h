@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "dcgan/backend.h"
+#include "dcgan/data.h"
+#include "dcgan/model.h"
+#include "dcgan/net_exec.h"
 
 // Mean [dim] and covariance [dim, dim] (unbiased, as numpy.cov) of `count` feature vectors.
 typedef struct {
@@ -69,5 +72,65 @@ int inception_run(inception *net, float *features, long count, const inception_i
 // The same for images [count, c, h, w] in host memory.
 int inception_features(inception *net, float *features, const float *images, long count, const inception_input *in,
                        char *err, size_t errlen);
+
+// ---------------------------------------------------------------------------------------------
+// FID and KID of image sets (score.c).
+
+#define FID_KID_MAX_FEATURES 10000  // feature vectors a set keeps for KID (its first ones)
+#define KID_SUBSETS 100             // torch-fidelity's defaults: 100 subsets of 1000 vectors
+#define KID_SUBSET_SIZE 1000
+
+// What FID needs of a set of images (mean and covariance of their features) and what KID needs
+// (the features of up to FID_KID_MAX_FEATURES of them).
+typedef struct {
+    feature_stats stats;
+    float *features;            // [nfeatures, INCEPTION_FEATURES] (may be NULL)
+    long nfeatures;
+} fid_set;
+
+// From features [count, 2048] (host). 0, or -1 with err set.
+int fid_set_make(fid_set *s, const float *features, long count, char *err, size_t errlen);
+void fid_set_free(fid_set *s);
+// Saved as safetensors (mu, sigma in float64, the KID features in float32, count and key in the
+// metadata). 0, or -1 with err set.
+int fid_set_save(const fid_set *s, const char *path, const char *key, char *err, size_t errlen);
+// Loads a set. With a key: 1 when the file is not there or was made for another key. 0 loaded, or -1
+// with err set.
+int fid_set_load(fid_set *s, const char *path, const char *key, char *err, size_t errlen);
+
+typedef struct {
+    double fid;
+    int has_kid;                // KID needs both sets' features
+    double kid, kid_std;        // mean and standard deviation over the subsets
+    int kid_subset_size;
+} fid_scores;
+// FID of a and b, and KID over kid_subsets subsets (0: none) of min(KID_SUBSET_SIZE, either set's
+// kept features) vectors. 0, or -1 with err set.
+int fid_scores_of(const fid_set *a, const fid_set *b, int kid_subsets, fid_scores *out, char *err, size_t errlen);
+
+// features [*n, 2048] (*features malloc'ed) of min(count, ds->n) dataset images read as pytorch-fid
+// reads image files (pixels / 255): all of them, or the first of a permutation drawn from seed.
+// progress: print a line every few seconds.
+int fid_dataset_features(inception *net, const dcgan_dataset *ds, long count, uint64_t seed, int progress,
+                         float **features, long *n, char *err, size_t errlen);
+// features [count, 2048] of G's images (G on the network's backend, batchnorm's running statistics),
+// image i drawn from latent vector i of `dcgan sample --seed seed` (class i mod nclasses for a
+// conditional G) and read as its PNG file's pixels: the scores of `dcgan sample --out-dir`'s files.
+int fid_generator_features(inception *net, dcgan_net *G, long count, uint64_t seed, int progress, float **features,
+                           char *err, size_t errlen);
+
+// What a dataset's reference set is made from; it is kept in a file named after all of it.
+typedef struct {
+    const char *kind, *data, *classes, *weights;
+    int size, nc;
+    long count;
+} fid_reference_source;
+// The reference file in dir for src (path) and the key written in it.
+void fid_reference_name(char *path, size_t pathlen, char *key, size_t keylen, const char *dir,
+                        const fid_reference_source *src);
+// The reference set of min(count, ds->n) images of ds: read from path when it was made for key, else
+// computed and written there (a failed write is a warning). 0, or -1 with err set.
+int fid_reference(fid_set *ref, inception *net, const dcgan_dataset *ds, long count, const char *path,
+                  const char *key, int progress, char *err, size_t errlen);
 
 #endif

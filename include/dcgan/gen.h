@@ -8,11 +8,10 @@
 #include <stdint.h>
 #include "dcgan/model.h"
 #include "dcgan/net_exec.h"
+#include "dcgan/rng.h"
 
 // ---------------------------------------------------------------------------------------------
 // The generator
-
-#define RNG_STREAM_SAMPLE 5     // Philox stream of the latent vectors drawn from --seed
 
 typedef struct {
     const dcgan_backend *be;

@@ -84,8 +84,12 @@ enum { RNG_STREAM_NOISE = 0, RNG_STREAM_FIXED_NOISE = 1, RNG_STREAM_SHUFFLE = 2,
 // Conditional training: the classes of the fake batches, B draws of rng_below(nclasses) per
 // D step; the stream position is saved with the run (train_state "class_offset").
 enum { RNG_STREAM_FAKE_CLASSES = 6 };
+// Latent vectors drawn from a seed by the generator commands (`dcgan sample --seed`) and by FID.
+enum { RNG_STREAM_SAMPLE = 5 };
 // KID: the random subsets of the feature sets.
 enum { RNG_STREAM_KID = 7 };
+// FID: the dataset images a reference set takes when the dataset has more than it needs.
+enum { RNG_STREAM_FID_SUBSET = 8 };
 
 // Data-parallel runs: rank r draws from its own copy of a stream (its noise, its fake classes).
 // Rank 0's is the stream itself, so one process draws what it always drew; the others lie above
@@ -97,5 +101,8 @@ void rng_fill_normal(dcgan_rng *r, float *out, size_t n, float mean, float std);
 void rng_fill_uniform(dcgan_rng *r, float *out, size_t n, float lo, float hi);
 // Fisher-Yates shuffle of perm[0..n-1] (filled with 0..n-1 first).
 void rng_permutation(dcgan_rng *r, uint32_t *perm, size_t n);
+// z [n, nz] ~ N(0, 1): vector i is vector first + i of (seed, stream), the same whatever n and first
+// (words (first + i) * nz ... of the stream).
+void rng_vectors_normal(float *z, long first, int n, int nz, uint64_t seed, uint64_t stream);
 
 #endif

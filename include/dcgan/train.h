@@ -9,6 +9,7 @@
 #include "dcgan/clock.h"
 #include "dcgan/comm.h"
 #include "dcgan/data.h"
+#include "dcgan/eval.h"
 #include "dcgan/io.h"
 #include "dcgan/model.h"
 #include "dcgan/net_exec.h"
@@ -172,6 +173,9 @@ typedef struct {
     int verbose;
     int no_tensorboard;         // 1: no TensorBoard events file in the run directory
     int conditional;            // class-conditional G and D, on the dataset's labels
+    long fid_every;             // FID of G (of its moving average with --ema) every N iterations; 0: never
+    long fid_count;             // generated images per FID, and dataset images in its reference set
+    const char *inception;      // FID's Inception weights (NULL: inception_default_weights)
     dcgan_comm *comm;           // the ranks of the run (set by run_training; NULL: one process)
     // Set by the run: the classes of a conditional run (the dataset's, or the resumed run's).
     int nclasses;
@@ -200,6 +204,28 @@ int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *er
 
 // Runs training; returns the process exit code (0 done, 1 error, 130 interrupted after saving).
 int run_training(run_options *o);
+
+// --- FID during training (fid.c) -----------------------------------------------------------------
+
+typedef struct {
+    inception *net;             // on the trainer's backend
+    fid_set ref;                // the dataset's reference set
+    char ref_path[4800];        // where it is kept
+    double best;                // the lowest FID so far (this run and the stretches before a resume)
+    long best_iter;             // its iteration; -1: none yet
+} run_fid;
+
+// Opens the network (o->inception) on be and the reference set of ds (read from the file beside the
+// data cache when it was made for the same data, count and weights; else computed and kept there),
+// and the best score of netG_best.safetensors when the run has one. 0, or -1 with err set.
+int run_fid_open(run_fid *f, const run_options *o, const dcgan_backend *be, const dcgan_dataset *ds, char *err,
+                 size_t errlen);
+void run_fid_close(run_fid *f);
+// Scores t's G (G_ema with --ema) at iteration iter on o->fid_count images: a line on stdout and in
+// metrics, a TensorBoard scalar, and netG_best.safetensors (with the score in its metadata) when it is
+// the best so far. 0, or -1 with err set.
+int run_fid_eval(run_fid *f, const run_options *o, trainer *t, long iter, FILE *metrics, tb_writer *tb, char *err,
+                 size_t errlen);
 
 // --- the progress line and metrics log (progress.c) -----------------------------------------------
 // Redrawn in place on a terminal, plain lines otherwise; one JSON object per iteration.

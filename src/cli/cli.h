@@ -11,16 +11,20 @@ int cmd_interpolate(int argc, char **argv);
 int cmd_arithmetic(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_prepare(int argc, char **argv);
+int cmd_fid(int argc, char **argv);
+
+// Where --dataset fashion-mnist is read from without --data (Debian's dataset-fashion-mnist).
+#define DEFAULT_FASHION_MNIST "/usr/share/datasets/fashion-mnist"
 
 // Every long option of the binary, once (options.c holds their names and whether they take a
 // value). A command names the ones it takes.
 enum {
     OPT_BATCH = 256, OPT_BETA1, OPT_BETA2, OPT_BN, OPT_CACHE, OPT_CHAIN, OPT_CKPT, OPT_CKPT_EVERY,
     OPT_CLASS, OPT_CLASSES, OPT_CLIP, OPT_CONDITIONAL, OPT_COUNT, OPT_DATA, OPT_DATASET, OPT_DELAY,
-    OPT_DEVICE, OPT_DSTEPS, OPT_EMA, OPT_EPOCHS, OPT_FRAMES, OPT_GIF, OPT_GIF_ONLY, OPT_GIF_OUT, OPT_GRID,
-    OPT_HELP, OPT_ITERS, OPT_JSON, OPT_LOG_EVERY, OPT_LOSS, OPT_LR, OPT_LR_D, OPT_LR_G, OPT_MINUS, OPT_MODE, OPT_NC,
+    OPT_DEVICE, OPT_DSTEPS, OPT_EMA, OPT_EPOCHS, OPT_FID_COUNT, OPT_FID_EVERY, OPT_FRAMES, OPT_GIF, OPT_GIF_ONLY, OPT_GIF_OUT, OPT_GRID,
+    OPT_HELP, OPT_INCEPTION, OPT_ITERS, OPT_JSON, OPT_KID_SUBSETS, OPT_LOG_EVERY, OPT_LOSS, OPT_LR, OPT_LR_D, OPT_LR_G, OPT_MINUS, OPT_MODE, OPT_NC,
     OPT_NDF, OPT_NGF, OPT_NO_EMA, OPT_NO_TENSORBOARD, OPT_NOISE, OPT_NZ, OPT_OUT, OPT_OUT_DIR, OPT_PLUS, OPT_PRECISION, OPT_REPEATS, OPT_RESUME, OPT_ROWS,
-    OPT_SAMPLE_EVERY, OPT_SEED, OPT_SHEET, OPT_SIZE, OPT_SMOOTH, OPT_STEPS, OPT_STRICT, OPT_SYNC_BN, OPT_THREADS,
+    OPT_SAMPLE_EVERY, OPT_SAVE_STATS, OPT_SEED, OPT_SHEET, OPT_SIZE, OPT_SMOOTH, OPT_STEPS, OPT_STRICT, OPT_SYNC_BN, OPT_THREADS,
     OPT_VERBOSE, OPT_WARMUP, OPT_WRITERS, OPT_Z, OPT_Z_OUT,
     OPT_END_
 };

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "dcgan/eval.h"
 #include "dcgan/data.h"
 #include "dcgan/train.h"
 
-#define DEFAULT_FASHION_MNIST "/usr/share/datasets/fashion-mnist"
 
 static void help(void) {
     printf(
@@ -63,6 +63,13 @@ static void help(void) {
         "  --verbose            more detail about the run\n"
         "  --no-tensorboard     no TensorBoard events file in the run directory (written by default:\n"
         "                       the metrics as scalars and the sample grids as images)\n"
+        "  --fid-every N        FID of G (of its moving average with --ema) every N iterations and at\n"
+        "                       the end, in metrics.jsonl, plot.png and TensorBoard; the best G so far\n"
+        "                       is kept as netG_best.safetensors (0: never)                    [0]\n"
+        "  --fid-count N        generated images per FID, and dataset images in its reference set,\n"
+        "                       computed once and kept beside the data cache            [10000]\n"
+        "  --inception FILE     FID's Inception weights (see dcgan fid --help)\n"
+        "                       [$DCGAN_INCEPTION, else ~/.cache/dcgan/" INCEPTION_WEIGHTS_FILE "]\n"
         "\n"
         "The run directory receives real_samples.png, samples_<iter>.png (64 fixed-noise samples;\n"
         "conditional runs: one row of 8 per class, the first 16 classes, the same 8 z in every row),\n"
@@ -76,7 +83,7 @@ static void help(void) {
 
 int cmd_train(int argc, char **argv) {
     run_options o = {.dataset = "fashion-mnist", .device = "auto", .sample_every = 500, .ckpt_every = 1000,
-                     .log_every = 50, .epochs = 0};
+                     .log_every = 50, .epochs = 0, .fid_every = -1};
     // Values given on the command line; the loss picks the defaults of the others.
     long size = 32, nc = -1, nz = 100, ngf = 64, ndf = 64, batch = 64, dsteps = -1, epochs = 25;
     float lr = -1, lr_d = -1, lr_g = -1, ema = 0, beta1 = -1, beta2 = -1, clip = -1;
@@ -88,12 +95,12 @@ int cmd_train(int argc, char **argv) {
     options_begin(&p, "train", argc, argv,
                   "data dataset size nc nz ngf ndf loss batch-size iters epochs lr lr-d lr-g ema beta1 beta2 d-steps clip "
                   "seed device out sample-every ckpt-every log-every resume verbose help conditional no-tensorboard "
-                  "classes cache strict sync-bn precision threads");
+                  "classes cache strict sync-bn precision threads fid-every fid-count inception");
     for (int c; (c = next_option(&p)) != -1;) {
         if (c != OPT_DATA && c != OPT_DEVICE && c != OPT_OUT && c != OPT_ITERS && c != OPT_EPOCHS &&
             c != OPT_SAMPLE_EVERY && c != OPT_CKPT_EVERY && c != OPT_LOG_EVERY && c != OPT_RESUME &&
             c != OPT_VERBOSE && c != OPT_HELP && c != OPT_CACHE && c != OPT_STRICT && c != OPT_NO_TENSORBOARD &&
-            c != OPT_THREADS)
+            c != OPT_THREADS && c != OPT_FID_EVERY && c != OPT_FID_COUNT && c != OPT_INCEPTION)
             model_option_given = c;
         switch (c) {
         case OPT_DATA: o.data_path = optarg; break;
@@ -131,6 +138,9 @@ int cmd_train(int argc, char **argv) {
         case OPT_SYNC_BN: sync_bn = 1; break;
         case OPT_PRECISION: precision = parse_precision("train", optarg); break;
         case OPT_THREADS: set_threads(optarg); break;
+        case OPT_FID_EVERY: o.fid_every = parse_long("--fid-every", optarg, 0, 1000000000L); break;
+        case OPT_FID_COUNT: o.fid_count = parse_long("--fid-count", optarg, 2, 10000000L); break;
+        case OPT_INCEPTION: o.inception = optarg; break;
         case OPT_HELP: help(); return 0;
         }
     }
@@ -142,6 +152,8 @@ int cmd_train(int argc, char **argv) {
         }
         return run_training(&o);
     }
+    if (o.fid_every < 0) o.fid_every = 0;
+    if (o.fid_count <= 0) o.fid_count = 10000;
     int loss = gan_loss_parse(loss_name);
     if (loss < 0) usage_error("train", "--loss: unknown loss '%s' (nonsat, minimax, ml, wgan, lsgan or hinge)", loss_name);
     train_hparams *h = &o.hp;

@@ -16,6 +16,7 @@ static const struct {
     {"plot", cmd_plot, "draw a run's losses and D outputs (and its progress GIF)"},
     {"bench", cmd_bench, "measure training throughput on synthetic data"},
     {"prepare", cmd_prepare, "decode and preprocess a dataset into its cache"},
+    {"fid", cmd_fid, "FID and KID of a generator against its data, or of two image sets"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -191,3 +191,18 @@ int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
     if (rc) source_close(src);
     return rc;
 }
+
+int folder_first_image_size(const char *path, int *w, int *h, char *err, size_t errlen) {
+    data_source src;
+    if (folder_open(&src, path, err, errlen)) return -1;
+    char name[4096], why[512];
+    uint8_t *buf = NULL, *pixels = NULL;
+    size_t len = 0;
+    src.name(src.ctx, 0, name, sizeof name);
+    int rc = read_file(name, &buf, &len, why, sizeof why) || image_decode(buf, len, 3, &pixels, w, h, why, sizeof why)
+                 ? path_error(err, errlen, name, "%s", why) : 0;
+    free(buf);
+    free(pixels);
+    source_close(&src);
+    return rc;
+}

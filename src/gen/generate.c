@@ -153,8 +153,5 @@ int generator_labels(const generator *g, const char *class_arg, long n, long run
 }
 
 void generator_seed_noise(float *z, long first, int n, int nz, uint64_t seed) {
-    uint64_t base = (uint64_t)first * (uint64_t)nz;
-    size_t count = (size_t)n * (size_t)nz;
-    #pragma omp parallel for schedule(static) if (count > 65536)
-    for (size_t i = 0; i < count; i++) z[i] = philox_normal_at(seed, RNG_STREAM_SAMPLE, base + i);
+    rng_vectors_normal(z, first, n, nz, seed, RNG_STREAM_SAMPLE);
 }

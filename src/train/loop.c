@@ -45,6 +45,8 @@ typedef struct {
     float *fixed_noise;         // [nsamples, nz] backend memory
     net_exec sampler;           // G on the fixed noise
     long last_ckpt_iter;
+    run_fid fid;                // --fid-every: the network and the reference set (rank 0)
+    int fid_open;
     // Step statistics of the iterations since the last print, read back in one copy.
     float *ring;                // [RING_MAX, 6] backend memory
     int64_t *ring_slot;         // backend memory: the next slot ring_push writes
@@ -340,6 +342,13 @@ static int setup(run_state *s, char *err, size_t errlen) {
     if (load_data(s, err, errlen)) return -1;
     rc = setup_local(s, err, errlen);
     if (agree(s, rc, err, errlen)) return -1;
+    if (o->fid_every > 0) {
+        comm_watch(s->comm, 0);   // the reference set may take rank 0 a long time, once
+        rc = s->root ? run_fid_open(&s->fid, o, be, &s->ds, err, errlen) : 0;
+        s->fid_open = s->root && !rc;
+        comm_watch(s->comm, 1);
+        if (agree(s, rc, err, errlen)) return -1;
+    }
     if (s->comm->mpi) {
         // From here on the ranks average their gradients; they start from the same weights.
         rc = trainer_attach_comm(&s->t, s->comm, err, errlen);
@@ -360,6 +369,7 @@ static void teardown(run_state *s) {
         void *bufs[] = {s->fixed_noise, s->ring, s->ring_slot};
         for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(be, bufs[i]);
     }
+    if (s->fid_open) run_fid_close(&s->fid);
     batcher_free(&s->data);
     trainer_free(&s->t);
     dataset_free(&s->ds);
@@ -449,8 +459,9 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         s->ring_epoch[s->ring_used++] = batcher_epoch(&s->data, s->data.cursor - 1);
         s->pos.iter++;
         int last = s->pos.iter == s->pos.total_iters;
+        const int fid_now = o->fid_every > 0 && (s->pos.iter % o->fid_every == 0 || last);
         int saving = (o->sample_every > 0 && s->pos.iter % o->sample_every == 0) ||
-                     (o->ckpt_every > 0 && s->pos.iter % o->ckpt_every == 0);
+                     (o->ckpt_every > 0 && s->pos.iter % o->ckpt_every == 0) || fid_now;
         if ((s->ring_used == s->ring_len || s->pos.iter % pr.log_every == 0 || last || saving || stop) &&
             flush_stats(s, &pr, err, errlen)) {
             rc = 1;
@@ -460,6 +471,14 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         timed++;
         if (o->sample_every > 0 && (s->pos.iter % o->sample_every == 0 || last)) {
             if (agree(s, s->root ? write_samples(s, &pr, s->pos.iter, err, errlen) : 0, err, errlen)) { rc = 1; break; }
+        }
+        if (fid_now) {
+            progress_break(&pr);
+            comm_watch(s->comm, 0);   // rank 0 alone scores G; the others wait for it
+            int frc = s->root ? run_fid_eval(&s->fid, o, &s->t, s->pos.iter, metrics, pr.tb, err, errlen) : 0;
+            comm_watch(s->comm, 1);
+            comm_beat(s->comm, s->pos.iter);
+            if (agree(s, frc, err, errlen)) { rc = 1; break; }
         }
         if ((o->ckpt_every > 0 && s->pos.iter % o->ckpt_every == 0) || last) {
             if (checkpoint(s, err, errlen)) { rc = 1; break; }
@@ -507,6 +526,8 @@ int run_training(run_options *o) {
         if (rc) snprintf(err, sizeof err, "--resume: %s", why);
         if (!o->out_dir) o->out_dir = o->resume;
     }
+    if (o->fid_every < 0) o->fid_every = 0;
+    if (o->fid_every > 0 && o->fid_count <= 0) o->fid_count = 10000;
     if (!o->out_dir) o->out_dir = "out";
     if (agree(&s, rc, err, sizeof err)) rc = 1;
     else if (setup(&s, err, sizeof err)) rc = 1;

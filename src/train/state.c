@@ -91,6 +91,9 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
     put(&m, "classes", "%s", o->classes ? o->classes : "");
     put(&m, "ranks", "%d", pos->ranks > 0 ? pos->ranks : 1);   // batch_pos counts global batches of this many
     put(&m, "sync_bn", "%d", h->sync_bn);
+    put(&m, "fid_every", "%ld", o->fid_every);
+    put(&m, "fid_count", "%ld", o->fid_count);
+    put(&m, "inception", "%s", o->inception ? o->inception : "");
 
     st_tensor tensors[4];
     const dcgan_net *nets[2] = {&t->G, &t->D};
@@ -206,6 +209,12 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
         if (!o->iters && !o->epochs) o->iters = v[8];
         const char *sync = st_meta_get(&f, "sync_bn");   // absent in runs saved before it existed
         h->sync_bn = sync && !strcmp(sync, "1");
+        // FID during training (absent in runs saved before it existed); options given win.
+        const char *every = st_meta_get(&f, "fid_every"), *count = st_meta_get(&f, "fid_count"),
+                   *inception = st_meta_get(&f, "inception");
+        if (o->fid_every < 0) o->fid_every = every ? atol(every) : 0;
+        if (o->fid_count <= 0 && count && atol(count) > 0) o->fid_count = atol(count);
+        if (!o->inception && inception && *inception) o->inception = keep_string(inception);
     }
     // Conditioning (absent in the state of an unconditional run written before it existed).
     long K = 0;
