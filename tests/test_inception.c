@@ -106,8 +106,7 @@ int main(int argc, char **argv) {
     CHECK(st_write(path, &t, 1, NULL, 0, err, sizeof err) == 0);
     expect_open_error(path, be, "the network needs 864 float32");
     remove(path);
-    remove(weights);
-    rmdir(dir);
+    remove_temp_dir(dir);
     st_free(&f);
     return test_summary("test_inception");
 }

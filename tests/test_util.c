@@ -1,9 +1,11 @@
+#define _XOPEN_SOURCE 700   // nftw
 #include "test_util.h"
 #include "dcgan/backend.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +48,17 @@ const char *make_temp_dir(const char *tag) {
     return path;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void remove_temp_dir(const char *path) {
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS)) perror(path);
+}
+
 int test_skip_or_fail(const char *why) {
     const char *require = getenv("DCGAN_REQUIRE_GPU");
     if (require && !strcmp(require, "1")) {
@@ -79,19 +92,40 @@ const char *test_dcgan_bin(int argc, char **argv, const char *test_name) {
     return dcgan_bin;
 }
 
+// Reads what the command left in path into buf[n] and removes the file.
+static void take_file(const char *path, char *buf, size_t n) {
+    FILE *f = fopen(path, "r");
+    buf[0] = 0;
+    if (f) { size_t got = fread(buf, 1, n - 1, f); buf[got] = 0; fclose(f); }
+    remove(path);
+}
+
+static int run_args(char *outbuf, size_t outn, char *errbuf, size_t n, const char *args) {
+    char cmd[4096], errfile[] = "/tmp/dcgan-test-err-XXXXXX", outfile[] = "/tmp/dcgan-test-out-XXXXXX";
+    int fd = mkstemp(errfile);
+    if (fd >= 0) close(fd);
+    if (outbuf && (fd = mkstemp(outfile)) >= 0) close(fd);
+    snprintf(cmd, sizeof cmd, "%s %s > %s 2> %s", dcgan_bin, args, outbuf ? outfile : "/dev/null", errfile);
+    int status = system(cmd);
+    take_file(errfile, errbuf, n);
+    if (outbuf) take_file(outfile, outbuf, outn);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 int run_dcgan(char *errbuf, size_t n, const char *fmt, ...) {
-    char args[3000], cmd[4096], errfile[] = "/tmp/dcgan-test-err-XXXXXX";
+    char args[3000];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    int fd = mkstemp(errfile);
-    if (fd >= 0) close(fd);
-    snprintf(cmd, sizeof cmd, "%s %s > /dev/null 2> %s", dcgan_bin, args, errfile);
-    int status = system(cmd);
-    FILE *f = fopen(errfile, "r");
-    errbuf[0] = 0;
-    if (f) { size_t got = fread(errbuf, 1, n - 1, f); errbuf[got] = 0; fclose(f); }
-    remove(errfile);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return run_args(NULL, 0, errbuf, n, args);
+}
+
+int run_dcgan_output(char *outbuf, size_t outn, char *errbuf, size_t n, const char *fmt, ...) {
+    char args[3000];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return run_args(outbuf, outn, errbuf, n, args);
 }

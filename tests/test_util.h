@@ -17,11 +17,16 @@ int check_close(const char *name, const float *got, const float *expected, size_
 void fill_random(float *x, size_t n, unsigned seed, float scale);
 // Makes a fresh temporary directory and returns its path (static storage).
 const char *make_temp_dir(const char *tag);
+// Removes a temporary directory and everything in it.
+void remove_temp_dir(const char *path);
 // The dcgan binary under test: argv[1], else $DCGAN_BIN; exits 2 with a usage line when neither.
 const char *test_dcgan_bin(int argc, char **argv, const char *test_name);
 // Runs the binary with the printf-formatted arguments, stdout discarded; returns its exit status
 // and keeps its stderr in errbuf[n].
 int run_dcgan(char *errbuf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+// The same, keeping its stdout in outbuf[outn] too.
+int run_dcgan_output(char *outbuf, size_t outn, char *errbuf, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 // A gpu test whose backend is unavailable (reason in why): "skipped", exit code 77, or with
 // DCGAN_REQUIRE_GPU=1 in the environment a failure naming the reason, exit code 1.
 int test_skip_or_fail(const char *why);
