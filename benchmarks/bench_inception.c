@@ -32,6 +32,7 @@ static void usage(FILE *f) {
             "  --repeats R    timed repeats (default 3)\n"
             "  --threads T    OpenMP threads (default: OpenMP's)\n"
             "  --weights FILE the network's weights (default: formula weights in a temporary file)\n"
+            "  --write-formula-weights FILE  write the formula weights (tests/inception_random.c) and exit\n"
             "  --json         print one JSON line after the text (the text goes to stderr)\n");
 }
 
@@ -87,7 +88,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--repeats")) repeats = (int)parse_long(a, v, 1, 100000);
         else if (!strcmp(a, "--threads")) threads = (int)parse_long(a, v, 1, 4096);
         else if (!strcmp(a, "--weights")) weights = v;
-        else {
+        else if (!strcmp(a, "--write-formula-weights")) {   // for scripts that need a weights file
+            char err[512];
+            if (inception_random_write(v, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
+            printf("wrote the formula weights to %s\n", v);
+            return 0;
+        } else {
             fprintf(stderr, "error: unknown option %s\n", a);
             usage(stderr);
             return 2;
