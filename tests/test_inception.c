@@ -74,6 +74,7 @@ static void expect_open_error(const char *weights, const dcgan_backend *be, cons
 int main(int argc, char **argv) {
     const char *device = argc > 1 ? argv[1] : "cpu";
     setenv("DCGAN_CUDNN_MATH", "fma", 1);   // GPU convolutions without TF32: fp32 tolerances
+    setenv("DCGAN_CUDNN_ALGO", "heuristic", 0);   // ~60 convolution shapes: no timed search each
     char err[512];
     const dcgan_backend *be = backend_select(device, NULL, err, sizeof err);
     if (!be) return test_skip_or_fail(err);
