@@ -1,4 +1,5 @@
 // dcgan train: option parsing for a training run.
+#define _XOPEN_SOURCE 700   // realpath
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,12 @@ static void help(void) {
         "checkpoint; --resume with another N continues with the data position re-sharded.\n");
 }
 
+// The weights file as an absolute path: a resumed run may start elsewhere.
+static const char *absolute_path(const char *path) {
+    static char buf[4096];
+    return realpath(path, buf) ? buf : path;
+}
+
 int cmd_train(int argc, char **argv) {
     run_options o = {.dataset = "fashion-mnist", .device = "auto", .sample_every = 500, .ckpt_every = 1000,
                      .log_every = 50, .epochs = 0, .fid_every = -1};
@@ -140,7 +147,7 @@ int cmd_train(int argc, char **argv) {
         case OPT_THREADS: set_threads(optarg); break;
         case OPT_FID_EVERY: o.fid_every = parse_long("--fid-every", optarg, 0, 1000000000L); break;
         case OPT_FID_COUNT: o.fid_count = parse_long("--fid-count", optarg, 2, 10000000L); break;
-        case OPT_INCEPTION: o.inception = optarg; break;
+        case OPT_INCEPTION: o.inception = absolute_path(optarg); break;
         case OPT_HELP: help(); return 0;
         }
     }
