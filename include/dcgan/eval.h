@@ -110,7 +110,7 @@ int fid_scores_of(const fid_set *a, const fid_set *b, int kid_subsets, fid_score
 
 // features [*n, 2048] (*features malloc'ed) of min(count, ds->n) dataset images read as pytorch-fid
 // reads image files (pixels / 255): all of them, or the first of a permutation drawn from seed.
-// progress: print a line every few seconds.
+// progress: print a line every 10 seconds.
 int fid_dataset_features(inception *net, const dcgan_dataset *ds, long count, uint64_t seed, int progress,
                          float **features, long *n, char *err, size_t errlen);
 // features [count, 2048] of G's images (G on the network's backend, batchnorm's running statistics),

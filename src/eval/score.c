@@ -109,7 +109,7 @@ typedef struct {
 static void progress_step(progress_line *p, long done) {
     if (!p->show) return;
     const double now = monotonic_seconds();
-    if (done < p->count && now - p->last < 2.0) return;
+    if (done < p->count && now - p->last < 10.0) return;
     p->last = now;
     const double rate = done / (now - p->start > 1e-9 ? now - p->start : 1e-9);
     printf("fid: %ld / %ld %s (%.0f images/s)\n", done, p->count, p->what, rate);

@@ -65,7 +65,7 @@ int run_fid_eval(run_fid *f, const run_options *o, trainer *t, long iter, FILE *
     const double t0 = monotonic_seconds();
     float *features;
     // The same latent vectors at every evaluation: scores differ by G alone.
-    if (fid_generator_features(f->net, G, o->fid_count, 0, 0, &features, err, errlen)) return -1;
+    if (fid_generator_features(f->net, G, o->fid_count, 0, 1, &features, err, errlen)) return -1;
     fid_set gen;
     fid_scores s;
     int rc = fid_set_make(&gen, features, o->fid_count, err, errlen);
