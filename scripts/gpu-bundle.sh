@@ -6,7 +6,8 @@
 #                          ld-linux, not the CUDA driver, cuBLAS, cuDNN or NCCL (those come from the
 #                          machine: its driver and the nvidia wheels of its Python)
 #   .gpu-bundle/           bundle.tar.xz (binaries, ctest files, .gpu-libs, the commit built) + the
-#                          Fashion-MNIST training files: the one folder to carry to the GPU machine
+#                          Fashion-MNIST training files + pytorch-fid's wheel: the one folder to carry
+#                          to the GPU machine
 # Run it in the checkout that the device call sends, since the call carries .gpu-bundle/ from there
 # (scripts/gpu-check.sh's header gives the call). The device tool moves at most 64 MiB in all, the
 # working tree (tracked and untracked, not ignored files) plus what it carries; this script fails
@@ -19,9 +20,10 @@ archs=${CUDA_ARCHS:-90}
 
 cmake -S . -B build-gpu -DDCGAN_CUDA=ON -DCMAKE_BUILD_TYPE=Release "-DCMAKE_CUDA_ARCHITECTURES=$archs" >/dev/null
 make -C build-gpu -j2 --no-print-directory 2>&1 | grep -v -E '^\[|^make' || true
-test -x build-gpu/dcgan -a -x build-gpu/benchmarks/bench_kernels -a -x build-gpu/benchmarks/bench_layers
+test -x build-gpu/dcgan -a -x build-gpu/benchmarks/bench_kernels -a -x build-gpu/benchmarks/bench_layers \
+    -a -x build-gpu/benchmarks/bench_inception
 
-bins=(build-gpu/dcgan build-gpu/benchmarks/bench_kernels build-gpu/benchmarks/bench_layers)
+bins=(build-gpu/dcgan build-gpu/benchmarks/bench_kernels build-gpu/benchmarks/bench_layers build-gpu/benchmarks/bench_inception)
 for t in build-gpu/tests/test_*; do [ -x "$t" ] && bins+=("$t"); done
 
 # Shared libraries to ship: everything ldd resolves except the C library family and the CUDA stack.
@@ -49,6 +51,10 @@ mapfile -t ctest_files < <(find build-gpu -name CTestTestfile.cmake -not -path '
 tar -cJf .gpu-bundle/bundle.tar.xz build-gpu/source-root build-gpu/source-commit "${bins[@]}" "${ctest_files[@]}" .gpu-libs
 cp /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz /usr/share/datasets/fashion-mnist/train-labels-idx1-ubyte.gz \
     .gpu-bundle/fashion-mnist/
+# pytorch-fid (pure Python; the GPU machine's PyTorch lacks it) for the Inception comparison of
+# gpu-check.sh full: importable from the wheel file itself on PYTHONPATH.
+python3 -m pip download --quiet --no-deps --disable-pip-version-check -d .gpu-bundle pytorch-fid==0.3.0 \
+    || echo "gpu-bundle: pytorch-fid could not be downloaded; gpu-check.sh full will time our Inception alone" >&2
 
 mib() { awk -v b="$1" 'BEGIN { printf "%.1f", b / 1048576 }'; }
 libs_bytes=$(du -sb .gpu-libs | cut -f1)

@@ -41,11 +41,13 @@
 #                       summary.txt         one line per step, written as each ends, then the verdict
 # Every log is written as its step runs, so a step stopped by its limit still leaves its output.
 #
-# full: the longer benchmarks, at most 325 s of step limits: unpack 12, info 23 (info.txt),
+# full: the longer benchmarks, at most 345 s of step limits: unpack 12, info 23 (info.txt),
 #   kernels 60 (bench-kernels.log: bench_kernels, our kernels against cuDNN and the bandwidth),
 #   layers 60 (bench-layers.log: bench_layers --reps 10, every cuDNN algorithm per layer),
-#   e2e 170 (e2e.log: benchmarks/gpu_e2e.sh, dcgan bench against PyTorch eager and its CUDA graph
-#   at 32/64/128 px x batch 64/128/256, nc 3, 25 s per process), summary.txt. torch.compile runs
+#   inception 35 (inception.log: bench_inception on cuda with cuDNN's heuristics, 64 px nc 3 batch 50,
+#   against pytorch-fid's InceptionV3 on the same GPU from the bundled wheel), e2e 155 (e2e.log: benchmarks/gpu_e2e.sh,
+#   dcgan bench against PyTorch eager and its CUDA graph at 32/64/128 px x batch 64/128/256, nc 3,
+#   25 s per process), summary.txt. torch.compile runs
 #   only in quick (at 64 px, batch 128): compiling it for all nine configurations does not fit.
 #
 # Exit status: 0 only when every gpu test passed (none skipped, at least one found), each of the
@@ -71,9 +73,9 @@ out=$1; shift
 mode=${1:-quick}
 case "$mode" in
     quick) steps="info gpu-tests sanitizers train parity bench pytorch" ;;
-    full) steps="info kernels layers e2e" ;;
+    full) steps="info kernels layers inception e2e" ;;
     *) steps="$*"; mode=steps
-       known=" info gpu-tests sanitizers train parity bench pytorch kernels layers e2e "
+       known=" info gpu-tests sanitizers train parity bench pytorch kernels layers inception e2e "
        for s in $steps; do
            case "$known" in *" $s "*) ;; *) echo "gpu-check: unknown step '$s'; $usage" >&2; exit 2 ;; esac
        done ;;
@@ -501,20 +503,35 @@ if has_step layers && ready layers; then
     if [ "$rc" = 0 ]; then note layers passed "$(first_line '^device' "$log") (${secs} s)"
     else note layers FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail "bench_layers (exit $rc)"; fi
 fi
+if has_step inception && ready inception; then
+    log=$out/inception.log
+    start_log "$log" "Inception-v3 (FID features): bench_inception on cuda against pytorch-fid's InceptionV3 on the same GPU"
+    # cuDNN's heuristics: a timed search of ~60 convolution shapes would not fit the step.
+    run_logged "$log" 20 ours env DCGAN_CUDNN_ALGO=heuristic "$root/build-gpu/benchmarks/bench_inception" --device cuda \
+        --size 64 --nc 3 --batch 50 --images 500 --repeats 3
+    ours_rc=$rc ours_secs=$secs
+    wheel=$(ls "$root"/.gpu-bundle/pytorch_fid-*.whl 2>/dev/null | head -1)
+    if [ -n "$wheel" ] && [ -n "$py" ]; then
+        run_logged "$log" 15 machine env PYTHONPATH="$wheel" "$py" benchmarks/pytorch_inception.py --device cuda --size 64 \
+            --nc 3 --batch 50 --images 500 --repeats 3
+    else echo "pytorch-fid's wheel or python3 missing: ours alone" >> "$log"; fi
+    if [ "$ours_rc" = 0 ]; then note inception passed "$(grep -E 'median' "$log" | tr '\n' ' ') (${ours_secs} s)"
+    else note inception FAILED "exit $ours_rc (77: no device)"; fail "bench_inception (exit $ours_rc)"; fi
+fi
 if has_step e2e && ready e2e; then
     log=$out/e2e.log
     mkdir -p "$tmp/bin"
     printf '#!/usr/bin/env bash\nLD_LIBRARY_PATH=%q exec %q "$@"\n' "$our_ld" "$dcgan" > "$tmp/bin/dcgan"
     chmod +x "$tmp/bin/dcgan"
     start_log "$log" "benchmarks/gpu_e2e.sh: dcgan bench against the PyTorch example (eager fp32, whole-iteration CUDA graph)"
-    run_logged "$log" 170 machine env DCGAN="$tmp/bin/dcgan" PYTHONUNBUFFERED=1 benchmarks/gpu_e2e.sh "$tmp/e2e" \
+    run_logged "$log" 155 machine env DCGAN="$tmp/bin/dcgan" PYTHONUNBUFFERED=1 benchmarks/gpu_e2e.sh "$tmp/e2e" \
         --sizes "32 64 128" --batches "64 128 256" --ncs 3 --forms eager,graph --iters 30 --repeats 3 --timeout 25
     for f in "$tmp"/e2e/*.log; do [ -f "$f" ] && { echo; echo "--- $(basename "$f")"; cat "$f"; } >> "$log"; done
     rows=$(grep -c '"size"' "$tmp/e2e/raw.jsonl" 2>/dev/null); rows=${rows:-0}
     ok=$(grep -c '"dcgan":{[^}]*"images_per_s"' "$tmp/e2e/raw.jsonl" 2>/dev/null); ok=${ok:-0}
     if [ "$rc" = 0 ] && [ "$ok" = 9 ]; then note e2e passed "9 configurations; table:"
     else
-        why="exit $rc"; timed_out && why="stopped at its 170 s limit"
+        why="exit $rc"; timed_out && why="stopped at its 155 s limit"
         note e2e FAILED "$why after $secs s; $rows of 9 configurations run, dcgan bench ran in $ok"
         fail "e2e ($ok of 9)"
     fi
