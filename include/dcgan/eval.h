@@ -50,6 +50,9 @@ const char *inception_default_weights(char *buf, size_t n);
 // missing file says what the file is and where to get it).
 int inception_open(inception **net, const char *weights, const dcgan_backend *be, int batch, char *err, size_t errlen);
 void inception_close(inception *net);
+// The batch FID runs the network at: pytorch-fid's 50 on a GPU; 10 on the CPU, where oneDNN runs as
+// fast at 10 as at 50 (18-19 images/s on 2 cores) in a quarter of the memory (1.1 GB, not 4 GB).
+int inception_default_batch(const dcgan_backend *be);
 int inception_batch(const inception *net);
 const dcgan_backend *inception_backend(const inception *net);
 

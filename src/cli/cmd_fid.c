@@ -36,7 +36,7 @@ static void help(void) {
         "  --save-stats FILE    also save the generated (or A's) feature set: mean, covariance and\n"
         "                       the features KID needs, for later use as an operand\n"
         "  --inception FILE     the network's weights     [%s]\n"
-        "  --batch-size N       images per Inception pass                             [50]\n"
+        "  --batch-size N       images per Inception pass            [50 on a GPU, 10 on the CPU]\n"
         "  --device D           cpu | cuda | auto                                     [auto]\n"
         "  --json               print the scores as one JSON object\n"
         "\n"
@@ -131,7 +131,8 @@ static int run(const fid_options *o) {
     if (!be) { fprintf(stderr, "error: %s\n", err); return 1; }
     if (notice) fprintf(stderr, "note: --device auto: %s; using the CPU\n", notice);
     inception *net = NULL;
-    if (inception_open(&net, o->weights, be, o->batch, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
+    const int batch = o->batch ? o->batch : inception_default_batch(be);
+    if (inception_open(&net, o->weights, be, batch, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
     fid_set a = {0}, b = {0};
     int rc = 1;
     const double t0 = monotonic_seconds();
@@ -169,7 +170,7 @@ done:
 
 int cmd_fid(int argc, char **argv) {
     static char weights[4096];
-    fid_options o = {.count = 50000, .seed = 1, .kid_subsets = KID_SUBSETS, .batch = 50, .device = "auto",
+    fid_options o = {.count = 50000, .seed = 1, .kid_subsets = KID_SUBSETS, .device = "auto",
                      .weights = inception_default_weights(weights, sizeof weights)};
     option_parser p;
     options_begin(&p, "fid", argc, argv,

@@ -203,6 +203,7 @@ static void run(inception *n, const inception_input *in) {
 }
 
 int inception_batch(const inception *n) { return n->batch; }
+int inception_default_batch(const dcgan_backend *be) { return be->host_memory ? 10 : 50; }
 const dcgan_backend *inception_backend(const inception *n) { return n->be; }
 
 int inception_run(inception *n, float *features, long count, const inception_input *in, inception_source src,

@@ -9,8 +9,6 @@
 #include "dcgan/error.h"
 #include "dcgan/train.h"
 
-#define INCEPTION_BATCH 50
-
 // The directory of the data cache: --cache (a directory, or a .dcgancache file's directory), or
 // the run directory.
 static void cache_dir(char *buf, size_t n, const run_options *o) {
@@ -28,7 +26,7 @@ int run_fid_open(run_fid *f, const run_options *o, const dcgan_backend *be, cons
     f->best_iter = -1;
     char weights[4096], dir[4096], key[12000];
     const char *w = o->inception ? o->inception : inception_default_weights(weights, sizeof weights);
-    if (inception_open(&f->net, w, be, INCEPTION_BATCH, err, errlen)) return -1;
+    if (inception_open(&f->net, w, be, inception_default_batch(be), err, errlen)) return -1;
     cache_dir(dir, sizeof dir, o);
     const fid_reference_source src = {.kind = o->dataset, .data = o->data_path, .classes = o->classes, .weights = w,
                                       .size = ds->h, .nc = ds->c, .count = o->fid_count};
