@@ -52,9 +52,14 @@ typedef struct {
 // right. Without evaluation records the figure is the two panels alone. A line that is neither
 // kind is an error. A resumed run's repeated iterations keep the later records, in both kinds;
 // the evaluations after the iteration a run resumed from are dropped with its other records.
-// Written atomically. *records gets the count of training records.
+// A last line without its newline that does not parse (a run killed while writing it) is skipped
+// and named in the summary. Written atomically.
+typedef struct {
+    int records;                // training records drawn
+    long cut_line;              // the number of the skipped last line; 0: none
+} plot_summary;
 int plot_metrics(const char *metrics_path, const char *png_path, const plot_options *o,
-                 int *records, char *err, size_t errlen);
+                 plot_summary *summary, char *err, size_t errlen);
 
 // ---------------------------------------------------------------------------------------------
 // The progress GIF

@@ -13,7 +13,8 @@ static void help(void) {
         "file holds FID evaluations (--fid-every), a third panel under them: FID, its best value marked,\n"
         "and KID on a second axis on the right.\n"
         "The trainer redraws RUN_DIR/plot.png at every checkpoint and writes RUN_DIR/progress.gif\n"
-        "at the end of the run; this command redraws them, e.g. for a run still in progress.\n"
+        "at the end of the run; this command redraws them, e.g. for a run still in progress. A last\n"
+        "line of metrics.jsonl cut short (a run killed while writing it) is skipped with a warning.\n"
         "\n"
         "  --out FILE           the plot PNG                               [RUN_DIR/plot.png]\n"
         "  --smooth A           also draw an exponential moving average with weight A in [0, 1)\n"
@@ -58,12 +59,15 @@ int cmd_plot(int argc, char **argv) {
     if (!gif_only) {
         snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", dir);
         snprintf(png, sizeof png, "%s/plot.png", dir);
-        int records = 0;
-        if (plot_metrics(metrics, out ? out : png, &po, &records, err, sizeof err)) {
+        plot_summary sum;
+        if (plot_metrics(metrics, out ? out : png, &po, &sum, err, sizeof err)) {
             fprintf(stderr, "error: %s\n", err);
             return 1;
         }
-        printf("wrote %s (%d iterations)\n", out ? out : png, records);
+        if (sum.cut_line)
+            fprintf(stderr, "warning: %s: line %ld is cut short (a run killed while writing it, or still writing); skipped\n",
+                    metrics, sum.cut_line);
+        printf("wrote %s (%d iterations)\n", out ? out : png, sum.records);
     }
     if (gif) {
         snprintf(gifp, sizeof gifp, "%s/progress.gif", dir);

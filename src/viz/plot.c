@@ -78,7 +78,8 @@ static double gen_code(const json_t *o) {
 // may be both. Each series keeps, at a repeated iteration, the later record. A resumed run also
 // starts its training records over below the last one: the evaluations logged at or after that
 // iteration belong to the abandoned stretch and are dropped with it.
-static int read_metrics(const char *path, series *s, series *e, char *err, size_t errlen) {
+// *cut_line gets the number of a last line cut short (a run killed while writing it), skipped.
+static int read_metrics(const char *path, series *s, series *e, long *cut_line, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
     if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
     char *line = NULL;
@@ -93,7 +94,10 @@ static int read_metrics(const char *path, series *s, series *e, char *err, size_
         json_t *o = json_loadb(line, (size_t)len, 0, &je);
         if (!o || !json_is_object(o)) {
             json_decref(o);
-            if (!complete) break;   // the trainer may be writing the last line right now
+            if (!complete) {   // the trainer may be writing the last line right now, or was killed
+                *cut_line = lineno;
+                break;
+            }
             snprintf(err, errlen, "%s: line %ld: not a JSON object%s%s", path, lineno, o ? "" : ": ", o ? "" : je.text);
             rc = -1;
             break;
@@ -469,7 +473,7 @@ static void draw_eval_panel(cairo_t *cr, panel *p, const series *e) {
 }
 
 int plot_metrics(const char *metrics_path, const char *png_path, const plot_options *o,
-                 int *records, char *err, size_t errlen) {
+                 plot_summary *summary, char *err, size_t errlen) {
     plot_options d = {1000, 700, 0.0};
     if (!o) o = &d;
     int W = o->width > 0 ? o->width : d.width, H = o->height > 0 ? o->height : d.height;
@@ -483,7 +487,8 @@ int plot_metrics(const char *metrics_path, const char *png_path, const plot_opti
     memset(&e, 0, sizeof e);
     s.nv = NSERIES;
     e.nv = NEVAL;
-    if (read_metrics(metrics_path, &s, &e, err, errlen)) { series_free(&s); series_free(&e); return -1; }
+    long cut_line = 0;
+    if (read_metrics(metrics_path, &s, &e, &cut_line, err, errlen)) { series_free(&s); series_free(&e); return -1; }
     double *sm[NSERIES] = {0};
     int rc = -1;
     cairo_surface_t *surf = NULL;
@@ -543,7 +548,7 @@ int plot_metrics(const char *metrics_path, const char *png_path, const plot_opti
         remove(tmp);
         goto done;
     }
-    if (records) *records = (int)s.n;
+    if (summary) *summary = (plot_summary){.records = (int)s.n, .cut_line = cut_line};
     rc = 0;
 done:
     free(tmp);
