@@ -80,6 +80,7 @@ static const char *write_temp(png_ctx *ctx, const char *tmp, int width, int heig
     ctx->fp = fopen(tmp, "wb");
     if (!ctx->fp) { *saved_errno = errno; return "cannot create temporary file"; }
     const char *what = NULL;
+    errno = 0;   // libpng's "Write Error" leaves the reason of the failed fwrite here
     if (encode(ctx, width, height, channels)) what = "PNG encoding failed";
     else if (fflush(ctx->fp)) what = "flush failed";
     else if (fsync(fileno(ctx->fp))) what = "fsync failed";
@@ -111,7 +112,8 @@ int png_write(const char *path, const uint8_t *pixels, int width, int height, in
     if (!what && rename(tmp, path)) { what = "rename failed"; e = errno; }
     int rc = 0;
     if (what) {
-        if (ctx.msg[0]) rc = path_error(err, errlen, path, "%s: %s", what, ctx.msg);
+        if (ctx.msg[0] && e) rc = path_error(err, errlen, path, "%s: %s: %s", what, ctx.msg, strerror(e));
+        else if (ctx.msg[0]) rc = path_error(err, errlen, path, "%s: %s", what, ctx.msg);
         else rc = path_error(err, errlen, path, "%s: %s", what, strerror(e));
         remove(tmp);
     }
