@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "dcgan/io.h"
 #include "test_util.h"
 #include "tensorboard.pb-c.h"
@@ -32,8 +33,9 @@ static uint32_t unmask(uint32_t m) {
 }
 
 // Walks the records: lengths, both CRCs, and each Event decoded with protobuf-c. Returns the
-// number of summary values, -1 on a broken record.
-static int read_back(const char *path) {
+// number of summary values, -1 on a broken record; steps[] (when given) gets the first `max`
+// values' steps.
+static int read_back(const char *path, long *steps, int max) {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
     int values = 0, records = 0;
@@ -47,7 +49,8 @@ static int read_back(const char *path) {
         free(data);
         if (!ev) { fclose(f); return -1; }
         if (records++ == 0) CHECK(ev->what_case == TENSORBOARD__EVENT__WHAT_FILE_VERSION);
-        if (ev->what_case == TENSORBOARD__EVENT__WHAT_SUMMARY) values += (int)ev->summary->n_value;
+        for (size_t i = 0; ev->what_case == TENSORBOARD__EVENT__WHAT_SUMMARY && i < ev->summary->n_value; i++, values++)
+            if (steps && values < max) steps[values] = (long)ev->step;
         tensorboard__event__free_unpacked(ev, NULL);
     }
     fclose(f);
@@ -111,13 +114,49 @@ static void training_run(const char *dir) {
     CHECK(scalars == 4 * 8 && matched == 4 && images == 2);
 }
 
+static int count_events_files(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) n += strstr(e->d_name, "tfevents") != NULL;
+    if (d) closedir(d);
+    return n;
+}
+
+// Reopening cuts the file back: a record a crash cut short and the steps after keep_step are
+// dropped, the same file is continued, and a file with no whole record starts again.
+static void cut_back(const char *parent) {
+    char dir[600], err[512];
+    snprintf(dir, sizeof dir, "%s/cut", parent);
+    CHECK(mkdir(dir, 0777) == 0);
+    tb_writer w;
+    if (tb_open(&w, dir, 0, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); test_failures++; return; }
+    for (int step = 1; step <= 6; step++) CHECK(tb_scalar(&w, "loss/G", step, (float)step, err, sizeof err) == 0);
+    CHECK(fwrite("\x2a\0\0\0\0\0\0\0\1\2", 1, 10, w.fp) == 10);   // a record's head, cut short
+    CHECK(tb_close(&w, err, sizeof err) == 0);
+    char first[4096];
+    snprintf(first, sizeof first, "%s", w.path);
+    CHECK(tb_open(&w, dir, 4, err, sizeof err) == 0 && !strcmp(w.path, first));
+    CHECK(tb_scalar(&w, "loss/G", 5, 50.0f, err, sizeof err) == 0);
+    CHECK(tb_close(&w, err, sizeof err) == 0);
+    long steps[8] = {0};
+    int n = read_back(first, steps, 8);
+    printf("cut back to step 4 and continued: %d values, steps %ld %ld %ld %ld %ld\n", n, steps[0], steps[1], steps[2],
+           steps[3], steps[4]);
+    CHECK(n == 5 && steps[0] == 1 && steps[3] == 4 && steps[4] == 5 && count_events_files(dir) == 1);
+    FILE *f = fopen(first, "wb");   // nothing whole left: the file starts again with its version
+    CHECK(f && fwrite("garbage", 1, 7, f) == 7);
+    if (f) fclose(f);
+    CHECK(tb_open(&w, dir, 4, err, sizeof err) == 0 && tb_close(&w, err, sizeof err) == 0);
+    CHECK(read_back(first, NULL, 0) == 0 && count_events_files(dir) == 1);
+}
+
 int main(int argc, char **argv) {
     test_dcgan_bin(argc, argv, "test_tensorboard");
     CHECK(crc32c("123456789", 9) == 0xE3069283u);   // the CRC-32C check value
     const char *dir = make_temp_dir("tensorboard");
     char err[512];
     tb_writer w;
-    if (tb_open(&w, dir, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); return 1; }
+    if (tb_open(&w, dir, 0, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); return 1; }
     const char *tags[2] = {"loss/D", "loss/G"};
     uint8_t rgb[13 * 7 * 3], gray[5 * 9];
     for (int step = 1; step <= STEPS; step++) {
@@ -128,10 +167,11 @@ int main(int argc, char **argv) {
     fill_image(gray, 5, 9, 1, 0);
     CHECK(tb_image(&w, "gray", 0, gray, 5, 9, 1, err, sizeof err) == 0);
     CHECK(tb_flush(&w, err, sizeof err) == 0);
-    tb_close(&w);
-    int values = read_back(w.path);
+    CHECK(tb_close(&w, err, sizeof err) == 0);
+    int values = read_back(w.path, NULL, 0);
     printf("%s: %d summary values read back (framing and CRCs checked)\n", w.path, values);
     CHECK(values == 3 * STEPS + 1);
+    cut_back(dir);
 
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "python3 read_tensorboard.py '%s' '%s'", w.path, dir);

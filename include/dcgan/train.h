@@ -133,6 +133,10 @@ void trainer_set_counters(trainer *t, const train_counters *c);
 // conditional net conditional = "1" and nclasses; then `extra`).
 int ckpt_save_net(const dcgan_net *net, const char *path, const st_meta *extra, int nextra,
                   char *err, size_t errlen);
+// The same, written and synced under path's temporary name (st_stage), to be committed with
+// st_commit together with the other files of a checkpoint.
+int ckpt_stage_net(const dcgan_net *net, const char *path, const st_meta *extra, int nextra,
+                   char *err, size_t errlen);
 // Reads the architecture of a checkpoint: from its metadata, or inferred from the tensor shapes
 // for a state_dict saved by PyTorch. Sets *is_generator. A state_dict is read as unconditional
 // unless its metadata says conditional = "1"; the class count then comes from metadata nclasses,
@@ -193,17 +197,60 @@ typedef struct {
     int ranks;                  // the ranks that trained it (batch_pos counts their global batches)
 } run_position;
 
-// Saves netG, netD and the training state (optimiser moments, position, options) into dir.
+// Saves netG, netD (netG_ema) and the training state (optimiser moments, position, options) into
+// dir: all written and synced under temporary names, then renamed in that order, train_state last,
+// and the directory synced.
 int run_save_checkpoint(const trainer *t, const run_options *o, const run_position *pos,
                         const char *dir, char *err, size_t errlen);
 // Reads the options stored in dir/train_state.safetensors into *o (hyperparameters, dataset,
 // schedule); a data path or iteration count the caller gave is kept.
 int run_load_options(const char *dir, run_options *o, char *err, size_t errlen);
-// Loads netG, netD, optimiser state and position from dir into an initialised trainer.
+// Loads netG, netD, optimiser state and position from dir into an initialised trainer; files of
+// different iterations are refused.
 int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *err, size_t errlen);
+// Completes a checkpoint whose commit a killed process cut short (netG renamed, train_state still
+// staged): renames the rest of its staged files, from the same dead process, into place. Sets
+// *completed when it did. 0, or -1 with err set.
+int run_complete_checkpoint(const char *dir, int *completed, char *err, size_t errlen);
 
 // Runs training; returns the process exit code (0 done, 1 error, 130 interrupted after saving).
 int run_training(run_options *o);
+
+// --- the progress line and metrics log (progress.c, metrics.c) ----------------------------------
+// Redrawn in place on a terminal, plain lines otherwise; one JSON object per iteration in
+// metrics.jsonl and the same scalars in the TensorBoard file. A failed write is an error.
+
+typedef struct {
+    int tty;
+    int log_every;          // plain-line interval when not a terminal
+    long start_iter, total_iters;
+    double start_time, last_draw;
+    int images_per_iter;
+    FILE *metrics;          // metrics.jsonl, appended to (may be NULL)
+    const char *metrics_path;
+    tb_writer *tb;          // the TensorBoard events file, the same scalars (may be NULL)
+    int line_open;          // a redrawn line is on screen
+} progress;
+
+void progress_init(progress *p, long start_iter, long total_iters, int images_per_iter, int log_every, FILE *metrics,
+                   const char *metrics_path, tb_writer *tb);
+// Records iteration `iter` (1-based count of completed iterations) in metrics.jsonl and as
+// TensorBoard scalars, and redraws the line. 0, or -1 with err naming the file that failed.
+int progress_update(progress *p, long iter, long epoch, const step_stats *st, char *err, size_t errlen);
+// Appends a line to metrics.jsonl (fmt ends it with a newline). 0, or -1 with err set.
+int progress_log(progress *p, char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+// A TensorBoard scalar (nothing without an events file). 0, or -1 with err set.
+int progress_scalar(progress *p, const char *tag, long step, float value, char *err, size_t errlen);
+// Flushes metrics.jsonl and the TensorBoard file; with sync, also to the disk (before a checkpoint,
+// so that the records it covers are never behind it). 0, or -1 with err set.
+int progress_flush(progress *p, int sync, char *err, size_t errlen);
+// Ends a redrawn line so that other messages start on a fresh line.
+void progress_break(progress *p);
+
+// Opens metrics.jsonl for appending after cutting it back to its first lines that are whole
+// records of iterations <= keep_iter (0 for a new run: an empty file); *dropped gets the count of
+// lines cut (records of an abandoned stretch, a line a crash cut short). Synced. NULL with err set.
+FILE *metrics_open(const char *path, long keep_iter, long *dropped, char *err, size_t errlen);
 
 // --- FID during training (fid.c) -----------------------------------------------------------------
 
@@ -224,29 +271,6 @@ void run_fid_close(run_fid *f);
 // Scores t's G (G_ema with --ema) at iteration iter on o->fid_count images: a line on stdout and in
 // metrics, a TensorBoard scalar, and netG_best.safetensors (with the score in its metadata) when it is
 // the best so far. 0, or -1 with err set.
-int run_fid_eval(run_fid *f, const run_options *o, trainer *t, long iter, FILE *metrics, tb_writer *tb, char *err,
-                 size_t errlen);
-
-// --- the progress line and metrics log (progress.c) -----------------------------------------------
-// Redrawn in place on a terminal, plain lines otherwise; one JSON object per iteration.
-
-typedef struct {
-    int tty;
-    int log_every;          // plain-line interval when not a terminal
-    long start_iter, total_iters;
-    double start_time, last_draw;
-    int images_per_iter;
-    FILE *metrics;          // metrics.jsonl, appended to (may be NULL)
-    tb_writer *tb;          // the TensorBoard events file, the same scalars (may be NULL)
-    int line_open;          // a redrawn line is on screen
-} progress;
-
-void progress_init(progress *p, long start_iter, long total_iters, int images_per_iter, int log_every, FILE *metrics);
-// Records iteration `iter` (1-based count of completed iterations).
-void progress_update(progress *p, long iter, long epoch, const step_stats *st);
-// Ends a redrawn line so that other messages start on a fresh line.
-void progress_break(progress *p);
-// The TensorBoard events file is a convenience: after a failed write, one warning and no more.
-void progress_tb_failed(progress *p, const char *why);
+int run_fid_eval(run_fid *f, const run_options *o, trainer *t, long iter, progress *pr, char *err, size_t errlen);
 
 #endif

@@ -76,6 +76,8 @@ static void help(void) {
         "conditional runs: one row of 8 per class, the first 16 classes, the same 8 z in every row),\n"
         "metrics.jsonl (one JSON object per iteration), netG.safetensors, netD.safetensors and\n"
         "train_state.safetensors. Ctrl-C saves a checkpoint and exits; --resume DIR continues.\n"
+        "After kill -9, a full disk or a power cut, --resume DIR continues from the last checkpoint:\n"
+        "metrics.jsonl and the TensorBoard file are cut back to it, so each iteration stays in them once.\n"
         "\n"
         "Data-parallel: mpirun -np N dcgan train ... (or srun, any MPI launcher) trains on N ranks;\n"
         "--batch-size is per rank. Rank 0 writes every file. SIGUSR1 to mpirun stops all ranks with a\n"

@@ -143,38 +143,28 @@ static int write_contents(FILE *fp, const char *header, size_t hlen, const st_te
     return 0;
 }
 
-// Writes to a temporary file, syncs it, then renames it over path so readers never see a
-// partially written checkpoint.
-static int write_atomic(const char *path, const char *header, size_t hlen,
+// Writes path's temporary file and syncs it; a failed write leaves no temporary file.
+static int write_staged(const char *path, const char *header, size_t hlen,
                         const st_tensor *tensors, int ntensors, char *err, size_t errlen) {
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!tmp) return path_error(err, errlen, path, "out of memory");
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+    char tmp[4200];
+    temp_path(tmp, sizeof tmp, path);
     FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        path_error(err, errlen, path, "cannot create %s: %s", tmp, strerror(errno));
-        free(tmp);
-        return -1;
-    }
+    if (!fp) return path_error(err, errlen, path, "cannot create %s: %s", tmp, strerror(errno));
     const char *what = NULL;
     if (write_contents(fp, header, hlen, tensors, ntensors)) what = "write";
     else if (fflush(fp)) what = "flush";
     else if (fsync(fileno(fp))) what = "fsync";
     int saved = errno;
     if (fclose(fp) && !what) { what = "close"; saved = errno; }
-    if (!what && rename(tmp, path)) { what = "rename"; saved = errno; }
     if (what) {
         path_error(err, errlen, path, "%s failed: %s", what, strerror(saved));
         remove(tmp);
-        free(tmp);
         return -1;
     }
-    free(tmp);
     return 0;
 }
 
-int st_write(const char *path, const st_tensor *tensors, int ntensors,
+int st_stage(const char *path, const st_tensor *tensors, int ntensors,
              const st_meta *meta, int nmeta, char *err, size_t errlen) {
     if (ntensors < 0 || nmeta < 0 || (ntensors > 0 && !tensors) || (nmeta > 0 && !meta))
         return path_error(err, errlen, path, "invalid arguments");
@@ -188,9 +178,31 @@ int st_write(const char *path, const st_tensor *tensors, int ntensors,
     size_t hlen = 0;
     char *header = build_header(path, tensors, ntensors, meta, nmeta, &hlen, err, errlen);
     if (!header) return -1;
-    int rc = write_atomic(path, header, hlen, tensors, ntensors, err, errlen);
+    int rc = write_staged(path, header, hlen, tensors, ntensors, err, errlen);
     free(header);
     return rc;
+}
+
+int st_commit(const char *path, char *err, size_t errlen) {
+    char tmp[4200];
+    temp_path(tmp, sizeof tmp, path);
+    if (!rename(tmp, path)) return 0;
+    path_error(err, errlen, path, "rename failed: %s", strerror(errno));
+    remove(tmp);
+    return -1;
+}
+
+void st_discard(const char *path) {
+    char tmp[4200];
+    temp_path(tmp, sizeof tmp, path);
+    remove(tmp);
+}
+
+// Readers never see a partially written file: it is written and synced under a temporary name,
+// then renamed over path.
+int st_write(const char *path, const st_tensor *tensors, int ntensors,
+             const st_meta *meta, int nmeta, char *err, size_t errlen) {
+    return st_stage(path, tensors, ntensors, meta, nmeta, err, errlen) || st_commit(path, err, errlen) ? -1 : 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -43,8 +43,8 @@ static int add_meta(st_meta *m, int n, const char *key, const char *fmt, long va
     return n + 1;
 }
 
-int ckpt_save_net(const dcgan_net *net, const char *path, const st_meta *extra, int nextra,
-                  char *err, size_t errlen) {
+int ckpt_stage_net(const dcgan_net *net, const char *path, const st_meta *extra, int nextra,
+                   char *err, size_t errlen) {
     st_tensor tensors[64];
     void *host = NULL;
     // Heap-allocated: the extra entries of a conditional net include one per class name.
@@ -68,10 +68,15 @@ int ckpt_save_net(const dcgan_net *net, const char *path, const st_meta *extra, 
         n = add_meta(meta, n, "nclasses", "%ld", net->cfg.nclasses);
     }
     for (int i = 0; i < nextra; i++) meta[n++] = extra[i];
-    int rc = st_write(path, tensors, net->ntensors, meta, n, err, errlen);
+    int rc = st_stage(path, tensors, net->ntensors, meta, n, err, errlen);
     free(host);
     free(meta);
     return rc;
+}
+
+int ckpt_save_net(const dcgan_net *net, const char *path, const st_meta *extra, int nextra,
+                  char *err, size_t errlen) {
+    return ckpt_stage_net(net, path, extra, nextra, err, errlen) || st_commit(path, err, errlen) ? -1 : 0;
 }
 
 static int meta_int(const st_file *f, const char *key, int *out) {

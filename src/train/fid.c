@@ -56,8 +56,7 @@ void run_fid_close(run_fid *f) {
     memset(f, 0, sizeof *f);
 }
 
-int run_fid_eval(run_fid *f, const run_options *o, trainer *t, long iter, FILE *metrics, tb_writer *tb, char *err,
-                 size_t errlen) {
+int run_fid_eval(run_fid *f, const run_options *o, trainer *t, long iter, progress *pr, char *err, size_t errlen) {
     const int ema = t->hp.ema > 0;
     dcgan_net *G = ema ? &t->G_ema : &t->G;
     const double t0 = monotonic_seconds();
@@ -75,14 +74,11 @@ int run_fid_eval(run_fid *f, const run_options *o, trainer *t, long iter, FILE *
     const double seconds = monotonic_seconds() - t0;
     printf("iteration %ld: FID %.4f (%s, %ld images, %.1f s)\n", iter, s.fid, ema ? "moving average of G" : "G",
            o->fid_count, seconds);
-    if (metrics) {
-        fprintf(metrics, "{\"iter\": %ld, \"fid\": %.6f, \"fid_images\": %ld, \"fid_seconds\": %.3f, \"fid_g\": \"%s\"}\n",
-                iter, s.fid, o->fid_count, seconds, ema ? "ema" : "g");
-        fflush(metrics);
-    }
-    char why[512];
-    if (tb && tb_scalar(tb, "FID", iter, (float)s.fid, why, sizeof why))
-        fprintf(stderr, "warning: TensorBoard: %s\n", why);
+    if (progress_log(pr, err, errlen,
+                     "{\"iter\": %ld, \"fid\": %.6f, \"fid_images\": %ld, \"fid_seconds\": %.3f, \"fid_g\": \"%s\"}\n",
+                     iter, s.fid, o->fid_count, seconds, ema ? "ema" : "g") ||
+        progress_scalar(pr, "FID", iter, (float)s.fid, err, errlen) || progress_flush(pr, 0, err, errlen))
+        return -1;
     if (f->best_iter < 0 || s.fid < f->best) {
         // The score, and a conditional run's class names as its other checkpoints carry them.
         const int K = o->class_names ? t->hp.cfg.nclasses : 0;

@@ -13,6 +13,7 @@
 #include "dcgan/comm.h"
 #include "dcgan/clock.h"
 #include "dcgan/data.h"
+#include "dcgan/error.h"
 #include "dcgan/train.h"
 #include "dcgan/viz.h"
 
@@ -70,6 +71,14 @@ static int make_dir(const char *dir, char *err, size_t errlen) {
     return 0;
 }
 
+// The temporary files of a killed process (a checkpoint, a sample grid, the plot it was writing).
+static int clean_run_dir(const char *dir, char *err, size_t errlen) {
+    int removed = 0;
+    if (remove_stale_temps(dir, &removed, err, errlen)) return -1;
+    if (removed) printf("note: %s: removed %d temporary file%s left by a killed run\n", dir, removed, removed > 1 ? "s" : "");
+    return 0;
+}
+
 // The fixed-noise grid of iteration `iter`: the PNG, and the same picture in the TensorBoard file.
 static int write_samples(run_state *s, progress *pr, long iter, char *err, size_t errlen) {
     const dcgan_config *c = &s->t.hp.cfg;
@@ -82,10 +91,10 @@ static int write_samples(run_state *s, progress *pr, long iter, char *err, size_
     uint8_t *grid = image_grid(host, s->nsamples, c->nc, c->size, c->size, SAMPLE_COLS, 2, &gw, &gh);
     free(host);
     if (!grid) { snprintf(err, errlen, "out of memory writing samples"); return -1; }
-    char path[4096], why[512];
+    char path[4096];
     snprintf(path, sizeof path, "%s/samples_%06ld.png", s->o->out_dir, iter);
     int rc = png_write(path, grid, gw, gh, c->nc, err, errlen);
-    if (!rc && pr->tb && tb_image(pr->tb, "samples", iter, grid, gw, gh, c->nc, why, sizeof why)) progress_tb_failed(pr, why);
+    if (!rc && pr->tb) rc = tb_image(pr->tb, "samples", iter, grid, gw, gh, c->nc, err, errlen);
     free(grid);
     return rc;
 }
@@ -171,12 +180,18 @@ static int check_same_weights(run_state *s, const char *when, char *err, size_t 
     return bad >= 0 ? -1 : 0;
 }
 
-static int checkpoint(run_state *s, char *err, size_t errlen) {
+// The records up to this iteration reach the disk before the checkpoint that covers them.
+static int save_synced(run_state *s, progress *pr, char *err, size_t errlen) {
+    if (progress_flush(pr, 1, err, errlen)) return -1;
+    return run_save_checkpoint(&s->t, s->o, &s->pos, s->o->out_dir, err, errlen);
+}
+
+static int checkpoint(run_state *s, progress *pr, char *err, size_t errlen) {
     read_position(s);
     char when[64];
     snprintf(when, sizeof when, "at iteration %ld", s->pos.iter);
     if (check_same_weights(s, when, err, errlen)) return -1;
-    int rc = s->root ? run_save_checkpoint(&s->t, s->o, &s->pos, s->o->out_dir, err, errlen) : 0;
+    int rc = s->root ? save_synced(s, pr, err, errlen) : 0;
     comm_beat(s->comm, s->pos.iter);
     if (agree(s, rc, err, errlen)) return -1;
     s->last_ckpt_iter = s->pos.iter;
@@ -205,9 +220,8 @@ static int place_data(run_state *s, char *err, size_t errlen) {
 
 // Pictures of the run (plot at checkpoints, animation at the end) are a convenience: a failure
 // is reported and training goes on.
-static void refresh_plot(run_state *s, FILE *metrics, progress *pr) {
+static void refresh_plot(run_state *s, progress *pr) {
     char metrics_path[4200], png[4200], err[1024];
-    if (metrics) fflush(metrics);
     snprintf(metrics_path, sizeof metrics_path, "%s/metrics.jsonl", s->o->out_dir);
     snprintf(png, sizeof png, "%s/plot.png", s->o->out_dir);
     if (plot_metrics(metrics_path, png, NULL, NULL, err, sizeof err)) {
@@ -341,6 +355,8 @@ static int setup(run_state *s, char *err, size_t errlen) {
     if (agree(s, rc, err, errlen)) return -1;
     if (load_data(s, err, errlen)) return -1;
     rc = setup_local(s, err, errlen);
+    // Once the checkpoint has loaded (a refused one keeps its files for a look).
+    if (!rc && s->root) rc = clean_run_dir(o->out_dir, err, errlen);
     if (agree(s, rc, err, errlen)) return -1;
     if (o->fid_every > 0) {
         comm_watch(s->comm, 0);   // the reference set may take rank 0 a long time, once
@@ -393,19 +409,36 @@ static int flush_stats(run_state *s, progress *pr, char *err, size_t errlen) {
     }
     s->t.be->download(s->t.be, host, s->ring, (size_t)n * 6 * sizeof(float));
     s->t.be->zero(s->t.be, s->ring_slot, sizeof(int64_t));
-    for (int k = 0; k < n; k++) {
+    int rc = 0;
+    for (int k = 0; k < n && !rc; k++) {
         const float *v = host + 6 * k;
         step_stats st = {.loss_d_real = v[0], .d_x = v[1], .loss_d_fake = v[2], .d_g_z1 = v[3], .loss_g = v[4],
                          .d_g_z2 = v[5]};
-        if (!finite_stats(&st)) {
+        if (!finite_stats(&st)) {   // every rank sees the same statistics
             progress_break(pr);
             snprintf(err, errlen, "loss became non-finite at iteration %ld (Loss_D %g, Loss_G %g); stopped without"
                      " saving. The last good checkpoint in %s is from iteration %ld", s->ring_iter[k],
                      st.loss_d_real + st.loss_d_fake, st.loss_g, s->o->out_dir, s->last_ckpt_iter);
-            return -1;
+            rc = -1;
+        } else if (s->root) {
+            rc = progress_update(pr, s->ring_iter[k], s->ring_epoch[k], &st, err, errlen);
         }
-        if (s->root) progress_update(pr, s->ring_iter[k], s->ring_epoch[k], &st);
     }
+    if (!rc && s->root) rc = progress_flush(pr, 0, err, errlen);
+    return agree(s, rc, err, errlen);
+}
+
+// metrics.jsonl and the TensorBoard file, each cut back to the iteration the run starts from.
+static int open_logs(run_state *s, const char *metrics_path, FILE **metrics, tb_writer *tb, int *have_tb, char *err,
+                     size_t errlen) {
+    long dropped = 0;
+    if (!(*metrics = metrics_open(metrics_path, s->pos.iter, &dropped, err, errlen))) return -1;
+    if (s->o->resume && dropped)
+        printf("note: %s: %ld line%s after iteration %ld (the checkpoint) dropped\n", metrics_path, dropped,
+               dropped > 1 ? "s" : "", s->pos.iter);
+    if (s->o->no_tensorboard) return 0;
+    if (tb_open(tb, s->o->out_dir, s->pos.iter, err, errlen)) return -1;
+    *have_tb = 1;
     return 0;
 }
 
@@ -413,19 +446,17 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     run_options *o = s->o;
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.jsonl", o->out_dir);
-    FILE *metrics = s->root ? fopen(path, o->resume ? "a" : "w") : NULL;
-    if (s->root && !metrics) snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-    if (agree(s, s->root && !metrics, err, errlen)) return 1;
+    FILE *metrics = NULL;
+    tb_writer tb;
+    int have_tb = 0;
+    if (agree(s, s->root ? open_logs(s, path, &metrics, &tb, &have_tb, err, errlen) : 0, err, errlen)) {
+        if (metrics) fclose(metrics);
+        return 1;
+    }
     progress pr;
     // images/s of the whole run: every rank's batches
     progress_init(&pr, s->pos.iter, s->pos.total_iters, s->t.hp.batch_size * s->t.hp.d_steps * s->comm->size,
-                  o->log_every, metrics);
-    tb_writer tb;
-    char why[512];
-    if (s->root && !o->no_tensorboard) {
-        if (tb_open(&tb, o->out_dir, why, sizeof why) == 0) pr.tb = &tb;
-        else fprintf(stderr, "warning: no TensorBoard events: %s\n", why);
-    }
+                  o->log_every, metrics, path, have_tb ? &tb : NULL);
     if (s->root) printf("training %s G/D (%d px, nc %d, nz %d, ngf %d, ndf %d) on %s, %s loss, batch %d: iterations %ld -> %ld,"
            " output in %s\n", s->t.be->name, s->t.hp.cfg.size, s->t.hp.cfg.nc, s->t.hp.cfg.nz, s->t.hp.cfg.ngf,
            s->t.hp.cfg.ndf, o->dataset, gan_loss_name(s->t.hp.loss), s->t.hp.batch_size, s->pos.iter,
@@ -434,6 +465,7 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         printf("conditional on %d classes (%s%s%s%s)\n", s->t.hp.cfg.nclasses, o->class_names[0],
                s->t.hp.cfg.nclasses > 1 ? ", " : "", s->t.hp.cfg.nclasses > 1 ? o->class_names[1] : "",
                s->t.hp.cfg.nclasses > 2 ? ", ..." : "");
+    fflush(stdout);   // the set-up's lines reach a log even if the run is killed later
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     // mpirun forwards SIGUSR1 to every rank (Ctrl-C makes it kill them): the way to stop a
@@ -475,18 +507,18 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
         if (fid_now) {
             progress_break(&pr);
             comm_watch(s->comm, 0);   // rank 0 alone scores G; the others wait for it
-            int frc = s->root ? run_fid_eval(&s->fid, o, &s->t, s->pos.iter, metrics, pr.tb, err, errlen) : 0;
+            int frc = s->root ? run_fid_eval(&s->fid, o, &s->t, s->pos.iter, &pr, err, errlen) : 0;
             comm_watch(s->comm, 1);
             comm_beat(s->comm, s->pos.iter);
             if (agree(s, frc, err, errlen)) { rc = 1; break; }
         }
         if ((o->ckpt_every > 0 && s->pos.iter % o->ckpt_every == 0) || last) {
-            if (checkpoint(s, err, errlen)) { rc = 1; break; }
-            if (s->root) refresh_plot(s, metrics, &pr);
+            if (checkpoint(s, &pr, err, errlen)) { rc = 1; break; }
+            if (s->root) refresh_plot(s, &pr);
         }
         if (stop) {
             progress_break(&pr);
-            if (s->last_ckpt_iter != s->pos.iter && checkpoint(s, err, errlen)) { rc = 1; break; }
+            if (s->last_ckpt_iter != s->pos.iter && checkpoint(s, &pr, err, errlen)) { rc = 1; break; }
             if (s->root) printf("interrupted: checkpoint of iteration %ld saved in %s; continue with --resume %s\n",
                    s->pos.iter, o->out_dir, o->out_dir);
             rc = 130;
@@ -500,8 +532,11 @@ static int train_loop(run_state *s, char *err, size_t errlen) {
     if (timed && s->root)
         printf("data loading: %.3f ms per iteration, %.3g%% of the iteration time\n",
                1e3 * load_time / timed, iter_time > 0 ? 100.0 * load_time / iter_time : 0.0);
-    if (metrics) fclose(metrics);
-    if (pr.tb) tb_close(pr.tb);
+    if (metrics && fclose(metrics) && rc != 1) {
+        path_error(err, errlen, path, "write failed: %s", strerror(errno));
+        rc = 1;
+    }
+    if (have_tb && tb_close(&tb, rc != 1 ? err : NULL, errlen) && rc != 1) rc = 1;
     return rc;
 }
 
@@ -522,7 +557,11 @@ int run_training(run_options *o) {
     int rc = 0;
     if (o->resume) {
         char why[900] = "";
-        rc = run_load_options(o->resume, o, why, sizeof why);
+        int completed = 0;
+        rc = s.root ? run_complete_checkpoint(o->resume, &completed, why, sizeof why) : 0;
+        if (completed) printf("note: %s: completed the checkpoint that a killed run was saving\n", o->resume);
+        rc = agree(&s, rc, why, sizeof why);   // the other ranks read the files once they are whole
+        if (!rc) rc = run_load_options(o->resume, o, why, sizeof why);
         if (rc) snprintf(err, sizeof err, "--resume: %s", why);
         if (!o->out_dir) o->out_dir = o->resume;
     }

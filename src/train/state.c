@@ -1,10 +1,13 @@
 // The training-state checkpoint: optimiser moments, counters, data/noise position and options,
 // stored as train_state.safetensors beside netG.safetensors and netD.safetensors.
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "dcgan/error.h"
 #include "dcgan/train.h"
 
 #define MAX_META (48 + DCGAN_MAX_CLASSES)   // options, position, and a conditional run's class names
@@ -37,23 +40,34 @@ static void put_class_names(meta_list *l, const trainer *t, const run_options *o
     }
 }
 
-int run_save_checkpoint(const trainer *t, const run_options *o, const run_position *pos,
-                        const char *dir, char *err, size_t errlen) {
+// A checkpoint's files in the order they are committed (renamed from their staged temporary
+// names, all written and synced first): netG first, train_state last. A netG newer than
+// train_state therefore says that a commit was cut short with the rest of the set staged.
+enum { CK_G, CK_D, CK_EMA, CK_STATE, CK_FILES };
+static const char *const ckpt_files[CK_FILES] = {"netG.safetensors", "netD.safetensors", "netG_ema.safetensors",
+                                                 "train_state.safetensors"};
+
+static int stage_nets(const trainer *t, const run_options *o, const run_position *pos, const char *dir, char *err,
+                      size_t errlen) {
     char path[4096];
     meta_list iter_meta = {0};
     put(&iter_meta, "iteration", "%ld", pos->iter);
     put_class_names(&iter_meta, t, o);
-    path_in(path, sizeof path, dir, "netG.safetensors");
-    int rc = ckpt_save_net(&t->G, path, iter_meta.m, iter_meta.n, err, errlen);
-    path_in(path, sizeof path, dir, "netD.safetensors");
-    if (!rc) rc = ckpt_save_net(&t->D, path, iter_meta.m, iter_meta.n, err, errlen);
-    if (!rc && t->hp.ema > 0) {
-        path_in(path, sizeof path, dir, "netG_ema.safetensors");
-        rc = ckpt_save_net(&t->G_ema, path, iter_meta.m, iter_meta.n, err, errlen);
+    const dcgan_net *nets[CK_STATE] = {&t->G, &t->D, &t->G_ema};
+    int rc = 0;
+    for (int k = 0; k < CK_STATE && !rc; k++) {
+        if (k == CK_EMA && !(t->hp.ema > 0)) continue;
+        path_in(path, sizeof path, dir, ckpt_files[k]);
+        rc = ckpt_stage_net(nets[k], path, iter_meta.m, iter_meta.n, err, errlen);
     }
     free(iter_meta.m);
-    if (rc) return -1;
+    return rc;
+}
 
+static int stage_state(const trainer *t, const run_options *o, const run_position *pos, const char *dir, char *err,
+                       size_t errlen) {
+    char path[4096];
+    int rc = 0;
     const train_hparams *h = &t->hp;
     meta_list m = {0};
     put(&m, "format", "dcgan-train-state");
@@ -116,12 +130,25 @@ int run_save_checkpoint(const trainer *t, const run_options *o, const run_positi
         }
     if (rc) snprintf(err, errlen, "out of memory saving the training state");
     else {
-        path_in(path, sizeof path, dir, "train_state.safetensors");
-        rc = st_write(path, tensors, nt, m.m, m.n, err, errlen);
+        path_in(path, sizeof path, dir, ckpt_files[CK_STATE]);
+        rc = st_stage(path, tensors, nt, m.m, m.n, err, errlen);
     }
     for (int i = 0; i < 4; i++) free(host[i]);
     free(m.m);
     return rc;
+}
+
+int run_save_checkpoint(const trainer *t, const run_options *o, const run_position *pos,
+                        const char *dir, char *err, size_t errlen) {
+    char path[4096];
+    int staged = !stage_nets(t, o, pos, dir, err, errlen) && !stage_state(t, o, pos, dir, err, errlen);
+    for (int k = 0; k < CK_FILES; k++) {
+        if (k == CK_EMA && !(t->hp.ema > 0)) continue;
+        path_in(path, sizeof path, dir, ckpt_files[k]);
+        if (!staged) st_discard(path);
+        else if (st_commit(path, err, errlen)) return -1;   // the rest stays staged: the next start completes it
+    }
+    return staged ? dir_sync(dir, err, errlen) : -1;
 }
 
 static int get_long(const st_file *f, const char *key, long *out, const char *path, char *err, size_t errlen) {
@@ -242,23 +269,31 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
 
 int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *err, size_t errlen) {
     char path[4096], why[512];
-    dcgan_net *nets[3] = {&t->G, &t->D, &t->G_ema};
-    const char *files[3] = {"netG.safetensors", "netD.safetensors", "netG_ema.safetensors"};
+    dcgan_net *nets[CK_STATE] = {&t->G, &t->D, &t->G_ema};
+    long net_iter[CK_STATE] = {-1, -1, -1};
     for (int k = 0; k < (t->hp.ema > 0 ? 3 : 2); k++) {
         st_file f;
-        path_in(path, sizeof path, dir, files[k]);
+        path_in(path, sizeof path, dir, ckpt_files[k]);
         if (st_read(path, &f, err, errlen)) return -1;
         int rc = ckpt_load_tensors(nets[k], &f, "", why, sizeof why);
+        const char *iter = st_meta_get(&f, "iteration");
+        if (iter) net_iter[k] = atol(iter);
         st_free(&f);
         if (rc) { snprintf(err, errlen, "%s: %s", path, why); return -1; }
     }
-    path_in(path, sizeof path, dir, "train_state.safetensors");
+    path_in(path, sizeof path, dir, ckpt_files[CK_STATE]);
     st_file f;
     if (st_read(path, &f, err, errlen)) return -1;
     long it, ep, bp, sg, sd, no;
     int rc = get_long(&f, "iteration", &it, path, err, errlen) || get_long(&f, "epoch", &ep, path, err, errlen) ||
              get_long(&f, "batch_pos", &bp, path, err, errlen) || get_long(&f, "steps_g", &sg, path, err, errlen) ||
              get_long(&f, "steps_d", &sd, path, err, errlen) || get_long(&f, "noise_offset", &no, path, err, errlen);
+    for (int k = 0; k < CK_STATE && !rc; k++)
+        if (net_iter[k] >= 0 && net_iter[k] != it) {
+            snprintf(err, errlen, "%s/%s is from iteration %ld, %s from iteration %ld: the checkpoint is incomplete",
+                     dir, ckpt_files[k], net_iter[k], ckpt_files[CK_STATE], it);
+            rc = -1;
+        }
     int nstate = t->hp.optimizer == OPT_ADAM ? 2 : 1;
     for (int k = 0; k < 2 && !rc; k++)
         for (int s = 0; s < nstate && !rc; s++) {
@@ -283,4 +318,51 @@ int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *er
     }
     st_free(&f);
     return rc ? -1 : 0;
+}
+
+// The iteration in a checkpoint file's metadata; -1 when the file is absent, unreadable or has none.
+static long file_iteration(const char *path) {
+    st_file f;
+    char why[512];
+    if (access(path, F_OK) || st_read(path, &f, why, sizeof why)) return -1;
+    const char *v = st_meta_get(&f, "iteration");
+    long it = v ? atol(v) : -1;
+    st_free(&f);
+    return it;
+}
+
+typedef struct { long iter, pid; } staged_state;
+
+// A staged train_state of the wanted iteration whose writer is gone: its pid names the set.
+static int find_staged_state(const char *dir, const char *name, void *ctx, char *err, size_t errlen) {
+    (void)err;
+    (void)errlen;
+    staged_state *s = ctx;
+    const size_t n = strlen(ckpt_files[CK_STATE]);
+    long pid = temp_file_pid(name);
+    if (strncmp(name, ckpt_files[CK_STATE], n) || name[n] != '.' || pid < 0 || temp_writer_alive(pid)) return 0;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (file_iteration(path) != s->iter) return 0;
+    s->pid = pid;
+    return 1;
+}
+
+int run_complete_checkpoint(const char *dir, int *completed, char *err, size_t errlen) {
+    char path[4096], staged[4200];
+    *completed = 0;
+    path_in(path, sizeof path, dir, ckpt_files[CK_G]);
+    staged_state s = {.iter = file_iteration(path), .pid = -1};
+    path_in(path, sizeof path, dir, ckpt_files[CK_STATE]);
+    if (s.iter < 0 || file_iteration(path) == s.iter) return 0;
+    if (list_dir(dir, find_staged_state, &s, err, errlen)) return -1;
+    if (s.pid < 0) return 0;   // nothing to complete it with: loading says which files disagree
+    for (int k = CK_D; k < CK_FILES; k++) {
+        path_in(path, sizeof path, dir, ckpt_files[k]);
+        temp_path_of(staged, sizeof staged, path, s.pid);
+        if (access(staged, F_OK)) continue;   // committed before the cut
+        if (rename(staged, path)) return path_error(err, errlen, staged, "cannot rename: %s", strerror(errno));
+    }
+    *completed = 1;
+    return dir_sync(dir, err, errlen);
 }
