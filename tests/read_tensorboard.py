@@ -3,11 +3,16 @@
 simple values and images into the scalars and images plugins' tensors) and prints what it holds:
    scalar TAG STEP VALUE          (VALUE with 9 significant digits: a float32 round-trips)
    image TAG STEP WIDTH HEIGHT COLORSPACE FILE   (the encoded PNG written to OUTDIR/FILE)
-Usage: read_tensorboard.py EVENTS_FILE OUTDIR. Exits 77 when the tensorboard package is absent."""
+Usage: read_tensorboard.py EVENTS_FILE OUTDIR.
+   read_tensorboard.py RUN_DIR: the scalars of a whole run directory as TensorBoard's
+   EventAccumulator gathers them from all its events files (in name order, with its purges), one
+   line per event kept, as above.
+Exits 77 when the tensorboard package is absent."""
 import os
 import sys
 
 try:
+    from tensorboard.backend.event_processing import event_accumulator
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
     from tensorboard.util import tensor_util
 except ImportError:
@@ -42,5 +47,17 @@ def main(path, outdir):
     return 0 if count else 1
 
 
+def run_dir(path):
+    acc = event_accumulator.EventAccumulator(path, size_guidance={event_accumulator.SCALARS: 0})
+    acc.Reload()
+    tags = sorted(acc.Tags()[event_accumulator.SCALARS])
+    for tag in tags:
+        for e in acc.Scalars(tag):
+            print("scalar", tag, e.step, "%.9g" % e.value)
+    return 0 if tags else 1
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 2 and os.path.isdir(sys.argv[1]):
+        sys.exit(run_dir(sys.argv[1]))
     sys.exit(main(sys.argv[1], sys.argv[2]))
