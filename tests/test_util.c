@@ -11,18 +11,24 @@
 
 int test_failures = 0;
 
+// Every test's stdout is line-buffered, so that in a log that merges it with stderr (ctest's) a
+// FAIL line lands after the lines printed before it, not inside one of them.
+__attribute__((constructor)) static void line_buffered_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }
+
 int check_close(const char *name, const float *got, const float *expected, size_t n,
                 double atol, double rtol) {
-    double max_abs = 0, max_rel = 0;
+    double max_abs = 0, max_rel = 0, of_bound = 0;   // of_bound: the largest difference / its bound
     size_t bad = 0, first_bad = 0;
     for (size_t i = 0; i < n; i++) {
-        double e = expected[i], g = got[i], d = fabs(g - e);
-        if (!(d <= atol + rtol * fabs(e))) { if (!bad) first_bad = i; bad++; }
+        double e = expected[i], g = got[i], d = fabs(g - e), bound = atol + rtol * fabs(e);
+        if (!(d <= bound)) { if (!bad) first_bad = i; bad++; }
+        if (bound > 0 && d / bound > of_bound) of_bound = d / bound;
         if (d > max_abs || isnan(d)) max_abs = isnan(d) ? INFINITY : d;
         double rel = d / (fabs(e) + 1e-12);
         if (fabs(e) > atol && rel > max_rel) max_rel = rel;
     }
-    printf("%-44s n=%-8zu max_abs=%.3e max_rel=%.3e %s\n", name, n, max_abs, max_rel, bad ? "MISMATCH" : "ok");
+    printf("%-44s n=%-8zu max_abs=%.3e max_rel=%.3e of_bound=%.3f %s\n", name, n, max_abs, max_rel, of_bound,
+           bad ? "MISMATCH" : "ok");
     if (bad) {
         fprintf(stderr, "FAIL %s: %zu of %zu elements differ; first at %zu: got %.8g expected %.8g\n",
                 name, bad, n, first_bad, got[first_bad], expected[first_bad]);

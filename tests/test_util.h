@@ -9,8 +9,9 @@ extern int test_failures;
 #define CHECK(cond) do { if (!(cond)) { \
     fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); test_failures++; } } while (0)
 
-// Compares two arrays; prints "name: max abs err, max rel err" and counts a failure when any
-// element differs by more than atol + rtol * |expected|. Returns 1 when they match.
+// Compares two arrays; prints the name, the largest absolute and relative differences and the
+// largest difference as a share of its bound (of_bound), and counts a failure when any element
+// differs by more than atol + rtol * |expected|. Returns 1 when they match.
 int check_close(const char *name, const float *got, const float *expected, size_t n,
                 double atol, double rtol);
 // Fills x with reproducible values in [-scale, scale].

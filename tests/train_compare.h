@@ -8,9 +8,16 @@
 #define COMPARE_ITERS 20
 
 typedef struct {
+    char name[48];                  // the state_dict name, e.g. "main.1.weight"
+    size_t off, numel;              // where it lies in the net's parameter block
+} record_tensor;
+
+typedef struct {
     double v[COMPARE_ITERS][6];     // per iteration: Loss_D_real, Loss_D_fake, Loss_G, D(x), D(G(z1)), D(G(z2))
     float *grads[2], *update[2];    // G, D after iteration 1: gradients, and params1 - params0
     size_t n[2];                    // parameters of G and D
+    int ntensors[2];                // the parameter tensors of G and D
+    record_tensor tensors[2][DCGAN_MAX_TENSORS];
     float *fake;                    // G(z) after the last iteration
     size_t nfake;
 } train_record;
