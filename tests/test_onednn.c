@@ -268,29 +268,34 @@ static int train_losses(dcgan_dtype p, double (*v)[3]) {
 }
 
 // bf16 against fp32 from one seed. The first iteration's losses differ only by bf16's rounding of
-// the activations and weights (~2^-8 relative per layer, a few layers deep: < 2%); after that the
-// two runs see different gradients and a GAN's trajectory amplifies such differences, so later
-// iterations are compared as means over windows of 50, which must track within 0.15 in Loss_D,
-// 0.4 in Loss_G and 0.08 in D(x). Measured on AVX512_BF16 (AMD EPYC): iteration 1 within 1.5e-3
-// relative; the windows' largest differences 0.03 (Loss_D), 0.17 (Loss_G), 0.009 (D(x)), so the
-// bands leave a margin of two to five, while a broken bf16 path (a layer reading bf16 as fp32,
-// a stale weight copy) does not train like fp32 at all and leaves them in the first window.
+// the activations and weights (~2^-8 relative per layer, a few layers deep: < 2%). After that the
+// two runs see different gradients and a GAN's trajectory amplifies such differences, as it does
+// any rounding difference: the losses are compared as means over windows of 50 iterations.
+// Measured on AVX512_BF16 (AMD EPYC) over 14 fp32 and 14 bf16 runs that differ by rounding alone
+// (weights perturbed by one ulp, 1 to 3 threads), the largest differences of window means:
+//   - iterations 1-50, where the runs still track: bf16 vs fp32 0.0039 / 0.016 / 0.0015 in
+//     Loss_D / Loss_G / D(x) (fp32 vs fp32: 0.0023 / 0.0063 / 0.0011). Bounds 0.02 / 0.06 / 0.008,
+//     four to five times that: a broken bf16 path (a layer reading bf16 as fp32, a stale weight
+//     copy) does not train like fp32 at all and leaves them here;
+//   - iterations 51-200, where they no longer track: two fp32 runs differ as much as bf16 and
+//     fp32 (0.11 / 0.81 / 0.026 and 0.10 / 0.73 / 0.026), as two GAN runs do. Bounds 0.3 / 2.0 /
+//     0.07, two and a half times that, see only a run that went elsewhere altogether.
 static void bf16_tracks_fp32(void) {
     static double a[LONG_ITERS][3], b[LONG_ITERS][3];
     if (train_losses(DTYPE_F32, a) || train_losses(DTYPE_BF16, b)) return;
     const char *names[3] = {"Loss_D", "Loss_G", "D(x)"};
-    const double first_tol = 0.02, window_tol[3] = {0.15, 0.4, 0.08};
+    const double first_tol = 0.02, window_tol[2][3] = {{0.02, 0.06, 0.008}, {0.3, 2.0, 0.07}};
     for (int k = 0; k < 3; k++) {
         double rel = fabs(a[0][k] - b[0][k]) / fmax(fabs(a[0][k]), 1e-3);
         printf("bf16 vs fp32, iteration 1 %s: fp32 %.5f bf16 %.5f (rel %.2e, tol %.0e)\n", names[k], a[0][k], b[0][k], rel,
                first_tol);
         CHECK(rel <= first_tol);
         for (int w0 = 0; w0 < LONG_ITERS; w0 += 50) {
-            double ma = 0, mb = 0;
+            double ma = 0, mb = 0, tol = window_tol[w0 > 0][k];
             for (int i = w0; i < w0 + 50; i++) { ma += a[i][k] / 50; mb += b[i][k] / 50; }
-            printf("bf16 vs fp32, iterations %3d-%3d mean %s: fp32 %.4f bf16 %.4f (diff %.4f, tol %.2f)\n", w0 + 1,
-                   w0 + 50, names[k], ma, mb, fabs(ma - mb), window_tol[k]);
-            CHECK(fabs(ma - mb) <= window_tol[k]);
+            printf("bf16 vs fp32, iterations %3d-%3d mean %s: fp32 %.4f bf16 %.4f (diff %.4f, tol %.3f)\n", w0 + 1,
+                   w0 + 50, names[k], ma, mb, fabs(ma - mb), tol);
+            CHECK(fabs(ma - mb) <= tol);
         }
     }
 }
