@@ -55,24 +55,6 @@ int has_temp_files(const char *dir) {
     return found;
 }
 
-static void compare_tensors(const char *ref, const char *run, const char *file) {
-    char a[1024], b[1024], err[512];
-    snprintf(a, sizeof a, "%s/%s", ref, file);
-    snprintf(b, sizeof b, "%s/%s", run, file);
-    st_file fa, fb;
-    if (st_read(a, &fa, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); test_failures++; return; }
-    if (st_read(b, &fb, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); test_failures++; st_free(&fa); return; }
-    int differ = fa.ntensors != fb.ntensors;
-    for (int i = 0; i < fa.ntensors && !differ; i++) {
-        const st_tensor *t = st_find(&fb, fa.tensors[i].name);
-        differ = !t || t->nbytes != fa.tensors[i].nbytes || memcmp(t->data, fa.tensors[i].data, t->nbytes);
-    }
-    printf("%s: %d tensors %s\n", file, fa.ntensors, differ ? "DIFFER from the reference" : "equal to the reference, bit for bit");
-    CHECK(!differ);
-    st_free(&fa);
-    st_free(&fb);
-}
-
 // The lines of a text file (each with its newline, when it has one); the count, -1 when unreadable.
 static int read_lines(const char *path, char **lines, int max) {
     FILE *f = fopen(path, "r");
@@ -215,9 +197,8 @@ static void compare_files(const char *ref, const char *run) {
 }
 
 int check_same_run(const char *ref, const char *run, long iters) {
-    compare_tensors(ref, run, "netG.safetensors");
-    compare_tensors(ref, run, "netD.safetensors");
-    compare_tensors(ref, run, "train_state.safetensors");
+    const char *tensor_files[] = {"netG.safetensors", "netD.safetensors", "train_state.safetensors"};
+    for (int i = 0; i < 3; i++) CHECK(same_tensors("against the uninterrupted run", ref, run, tensor_files[i]));
     compare_metrics(ref, run, iters);
     int tb = compare_tensorboard(ref, run, iters);
     compare_files(ref, run);

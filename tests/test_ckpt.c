@@ -96,27 +96,6 @@ static void run_short(const char *out, const char *resume, long iters) {
     CHECK(run_training(&o) == 0);
 }
 
-static void compare_files(const char *a_dir, const char *b_dir, const char *file) {
-    char a[512], b[512], err[512];
-    snprintf(a, sizeof a, "%s/%s", a_dir, file);
-    snprintf(b, sizeof b, "%s/%s", b_dir, file);
-    st_file fa, fb;
-    if (st_read(a, &fa, err, sizeof err) || st_read(b, &fb, err, sizeof err)) { CHECK(!"checkpoint readable"); return; }
-    CHECK(fa.ntensors == fb.ntensors);
-    int same = 1;
-    for (int i = 0; i < fa.ntensors; i++) {
-        const st_tensor *tb = st_find(&fb, fa.tensors[i].name);
-        if (!tb || tb->nbytes != fa.tensors[i].nbytes || memcmp(tb->data, fa.tensors[i].data, tb->nbytes)) {
-            fprintf(stderr, "FAIL %s: tensor %s differs after resume\n", file, fa.tensors[i].name);
-            test_failures++;
-            same = 0;
-        }
-    }
-    printf("resume vs uninterrupted, %s: %s\n", file, same ? "bit-identical" : "DIFFERENT");
-    st_free(&fa);
-    st_free(&fb);
-}
-
 static void resume_equals_uninterrupted(const char *dir) {
     char full[512], part[512];
     snprintf(full, sizeof full, "%s/full", dir);
@@ -124,9 +103,8 @@ static void resume_equals_uninterrupted(const char *dir) {
     run_short(full, NULL, 6);
     run_short(part, NULL, 3);   // stops after 3 iterations (as an interrupted run's checkpoint)
     run_short(part, part, 6);   // continues to 6
-    compare_files(full, part, "netG.safetensors");
-    compare_files(full, part, "netD.safetensors");
-    compare_files(full, part, "train_state.safetensors");
+    const char *files[] = {"netG.safetensors", "netD.safetensors", "train_state.safetensors"};
+    for (int i = 0; i < 3; i++) CHECK(same_tensors("resume vs uninterrupted", full, part, files[i]));
 }
 
 int main(void) {

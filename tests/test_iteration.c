@@ -30,24 +30,6 @@ static void options(run_options *o, const scenario *sc, const char *out) {
     o->conditional = sc->conditional;
 }
 
-// Tensors of file a/name equal those of b/name, byte for byte.
-static void compare_files(const char *what, const char *a_dir, const char *b_dir, const char *file) {
-    char a[512], b[512], err[512];
-    snprintf(a, sizeof a, "%s/%s", a_dir, file);
-    snprintf(b, sizeof b, "%s/%s", b_dir, file);
-    st_file fa, fb;
-    if (st_read(a, &fa, err, sizeof err) || st_read(b, &fb, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); test_failures++; return; }
-    int same = fa.ntensors == fb.ntensors;
-    for (int i = 0; i < fa.ntensors && same; i++) {
-        const st_tensor *tb = st_find(&fb, fa.tensors[i].name);
-        same = tb && tb->nbytes == fa.tensors[i].nbytes && !memcmp(tb->data, fa.tensors[i].data, tb->nbytes);
-    }
-    printf("%s, %s: %s\n", what, file, same ? "bit-identical" : "DIFFERENT");
-    CHECK(same);
-    st_free(&fa);
-    st_free(&fb);
-}
-
 // The same run with the iteration called alone: fixed arguments, frozen host state.
 static void fixed_calls(const scenario *sc, const char *loop_dir, const char *dir, int staged) {
     run_options o;
@@ -84,8 +66,8 @@ static void fixed_calls(const scenario *sc, const char *loop_dir, const char *di
     CHECK(ckpt_save_net(&t.D, path, NULL, 0, err, sizeof err) == 0);
     char what[128];
     snprintf(what, sizeof what, "%s: %ld fixed calls%s vs the training loop", sc->name, sc->iters, staged ? " (staged data)" : "");
-    compare_files(what, loop_dir, dir, "netG.safetensors");
-    compare_files(what, loop_dir, dir, "netD.safetensors");
+    CHECK(same_tensors(what, loop_dir, dir, "netG.safetensors"));
+    CHECK(same_tensors(what, loop_dir, dir, "netD.safetensors"));
     // The loop's saved position is what the backend's counters say.
     run_position pos;
     memset(&pos, 0, sizeof pos);

@@ -58,27 +58,9 @@ static char *slurp(const char *path) {
     return buf;
 }
 
-// Every tensor of a/file equals b/file.
-static int same_file(const char *a, const char *b, const char *file) {
-    char pa[1024], pb[1024], err[512];
-    snprintf(pa, sizeof pa, "%s/%s", a, file);
-    snprintf(pb, sizeof pb, "%s/%s", b, file);
-    st_file fa, fb;
-    if (st_read(pa, &fa, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); return 0; }
-    if (st_read(pb, &fb, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); st_free(&fa); return 0; }
-    int same = fa.ntensors == fb.ntensors;
-    for (int i = 0; i < fa.ntensors && same; i++) {
-        const st_tensor *t = st_find(&fb, fa.tensors[i].name);
-        same = t && t->nbytes == fa.tensors[i].nbytes && !memcmp(t->data, fa.tensors[i].data, t->nbytes);
-    }
-    st_free(&fa);
-    st_free(&fb);
-    return same;
-}
-
 static int same_run(const char *what, const char *a, const char *b) {
-    int same = same_file(a, b, "netG.safetensors") && same_file(a, b, "netD.safetensors") &&
-               same_file(a, b, "train_state.safetensors");
+    int same = same_tensors(what, a, b, "netG.safetensors") && same_tensors(what, a, b, "netD.safetensors") &&
+               same_tensors(what, a, b, "train_state.safetensors");
     printf("%s: %s\n", what, same ? "bit-identical" : "DIFFERENT");
     CHECK(same);
     return same;

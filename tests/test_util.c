@@ -1,6 +1,7 @@
 #define _XOPEN_SOURCE 700   // nftw
 #include "test_util.h"
 #include "dcgan/backend.h"
+#include "dcgan/io.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -44,6 +45,26 @@ void fill_random(float *x, size_t n, unsigned seed, float scale) {
         s = s * 6364136223846793005ULL + 1442695040888963407ULL;
         x[i] = scale * (2.0f * (float)((s >> 40) & 0xFFFFFF) / 16777216.0f - 1.0f);
     }
+}
+
+int same_tensors(const char *what, const char *a_dir, const char *b_dir, const char *file) {
+    char a[4096], b[4096], err[512];
+    snprintf(a, sizeof a, "%s/%s", a_dir, file);
+    snprintf(b, sizeof b, "%s/%s", b_dir, file);
+    st_file fa, fb;
+    if (st_read(a, &fa, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); return 0; }
+    if (st_read(b, &fb, err, sizeof err)) { fprintf(stderr, "FAIL %s\n", err); st_free(&fa); return 0; }
+    const char *differs = fa.ntensors == fb.ntensors ? NULL : "(the number of tensors)";
+    for (int i = 0; i < fa.ntensors && !differs; i++) {
+        const st_tensor *t = st_find(&fb, fa.tensors[i].name);
+        if (!t || t->nbytes != fa.tensors[i].nbytes || memcmp(t->data, fa.tensors[i].data, t->nbytes))
+            differs = fa.tensors[i].name;
+    }
+    if (differs) printf("%s, %s: DIFFERENT at %s\n", what, file, differs);
+    else printf("%s, %s: bit-identical\n", what, file);
+    st_free(&fa);
+    st_free(&fb);
+    return !differs;
 }
 
 const char *make_temp_dir(const char *tag) {

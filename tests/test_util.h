@@ -16,6 +16,10 @@ int check_close(const char *name, const float *got, const float *expected, size_
                 double atol, double rtol);
 // Fills x with reproducible values in [-scale, scale].
 void fill_random(float *x, size_t n, unsigned seed, float scale);
+// Every tensor of a_dir/file equals b_dir/file bit for bit (the same names, sizes and bytes). Prints
+// "what, file: bit-identical" or "DIFFERENT" with the first tensor that differs (an unreadable file
+// is a FAIL line) and returns 1 when they are equal; counts nothing: callers CHECK it.
+int same_tensors(const char *what, const char *a_dir, const char *b_dir, const char *file);
 // Makes a fresh temporary directory and returns its path (static storage).
 const char *make_temp_dir(const char *tag);
 // Removes a temporary directory and everything in it.
