@@ -2,12 +2,9 @@
 """Comparisons for the GPU proof (scripts/gpu-check.sh), with numpy and Pillow only.
 
   gpu_parity.py images A.png B.png [--tol 1]   pixels within tol gray levels (of 255)
-  gpu_parity.py losses REF.jsonl RUN.jsonl     metrics of a run against a reference run of the same
-                                               seed, with tests/train_compare.c's bounds (what another
-                                               summation order does to a GAN's trajectory): 1e-4
-                                               relative + 1e-5 at iteration 1; x (|value| + 0.1):
-                                               5e-3 at iterations 2-5, 0.1 at 6-20, 2.5e-2 for the
-                                               means over iterations 6-10 and 11-20
+  gpu_parity.py losses REF.jsonl RUN.jsonl     the first 10 iterations of a run against a reference
+                                               run of the same seed (gpu-check's 64 px command), with
+                                               bounds from what another summation order does to them
 Prints one line; exits 0 when they match, 1 otherwise.
 """
 import json
@@ -31,39 +28,41 @@ def images(a, b, tol):
     return 1 if bad else 0
 
 
-# tests/train_compare.c's bounds, derived there from runs that differ by rounding alone.
+# Bounds for gpu-check's parity command (64 px Fashion-MNIST, batch 64, 20 iterations), from 7 CPU
+# runs of it that differ by summation order alone (oneDNN at 1, 2 and 3 threads and at AVX2, cpu-ref
+# with OpenBLAS's Cooperlake and Prescott kernels and 1 thread), in units of |value| + 0.1:
+#   iteration 1 agrees to 7.6e-6, iterations 2-5 to 1.2e-2, the means over 6-10 to 1.4e-2.
+# After that the runs part ways (D overpowers G and Loss_G swings between 6 and 18 within one run;
+# two CPU runs differ by up to 2.6 at one iteration and 0.23 in the mean over 11-20): not compared.
+# The bounds are about five times the measured worst.
 FIRST_REL, FIRST_ABS = 1e-4, 1e-5
-EARLY, LATE, WINDOW, FLOOR = 5e-3, 0.1, 2.5e-2, 0.1
-WINDOWS = ((5, 10), (10, 20))
+EARLY, WINDOW, FLOOR = 6e-2, 7e-2, 0.1
+ITERS = 10
 
 
 def losses(ref, run):
     def load(path):
         return [json.loads(line) for line in open(path) if line.strip()]
-    r, g = load(ref), load(run)
-    n = min(len(r), len(g), 20)
+    r, g = load(ref)[:ITERS], load(run)[:ITERS]
+    n = min(len(r), len(g))
     worst, bad = 0.0, []
-    for i in range(n):
+    for i in range(min(n, 5)):
         for k in KEYS:
             d = abs(r[i][k] - g[i][k])
-            if i == 0:
-                tol = FIRST_ABS + FIRST_REL * abs(r[i][k])
-            else:
-                tol = (EARLY if i < 5 else LATE) * (abs(r[i][k]) + FLOOR)
+            tol = FIRST_ABS + FIRST_REL * abs(r[i][k]) if i == 0 else EARLY * (abs(r[i][k]) + FLOOR)
             worst = max(worst, d / tol)
             if not d <= tol:
                 bad.append(f"iteration {i + 1} {k}: {r[i][k]:.6g} vs {g[i][k]:.6g}")
-    for w0, w1 in WINDOWS:
-        if n < w1:
-            continue
+    if n == ITERS:
         for k in KEYS:
-            ma = sum(x[k] for x in r[w0:w1]) / (w1 - w0)
-            mb = sum(x[k] for x in g[w0:w1]) / (w1 - w0)
-            if not abs(ma - mb) <= WINDOW * (abs(ma) + FLOOR):
-                bad.append(f"mean {k} over iterations {w0 + 1}-{w1}: {ma:.6g} vs {mb:.6g}")
+            ma, mb = (sum(x[k] for x in v[5:]) / (ITERS - 5) for v in (r, g))
+            d, tol = abs(ma - mb), WINDOW * (abs(ma) + FLOOR)
+            worst = max(worst, d / tol)
+            if not d <= tol:
+                bad.append(f"mean {k} over iterations 6-{ITERS}: {ma:.6g} vs {mb:.6g}")
     print(f"{n} iterations compared, largest difference {worst:.3f} of its bound, {len(bad)} beyond"
           + (f"; first: {bad[0]}" if bad else ""))
-    return 1 if bad or n == 0 else 0
+    return 1 if bad or n < ITERS else 0
 
 
 def main(argv):
