@@ -59,6 +59,5 @@ DCGAN_BACKEND_OPS(DCGAN_CUDA_DECLARE)
 void cuda_counter_add(cuda_ctx *c, void *counter, uint64_t by);
 // Grows the shared convolution workspace to at least `bytes`; NULL when that fails.
 void *cuda_workspace(cuda_ctx *c, size_t bytes, size_t *have);
-void cuda_conv_release_all(cuda_ctx *c);
 
 #endif

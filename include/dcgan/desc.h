@@ -35,11 +35,15 @@ typedef enum {
 //   CONV_TRANSPOSE_2D: out.h = (in.h - 1) sh - 2 ph + kh,    weight [in.c, out.c, kh, kw]
 // (the weight layouts of PyTorch's Conv2d and ConvTranspose2d; widths alike). in and out may differ in dtype and
 // layout (a net's first layer reads fp32 NCHW data into bf16 activations, say).
+// forward_only: 1 when only conv_forward will be asked of the descriptor (Inception's convolutions
+// for FID), so conv_plan may skip choosing and sizing the backward directions (cuDNN's timed search
+// would otherwise triple); the backward ops of such a plan are a programming error. 0: all three.
 typedef enum { CONV_2D, CONV_TRANSPOSE_2D } conv_kind;
 typedef struct {
     conv_kind kind;
     tensor_desc in, out;
     int kh, kw, sh, sw, ph, pw;
+    int forward_only;
 } conv_desc;
 
 // A layer whose kernel covers its whole input or output (G's first layer: 1x1 -> 4x4, D's last:

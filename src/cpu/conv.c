@@ -216,6 +216,7 @@ void cpu_conv_forward(const dcgan_backend *be, void *out, const void *in, const 
 }
 
 void cpu_conv_backward_data(const dcgan_backend *be, void *din, const void *dout, const float *w, const conv_desc *d) {
+    DCGAN_REQUIRE(!d->forward_only);
     float *work = workspace_for(be, d);
     lowering l = lowering_of(d);
     if (d->kind == CONV_2D) gemm_fold(din, dout, w, &l, d->in.n, work);
@@ -223,6 +224,7 @@ void cpu_conv_backward_data(const dcgan_backend *be, void *din, const void *dout
 }
 
 void cpu_conv_backward_filter(const dcgan_backend *be, float *dw, const void *dout, const void *in, const conv_desc *d) {
+    DCGAN_REQUIRE(!d->forward_only);
     float *work = workspace_for(be, d);
     lowering l = lowering_of(d);
     // The unfolded side is always the image: the input of a conv2d, the output of a transposed one.

@@ -115,6 +115,7 @@ static int plan(inception *n, int c, int h, int w, char *err, size_t errlen) {
         }
         if (s->kind == INC_CONV) {
             n->conv[i] = conv_desc_rect(CONV_2D, shape(n, s->in), s->oc, s->kh, s->kw, s->sh, s->sw, s->ph, s->pw);
+            n->conv[i].forward_only = 1;   // features only: no backward algorithms to choose
             if (be->conv_plan(be, &n->conv[i], err, errlen)) { release_buffers(n); return -1; }
         }
         // The input's memory is free after its last read (the images' buffer is the caller's copy).

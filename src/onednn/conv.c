@@ -1,7 +1,8 @@
 // Convolutions and transposed convolutions on oneDNN: one plan per shape, made once (at
-// conv_plan / dense_plan), holding the forward, backward-data and backward-weights primitives,
-// the formats of the weight copies they read, and the reorder that adds the weight gradient (in
-// the backward primitive's blocked format) into the fp32 PyTorch-layout gradient.
+// conv_plan / dense_plan), holding the forward, backward-data and backward-weights primitives
+// (the forward alone for a forward-only descriptor), the formats of the weight copies they read,
+// and the reorder that adds the weight gradient (in the backward primitive's blocked format) into
+// the fp32 PyTorch-layout gradient.
 //
 // Blocked activations (the tensors inside a net) are read and written by the primitives in
 // exactly the descriptor's format: nothing is reordered between layers. A tensor in NCHW (a net's
@@ -74,7 +75,7 @@ static dnnl_primitive_attr_t user_scratchpad(void) {
 }
 
 static const char *impl_of(const_dnnl_primitive_desc_t pd) {
-    const char *s = "?";
+    const char *s = "-";   // a direction not planned (forward-only)
     if (pd) dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &s);
     return s;
 }
@@ -190,44 +191,50 @@ static oconv *plan(onednn_ctx *c, const conv_desc *d, char *err, size_t errlen) 
     fwd = pd_best(c, d, FWD, &in_c, &w_any, &out_o, NULL);
     if (!fwd) fwd = pd_best(c, d, FWD, &in_c, &w_any, &out_c, NULL);
     if (!fwd) { failed = "no forward implementation"; goto done; }
-    bwd_d = pd_best(c, d, BWD_D, &in_o, &w_any, &out_c, fwd);
-    if (!bwd_d) bwd_d = pd_best(c, d, BWD_D, &in_c, &w_any, &out_c, fwd);
-    if (!bwd_d) { failed = "no backward-data implementation"; goto done; }
-    bwd_w = pd_best(c, d, BWD_W, &in_c, &dw_any, &out_c, fwd);
-    if (!bwd_w) { failed = "no backward-weights implementation"; goto done; }
     k->w_fwd = *dnnl_primitive_desc_query_md(fwd, dnnl_query_weights_md, 0);
-    k->w_bwd = *dnnl_primitive_desc_query_md(bwd_d, dnnl_query_weights_md, 0);
-    const dnnl_memory_desc_t *dw_md = dnnl_primitive_desc_query_md(bwd_w, dnnl_query_diff_weights_md, 0);
-    // The weight gradient is added into the caller's: a reorder with a sum post-op.
-    dnnl_primitive_attr_t attr = user_scratchpad();
-    dnnl_post_ops_t po;
-    DNNL_CHECK(dnnl_post_ops_create(&po));
-    DNNL_CHECK(dnnl_post_ops_append_sum(po, 1.0f));
-    DNNL_CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
-    dnnl_post_ops_destroy(po);
-    if (dnnl_reorder_primitive_desc_create(&add, dw_md, c->engine, &k->wplain, c->engine, attr) != dnnl_success) add = NULL;
-    dnnl_primitive_attr_destroy(attr);
-    if (!add) { failed = "no weight-gradient reorder"; goto done; }
+    // A forward-only descriptor (Inception's) gets no backward primitives and no gradient buffer.
+    const int backward = !d->forward_only;
+    const dnnl_memory_desc_t *dw_md = NULL;
+    if (backward) {
+        bwd_d = pd_best(c, d, BWD_D, &in_o, &w_any, &out_c, fwd);
+        if (!bwd_d) bwd_d = pd_best(c, d, BWD_D, &in_c, &w_any, &out_c, fwd);
+        if (!bwd_d) { failed = "no backward-data implementation"; goto done; }
+        bwd_w = pd_best(c, d, BWD_W, &in_c, &dw_any, &out_c, fwd);
+        if (!bwd_w) { failed = "no backward-weights implementation"; goto done; }
+        k->w_bwd = *dnnl_primitive_desc_query_md(bwd_d, dnnl_query_weights_md, 0);
+        dw_md = dnnl_primitive_desc_query_md(bwd_w, dnnl_query_diff_weights_md, 0);
+        // The weight gradient is added into the caller's: a reorder with a sum post-op.
+        dnnl_primitive_attr_t attr = user_scratchpad();
+        dnnl_post_ops_t po;
+        DNNL_CHECK(dnnl_post_ops_create(&po));
+        DNNL_CHECK(dnnl_post_ops_append_sum(po, 1.0f));
+        DNNL_CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
+        dnnl_post_ops_destroy(po);
+        if (dnnl_reorder_primitive_desc_create(&add, dw_md, c->engine, &k->wplain, c->engine, attr) != dnnl_success) add = NULL;
+        dnnl_primitive_attr_destroy(attr);
+        if (!add) { failed = "no weight-gradient reorder"; goto done; }
+    }
     const int fa[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
     const int da[] = {DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST};
     const int wa[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST};
     const int ra[] = {DNNL_ARG_SRC, DNNL_ARG_DST};
     size_t in_bytes = 0, out_bytes = 0;
-    if (prim_make(c, &k->fwd.p, fwd, fa, 3) || prim_make(c, &k->bwd_d.p, bwd_d, da, 3) ||
-        prim_make(c, &k->bwd_w.p, bwd_w, wa, 3) || prim_make(c, &k->dw_add, add, ra, 2) ||
+    if (prim_make(c, &k->fwd.p, fwd, fa, 3) ||
         side_make(c, &k->fwd.in, fwd, dnnl_query_src_md, &in_user, 1, &in_bytes) ||
         side_make(c, &k->fwd.out, fwd, dnnl_query_dst_md, &out_user, 0, &out_bytes) ||
-        side_make(c, &k->bwd_d.in, bwd_d, dnnl_query_diff_src_md, &in_user, 0, &in_bytes) ||
-        side_make(c, &k->bwd_d.out, bwd_d, dnnl_query_diff_dst_md, &out_user, 1, &out_bytes) ||
-        side_make(c, &k->bwd_w.in, bwd_w, dnnl_query_src_md, &in_user, 1, &in_bytes) ||
-        side_make(c, &k->bwd_w.out, bwd_w, dnnl_query_diff_dst_md, &out_user, 1, &out_bytes)) {
+        (backward && (prim_make(c, &k->bwd_d.p, bwd_d, da, 3) || prim_make(c, &k->bwd_w.p, bwd_w, wa, 3) ||
+                      prim_make(c, &k->dw_add, add, ra, 2) ||
+                      side_make(c, &k->bwd_d.in, bwd_d, dnnl_query_diff_src_md, &in_user, 0, &in_bytes) ||
+                      side_make(c, &k->bwd_d.out, bwd_d, dnnl_query_diff_dst_md, &out_user, 1, &out_bytes) ||
+                      side_make(c, &k->bwd_w.in, bwd_w, dnnl_query_src_md, &in_user, 1, &in_bytes) ||
+                      side_make(c, &k->bwd_w.out, bwd_w, dnnl_query_diff_dst_md, &out_user, 1, &out_bytes)))) {
         failed = "out of memory, or no reorder between the formats";
         goto done;
     }
-    k->dw = onednn_buffer(dnnl_memory_desc_get_size(dw_md));
+    if (backward) k->dw = onednn_buffer(dnnl_memory_desc_get_size(dw_md));
     if (in_bytes) k->in_buf = onednn_buffer(in_bytes);
     if (out_bytes) k->out_buf = onednn_buffer(out_bytes);
-    if (!k->dw || (in_bytes && !k->in_buf) || (out_bytes && !k->out_buf)) {
+    if ((backward && !k->dw) || (in_bytes && !k->in_buf) || (out_bytes && !k->out_buf)) {
         failed = "out of memory";
         goto done;
     }
@@ -316,6 +323,7 @@ void onednn_conv_forward(const dcgan_backend *be, void *out, const void *in, con
 }
 
 void onednn_conv_backward_data(const dcgan_backend *be, void *din, const void *dout, const float *w, const conv_desc *d) {
+    DCGAN_REQUIRE(!d->forward_only);
     oconv *k = planned(be, d);
     onednn_ctx *c = onednn_ctx_of(be);
     void *ptrs[] = {side_target(&k->bwd_d.in, din, k->in_buf), weights(be, k, w, &k->w_bwd),
@@ -325,6 +333,7 @@ void onednn_conv_backward_data(const dcgan_backend *be, void *din, const void *d
 }
 
 void onednn_conv_backward_filter(const dcgan_backend *be, float *dw, const void *dout, const void *in, const conv_desc *d) {
+    DCGAN_REQUIRE(!d->forward_only);
     oconv *k = planned(be, d);
     onednn_ctx *c = onednn_ctx_of(be);
     void *ptrs[] = {side_in(c, &k->bwd_w.in, in, k->in_buf), k->dw, side_in(c, &k->bwd_w.out, dout, k->out_buf)};
