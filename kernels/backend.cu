@@ -202,62 +202,63 @@ static void read_settings(void) {
     g.heuristic = a && !strcmp(a, "heuristic");
 }
 
-// Why no device can be used, in words: a missing driver, one too old for this runtime, or none.
-static void no_device_reason(cudaError_t e, char *why, size_t len) {
+// Why GPU `device` cannot be used, in words: a missing driver, one too old for this runtime, or none.
+static void no_device_reason(cudaError_t e, int device, char *why, size_t len) {
     int drv = 0, rt = 0;
     if (cudaDriverGetVersion(&drv) != cudaSuccess) drv = 0;
     (void)cudaRuntimeGetVersion(&rt);
     (void)cudaGetLastError();
     if (drv == 0)
-        snprintf(why, len, "no usable CUDA device (no NVIDIA GPU driver found)");
+        snprintf(why, len, "GPU %d: no usable CUDA device (no NVIDIA GPU driver found)", device);
     else if (e == cudaErrorInsufficientDriver)
-        snprintf(why, len, "the NVIDIA driver (CUDA %d.%d) is too old for this build's CUDA runtime %d.%d", drv / 1000,
-                 drv % 1000 / 10, rt / 1000, rt % 1000 / 10);
+        snprintf(why, len, "GPU %d: the NVIDIA driver (CUDA %d.%d) is too old for this build's CUDA runtime %d.%d", device,
+                 drv / 1000, drv % 1000 / 10, rt / 1000, rt % 1000 / 10);
     else if (e == cudaErrorNoDevice || e == cudaSuccess)
-        snprintf(why, len, "no usable CUDA device (the driver reports none)");
+        snprintf(why, len, "GPU %d: no usable CUDA device (the driver reports none)", device);
     else
-        snprintf(why, len, "no usable CUDA device (%s)", cudaGetErrorString(e));
+        snprintf(why, len, "GPU %d: no usable CUDA device (%s)", device, cudaGetErrorString(e));
 }
 
-extern "C" const dcgan_backend *backend_cuda(int device, char *err, size_t errlen) {
-    static int tried = 0;
-    static char why[256];
-    static const dcgan_backend *ready;
-    if (ready && device != g.device) {
-        snprintf(err, errlen, "the CUDA backend of this process already runs on GPU %d, not %d", g.device, device);
-        return NULL;
-    }
-    if (ready) return ready;
-    if (tried) { snprintf(err, errlen, "%s", why); return NULL; }
-    tried = 1;
+// Starts the backend on GPU `device` into g: 0, or -1 with the reason in err and nothing left
+// behind (no handle kept, g untouched), so that a later call for this GPU or another starts afresh.
+static int start(int device, char *err, size_t errlen) {
     int n = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
     if (e != cudaSuccess || n == 0) {
-        no_device_reason(e, why, sizeof why);
-        snprintf(err, errlen, "%s", why);
-        return NULL;
+        no_device_reason(e, device, err, errlen);
+        return -1;
     }
     if (device < 0 || device >= n) {
-        snprintf(why, sizeof why, "GPU %d does not exist: the driver sees %d (cuda:0 .. cuda:%d)", device, n, n - 1);
-        snprintf(err, errlen, "%s", why);
-        return NULL;
+        snprintf(err, errlen, "GPU %d does not exist: the driver sees %d (cuda:0 .. cuda:%d)", device, n, n - 1);
+        return -1;
+    }
+    cudaDeviceProp prop;
+    // cudaFree(0) makes the device's context now: a GPU that is busy (exclusive mode) or broken
+    // fails here, with a reason, instead of in the first op.
+    if ((e = cudaSetDevice(device)) != cudaSuccess || (e = cudaFree(0)) != cudaSuccess ||
+        (e = cudaGetDeviceProperties(&prop, device)) != cudaSuccess) {
+        (void)cudaGetLastError();
+        snprintf(err, errlen, "GPU %d cannot start: %s", device, cudaGetErrorString(e));
+        return -1;
+    }
+    cudnnHandle_t dnn;
+    cudnnStatus_t s = cudnnCreate(&dnn);
+    if (s != CUDNN_STATUS_SUCCESS) {
+        snprintf(err, errlen, "cuDNN cannot start on GPU %d (%s): %s", device, prop.name, cudnnGetErrorString(s));
+        return -1;
+    }
+    cublasHandle_t blas;
+    cublasStatus_t bs = cublasCreate(&blas);
+    if (bs != CUBLAS_STATUS_SUCCESS) {
+        CUDNN_CHECK(cudnnDestroy(dnn));
+        snprintf(err, errlen, "cuBLAS cannot start on GPU %d (%s): %s", device, prop.name, cublas_status_name(bs));
+        return -1;
     }
     g.device = device;
-    CUDA_CHECK(cudaSetDevice(device));
-    CUDA_CHECK(cudaGetDeviceProperties(&g.prop, device));
-    g.sm_count = g.prop.multiProcessorCount;
-    cudnnStatus_t s = cudnnCreate(&g.cudnn);
-    if (s != CUDNN_STATUS_SUCCESS) {
-        snprintf(why, sizeof why, "cuDNN cannot start on %s: %s", g.prop.name, cudnnGetErrorString(s));
-        snprintf(err, errlen, "%s", why);
-        return NULL;
-    }
-    cublasStatus_t bs = cublasCreate(&g.cublas);
-    if (bs != CUBLAS_STATUS_SUCCESS) {
-        snprintf(why, sizeof why, "cuBLAS cannot start on %s: %s", g.prop.name, cublas_status_name(bs));
-        snprintf(err, errlen, "%s", why);
-        return NULL;
-    }
+    g.prop = prop;
+    g.sm_count = prop.multiProcessorCount;
+    g.cudnn = dnn;
+    g.cublas = blas;
     read_settings();
     CUDA_CHECK(cudaStreamCreateWithFlags(&g.stream, cudaStreamNonBlocking));
     CUDA_CHECK(cudaStreamCreateWithFlags(&g.copy_stream, cudaStreamNonBlocking));
@@ -269,6 +270,17 @@ extern "C" const dcgan_backend *backend_cuda(int device, char *err, size_t errle
     CUBLAS_CHECK(cublasSetStream(g.cublas, g.stream));
     // TF32 in cuBLAS only when cuDNN may use it too; pedantic FMA math for the parity runs.
     CUBLAS_CHECK(cublasSetMathMode(g.cublas, g.math_fma ? CUBLAS_PEDANTIC_MATH : CUBLAS_TF32_TENSOR_OP_MATH));
-    ready = &cuda_backend;
+    return 0;
+}
+
+// One backend per process, on the first GPU that starts. A failure is not remembered: its reason
+// names the GPU asked for, and the next call (another GPU, or this one once it is free) tries again.
+extern "C" const dcgan_backend *backend_cuda(int device, char *err, size_t errlen) {
+    static const dcgan_backend *ready;
+    if (ready && device != g.device) {
+        snprintf(err, errlen, "the CUDA backend of this process already runs on GPU %d, not on GPU %d", g.device, device);
+        return NULL;
+    }
+    if (!ready && !start(device, err, errlen)) ready = &cuda_backend;
     return ready;
 }
