@@ -2,7 +2,9 @@
 // on every DCGAN batchnorm shape (32, 64, 128 px; ngf = ndf = 64) at batch 64, 128 and 256, plus
 // the activations, the loss, the optimisers, the noise and the data gather; and Inception-v3's (FID)
 // pools against cudnnPoolingForward, its bilinear resize to 299 x 299 and its concatenation copies,
-// at batch 50 and 128. Times are medians of repeats measured with cudaEvents after a warm-up;
+// at batch 50 and 128. Times are medians of repeats measured with cudaEvents after a warm-up, each
+// repeat after a write of twice the L2 cache (outside the timed region), so that a tensor of a few
+// MB is read from memory, as in training, and not from the L2 the previous repeat left it in;
 // bandwidth is the minimum traffic of the op over its time, against the device's peak (memory
 // clock x bus width from the device attributes).
 // Usage: bench_kernels [--op NAME] [repeats]   (NAME: batchnorm, activation, optim, loss, noise,
@@ -21,13 +23,15 @@ extern "C" const dcgan_backend *backend_cuda(int device, char *err, size_t errle
 static int reps = 20;
 static double peak_gbs;
 static const dcgan_backend *be;
+static void *l2_flush;          // twice the L2 cache, written before every timed repeat
+static size_t l2_flush_bytes;
 
 static int cmp_float(const void *a, const void *b) {
     float x = *(const float *)a, y = *(const float *)b;
     return (x > y) - (x < y);
 }
 
-// Median milliseconds of fn() over `reps` runs after 3 warm-up runs.
+// Median milliseconds of fn() over `reps` runs after 3 warm-up runs, each run from a flushed L2.
 template <typename F> static float median_ms(F fn) {
     cudaStream_t s = ctx_of(be)->stream;
     cudaEvent_t a, b;
@@ -36,6 +40,8 @@ template <typename F> static float median_ms(F fn) {
     for (int i = 0; i < 3; i++) fn();
     float *t = (float *)malloc(sizeof(float) * reps);
     for (int i = 0; i < reps; i++) {
+        // Evicts the op's tensors from the L2; ordered before the start event, so not timed.
+        CUDA_CHECK(cudaMemsetAsync(l2_flush, i & 0xff, l2_flush_bytes, s));
         CUDA_CHECK(cudaEventRecord(a, s));
         fn();
         CUDA_CHECK(cudaEventRecord(b, s));
@@ -295,15 +301,20 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) known |= op && !strcmp(op, ops[i]);
     if (!known) { fprintf(stderr, "bench_kernels: unknown --op '%s'\n", op); return 2; }
     if (!(be = backend_cuda(0, err, sizeof err))) { printf("skipped: %s\n", err); return 77; }
-    int dev = 0, clk_khz = 0, bus_bits = 0;
+    int dev = 0, clk_khz = 0, bus_bits = 0, l2_bytes = 0;
     cudaDeviceProp prop;
     CUDA_CHECK(cudaGetDevice(&dev));
     CUDA_CHECK(cudaGetDeviceProperties(&prop, dev));
     CUDA_CHECK(cudaDeviceGetAttribute(&clk_khz, cudaDevAttrMemoryClockRate, dev));
     CUDA_CHECK(cudaDeviceGetAttribute(&bus_bits, cudaDevAttrGlobalMemoryBusWidth, dev));
+    CUDA_CHECK(cudaDeviceGetAttribute(&l2_bytes, cudaDevAttrL2CacheSize, dev));
     peak_gbs = 2.0 * clk_khz * 1e3 * (bus_bits / 8.0) / 1e9;
-    printf("device %s, %d SMs, peak memory bandwidth %.0f GB/s (2 x %d MHz x %d bit); median of %d repeats\n",
-           prop.name, prop.multiProcessorCount, peak_gbs, clk_khz / 1000, bus_bits, reps);
+    // At least 2x the L2 (an unreported size: 64 MiB, above an H100's 50 MB).
+    l2_flush_bytes = 2 * (size_t)(l2_bytes > 0 ? l2_bytes : 32 << 20);
+    CUDA_CHECK(cudaMalloc(&l2_flush, l2_flush_bytes));
+    printf("device %s, %d SMs, peak memory bandwidth %.0f GB/s (2 x %d MHz x %d bit), L2 %.1f MiB; median of %d repeats,"
+           " each after a %.0f MiB write that flushes the L2\n", prop.name, prop.multiProcessorCount, peak_gbs,
+           clk_khz / 1000, bus_bits, l2_bytes / 1048576.0, reps, l2_flush_bytes / 1048576.0);
     const char *q = getenv("DCGAN_BENCH_QUICK");
     int quick = q && !strcmp(q, "1");
     const int batches[] = {64, 128, 256};
@@ -340,5 +351,6 @@ int main(int argc, char **argv) {
         }
         if (WANT("copy")) bench_copies(B);
     }
+    CUDA_CHECK(cudaFree(l2_flush));
     return 0;
 }
