@@ -16,6 +16,7 @@
 #include "dcgan/cpu.h"
 #include "dcgan/train.h"
 #include "test_util.h"
+#include "train_compare.h"
 
 static dcgan_comm comm;
 
@@ -43,30 +44,6 @@ static void test_collectives(void) {
     printf("rank %d: collectives ok (sum, max, gather, bcast)\n", comm.rank);
 }
 
-// One trainer with its batcher over the synthetic shapes.
-typedef struct {
-    trainer t;
-    batcher data;
-} runner;
-
-static int runner_init(runner *r, const dcgan_dataset *ds, const train_hparams *h, int rank, int ranks) {
-    char err[512];
-    if (trainer_init(&r->t, h, backend_cpu(), err, sizeof err) ||
-        batcher_init_shard(&r->data, r->t.be, ds, h->batch_size, rank, ranks, h->d_steps, h->seed, 0, 0, 0, err,
-                           sizeof err)) {
-        fprintf(stderr, "FAIL %s\n", err);
-        test_failures++;
-        return -1;
-    }
-    trainer_bind_data(&r->t, &r->data.src);
-    return 0;
-}
-
-static void runner_free(runner *r) {
-    batcher_free(&r->data);
-    trainer_free(&r->t);
-}
-
 // The inputs of D step j on one trainer: its shard's batch and its rank's noise.
 static void inputs(trainer *t, int j) {
     const dcgan_backend *be = t->be;
@@ -79,7 +56,7 @@ static void average_into_both(float *a, float *b, size_t n) {
 }
 
 // The reference: both shards in this process, one after the other, the gradients averaged.
-static void reference_iteration(runner *r) {
+static void reference_iteration(train_runner *r) {
     trainer *t0 = &r[0].t, *t1 = &r[1].t;
     batcher_prepare(&r[0].data);
     batcher_prepare(&r[1].data);
@@ -121,8 +98,8 @@ static void test_local_bn(const char *name, gan_loss loss, long iters, const dcg
     train_hparams h;
     hparams(&h, loss, 16);
     char err[512];
-    runner me, ref[2];
-    if (runner_init(&me, ds, &h, comm.rank, comm.size)) return;
+    train_runner me, ref[2];
+    if (train_runner_init(&me, backend_cpu(), ds, &h, comm.rank, comm.size)) return;
     CHECK(trainer_attach_comm(&me.t, &comm, err, sizeof err) == 0);
     for (long i = 0; i < iters; i++) {
         batcher_prepare(&me.data);
@@ -130,7 +107,9 @@ static void test_local_bn(const char *name, gan_loss loss, long iters, const dcg
     }
     long bpe = me.data.src.desc.batches_per_epoch;
     CHECK(me.t.counters->cursor == iters * h.d_steps);
-    if (runner_init(&ref[0], ds, &h, 0, 2) || runner_init(&ref[1], ds, &h, 1, 2)) return;
+    if (train_runner_init(&ref[0], backend_cpu(), ds, &h, 0, 2) ||
+        train_runner_init(&ref[1], backend_cpu(), ds, &h, 1, 2))
+        return;
     trainer_shard(&ref[0].t, 0, 2);
     trainer_shard(&ref[1].t, 1, 2);
     for (long i = 0; i < iters; i++) reference_iteration(ref);
@@ -148,9 +127,9 @@ static void test_local_bn(const char *name, gan_loss loss, long iters, const dcg
     if (comm.rank == 1) me.t.G.params[7] = nextafterf(me.t.G.params[7], 1.0f);
     comm_allgather_u64(&comm, trainer_hash(&me.t), hashes);
     CHECK(hashes[0] != hashes[1]);
-    runner_free(&ref[0]);
-    runner_free(&ref[1]);
-    runner_free(&me);
+    train_runner_free(&ref[0]);
+    train_runner_free(&ref[1]);
+    train_runner_free(&me);
 }
 
 static double max_abs_diff(const float *a, const float *b, size_t n, double *scale) {
@@ -187,8 +166,10 @@ static void test_sync_bn(const dcgan_dataset *ds, int sync, double *grad_err) {
     h.sync_bn = sync;
     hparams(&h2, LOSS_NONSAT, 2 * B);
     char err[512];
-    runner me, ref;
-    if (runner_init(&me, ds, &h, comm.rank, comm.size) || runner_init(&ref, ds, &h2, 0, 1)) return;
+    train_runner me, ref;
+    if (train_runner_init(&me, backend_cpu(), ds, &h, comm.rank, comm.size) ||
+        train_runner_init(&ref, backend_cpu(), ds, &h2, 0, 1))
+        return;
     CHECK(trainer_attach_comm(&me.t, &comm, err, sizeof err) == 0);
     const size_t zn = (size_t)B * h.cfg.nz;
     double worst_grad = 0, worst_w = 0, worst_loss = 0;
@@ -237,8 +218,8 @@ static void test_sync_bn(const dcgan_dataset *ds, int sync, double *grad_err) {
     if (sync) CHECK(ok);
     else CHECK(!ok);   // the check can tell the two apart
     *grad_err = worst_grad;
-    runner_free(&me);
-    runner_free(&ref);
+    train_runner_free(&me);
+    train_runner_free(&ref);
 }
 
 int main(void) {

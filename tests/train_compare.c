@@ -12,6 +12,25 @@ static float *download_floats(const dcgan_backend *be, const float *src, size_t 
     return h;
 }
 
+int train_runner_init(train_runner *r, const dcgan_backend *be, const dcgan_dataset *ds, const train_hparams *h,
+                      int rank, int ranks) {
+    char err[512];
+    if (trainer_init(&r->t, h, be, err, sizeof err) ||
+        batcher_init_shard(&r->data, be, ds, h->batch_size, rank, ranks, h->d_steps, h->seed, 0, 0, 0, err,
+                           sizeof err)) {
+        fprintf(stderr, "FAIL %s\n", err);
+        test_failures++;
+        return -1;
+    }
+    trainer_bind_data(&r->t, &r->data.src);
+    return 0;
+}
+
+void train_runner_free(train_runner *r) {
+    batcher_free(&r->data);
+    trainer_free(&r->t);
+}
+
 int train_record_run(const dcgan_backend *be, gan_loss loss, int staged, train_record *r) {
     char err[512];
     memset(r, 0, sizeof *r);

@@ -30,4 +30,15 @@ void train_record_free(train_record *r);
 // failed (not counted in test_failures: the caller decides what a mismatch means).
 int train_record_compare(const char *name, const train_record *a, const train_record *b);
 
+// One trainer with its batcher over a dataset, on backend be: the data shard `rank` of `ranks`
+// (0 of 1: the whole dataset). Returns 0, or -1 (counted as a test failure, the reason printed).
+typedef struct {
+    trainer t;
+    batcher data;
+} train_runner;
+
+int train_runner_init(train_runner *r, const dcgan_backend *be, const dcgan_dataset *ds, const train_hparams *h,
+                      int rank, int ranks);
+void train_runner_free(train_runner *r);
+
 #endif
