@@ -3,12 +3,14 @@
 // nc = 3, nz = 100), and every pool, resize and concatenation copy of Inception-v3 (FID). Prints
 // max abs / rel error per tensor. Exits 77 without a CUDA device.
 //
-//   test_gpu_ops [--op NAME] [--math fma|default]
-// --op runs one op family (conv, dense, batchnorm, activation, loss, optim, noise, data, concat,
-// pool, resize, copy; default: all). --math fma (the default) runs cuDNN and cuBLAS without TF32
-// so that fp32 tolerances apply; --math default is the production configuration (TF32 allowed, as
-// PyTorch's convolutions): the conv and dense layers of the 64 px model at batch 64 and 128, where
-// cudnnFind picks other algorithms, with tolerances derived from TF32's 10-bit mantissa.
+//   test_gpu_ops [--op NAME[,NAME...]] [--math fma|default]
+// --op runs the named op families (conv, dense, batchnorm, activation, loss, optim, noise, data,
+// concat, pool, resize, copy; default: all; compute-sanitizer's racecheck and initcheck take every
+// family but conv and dense, whose kernels are cuDNN's and cuBLAS's). --math fma (the default)
+// runs cuDNN and cuBLAS without TF32 so that fp32 tolerances apply; --math default is the
+// production configuration (TF32 allowed, as PyTorch's convolutions): the conv and dense layers of
+// the 64 px model at batch 64 and 128, where cudnnFind picks other algorithms, with tolerances
+// derived from TF32's 10-bit mantissa.
 // DCGAN_TEST_QUICK=1 (used under compute-sanitizer) keeps 32 px at every batch and 64 px at batch 3;
 // of Inception's ops, batch 1 and 3 (batch 1 only for the two pools over the largest planes).
 #include <math.h>
@@ -671,17 +673,34 @@ static const struct { const char *name; void (*run)(void); } groups[] = {
     {"pool", run_pool}, {"resize", run_resize}, {"copy", run_copy},
 };
 
+// Whether the comma-separated list ops names the family `name` (every family when ops is NULL).
+static int op_listed(const char *ops, const char *name) {
+    if (!ops) return 1;
+    const size_t n = strlen(name);
+    for (const char *p = ops;; p++) {
+        const size_t len = strcspn(p, ",");
+        if (len == n && !strncmp(p, name, n)) return 1;
+        p += len;
+        if (!*p) return 0;
+    }
+}
+
 int main(int argc, char **argv) {
     const char *op = NULL, *math = "fma";
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--op") && i + 1 < argc) op = argv[++i];
         else if (!strcmp(argv[i], "--math") && i + 1 < argc) math = argv[++i];
-        else { fprintf(stderr, "usage: test_gpu_ops [--op NAME] [--math fma|default]\n"); return 2; }
+        else { fprintf(stderr, "usage: test_gpu_ops [--op NAME[,NAME...]] [--math fma|default]\n"); return 2; }
     }
     if (strcmp(math, "fma") && strcmp(math, "default")) { fprintf(stderr, "--math: fma or default\n"); return 2; }
-    int known = !op;
-    for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) known |= op && !strcmp(op, groups[g].name);
-    if (!known) { fprintf(stderr, "--op: unknown op '%s'\n", op); return 2; }
+    for (const char *p = op; p && *p;) {   // every name of the list is a family
+        const size_t len = strcspn(p, ",");
+        int known = 0;
+        for (size_t g = 0; g < sizeof groups / sizeof *groups; g++)
+            known |= strlen(groups[g].name) == len && !strncmp(p, groups[g].name, len);
+        if (!known) { fprintf(stderr, "--op: unknown op '%.*s'\n", (int)len, p); return 2; }
+        p += len + (p[len] == ',');
+    }
     setenv("DCGAN_CUDNN_MATH", math, 1);
     char err[256];
     cpu = backend_cpu();
@@ -699,7 +718,8 @@ int main(int argc, char **argv) {
     }
     conv_tol = CONV_TOL;
     for (size_t g = 0; g < sizeof groups / sizeof *groups; g++) {
-        if (op ? strcmp(op, groups[g].name) : g == 1) continue;   // conv and dense share one walk
+        // conv and dense share one walk: dense runs it only when conv is not listed.
+        if (!op_listed(op, groups[g].name) || (g == 1 && op_listed(op, "conv"))) continue;
         printf("=== %s\n", groups[g].name);
         groups[g].run();
     }
