@@ -1,60 +1,74 @@
 #!/usr/bin/env bash
 # GPU proof for a machine with an NVIDIA GPU, its driver, compute-sanitizer and a python3 with
-# PyTorch (and the nvidia-cudnn / nvidia-cublas wheels that our binaries load too), but no build
-# dependencies. Prepare it in the checkout that the device call sends, with scripts/gpu-bundle.sh
-# (builds build-gpu/ for sm_90 and packs .gpu-bundle/, about 40 MiB), then make ONE device call:
+# PyTorch (and the nvidia-cudnn / nvidia-cublas / nvidia-nccl wheels that our binaries load too),
+# but no build dependencies and no MPI. Prepare it in the checkout that the device call sends, with
+# scripts/gpu-bundle.sh (builds build-gpu/ for sm_90 and packs .gpu-bundle/, about 39 MiB; it fails
+# on a failed build), then make ONE device call:
 #
 #   run   carry [".gpu-bundle"]   command: scripts/gpu-check.sh "$OUT" quick   timeout_s 420
 #
-# and, when device time is left, optionally a later one with the same carry and timeout_s:
+# and, when device time is left, optionally a later one with the same carry:
 #
-#   run   carry [".gpu-bundle"]   command: scripts/gpu-check.sh "$OUT" full    timeout_s 420
+#   run   carry [".gpu-bundle"]   command: scripts/gpu-check.sh "$OUT" full    timeout_s 480
 #
 # Copy the files that come back to benchmarks/results/ (named with the device and the date).
 #
-# quick: the whole proof, at most 355 s of step limits (each step runs under `timeout`), so one
+# quick: the whole proof, at most 348 s of step limits (each step runs under `timeout`), so one
 # call ends within 6 minutes. Steps in order, their limits, and the files they write into OUT
 # (the device tool returns at most 8 files; quick writes exactly these 8):
-#   unpack       12 s   -                   .gpu-bundle/bundle.tar.xz into build-gpu/ (when newer; tar 6),
-#                                           the nvidia wheel directories (3), the libraries' ldd (3)
-#   info         27 s   info.txt            nvidia-smi (3 + 3), date, dcgan --version (12: the first load of
-#                                           cuDNN and cuBLAS from disk), ldd (2), and
-#                                           --device cuda (3) / auto (4) with CUDA_VISIBLE_DEVICES=
+#   unpack       16 s   -                   .gpu-bundle/bundle.tar.xz into build-gpu/, .gpu-libs/ and
+#                                           .gpu-data/ (when newer; tar 10), each binary against the
+#                                           sha256 the bundle carries, the nvidia wheel directories (3),
+#                                           the libraries' ldd (3)
+#   info         27 s   info.txt            the commit built and every binary's sha256, nvidia-smi (3 + 3),
+#                                           date, dcgan --version (12: the first load of cuDNN and cuBLAS
+#                                           from disk), ldd (2), and --device cuda (3) / auto (4) with
+#                                           CUDA_VISIBLE_DEVICES=
 #   gpu-tests    70 s   gpu-tests.log       ctest -N -L gpu (5), then ctest -L gpu -V (65; 60 per test)
 #                                           in build-gpu (the tests run directly when ctest is absent),
-#                                           with DCGAN_REQUIRE_GPU=1: no usable device = a failure
-#   sanitizers  105 s   sanitizers.log      compute-sanitizer --version (3), then --tool T
-#     memcheck   30 s     (all four tools)    --error-exitcode 99 on test_gpu_ops with DCGAN_TEST_QUICK=1
-#     racecheck  30 s                         DCGAN_CUDNN_ALGO=heuristic (small shapes, no timed search)
-#     synccheck  20 s
-#     initcheck  22 s
+#                                           with DCGAN_REQUIRE_GPU=1: no usable device = a failure. The
+#                                           tests take cuDNN's heuristics but test_gpu_ops_default_math
+#                                           (the timed search); test_gpu_nccl runs last, its NCCL rank
+#                                           without a launcher; a part a test reports "not available:"
+#                                           (the mpirun part without Open MPI) is listed, not passed
+#   sanitizers  100 s   sanitizers.log      compute-sanitizer --version (3), then --tool T --error-exitcode
+#     memcheck   30 s     (all four tools)    99 on test_gpu_ops with DCGAN_TEST_QUICK=1 (small shapes)
+#     racecheck  25 s                         and DCGAN_CUDNN_ALGO=heuristic; memcheck and synccheck on
+#     synccheck  20 s                         every op, racecheck and initcheck on the families whose
+#     initcheck  25 s                         kernels are ours (all but conv and dense: cuDNN, cuBLAS).
+#                                           A tool the device refuses ("Device not supported") is
+#                                           "unavailable on this device", with the tool's own line
 #   train        30 s   train.log           dcgan train --device cuda --verbose, Fashion-MNIST 64 px nc 1,
 #                       train-samples.png     500 iterations of batch 64, samples every 250; last grid
-#   parity       25 s   (train.log)         the trained G on cuda and cpu: sample, interpolate and
+#   parity       60 s   (train.log)         the trained G on cuda and cpu: sample, interpolate and
 #                                           arithmetic grids within 1/255 (scripts/gpu_parity.py); and
 #                                           10 iterations on cuda (FMA math) and on cpu from one seed,
 #                                           losses within what another summation order does
-#                                           (bounds derived in scripts/gpu_parity.py)
+#                                           (bounds derived in scripts/gpu_parity.py). Not run when the
+#                                           train step failed
 #   bench        15 s   bench.log           dcgan bench --device cuda --size 64 --nc 3 --batch-size 128
-#   pytorch      70 s   pytorch.log         benchmarks/pytorch_dcgan.py, same config (ngf = ndf = 64):
-#                                           eager fp32 (cudnn.benchmark), then torch.compile in its
-#                                           default mode with the whole iteration as one CUDA graph
-#                       summary.txt         one line per step, written as each ends, then the verdict
+#   pytorch      30 s   pytorch.log         benchmarks/pytorch_dcgan.py, same config (ngf = ndf = 64),
+#                                           eager fp32 (cudnn.benchmark)
+#                       summary.txt         one line per step (seconds since the start first), written
+#                                           as each ends, then the verdict
 # Every log is written as its step runs, so a step stopped by its limit still leaves its output.
 #
-# full: the longer benchmarks, at most 345 s of step limits: unpack 12, info 23 (info.txt),
+# full: the longer benchmarks, at most 419 s of step limits, in this order: unpack 16, info 23
+#   (info.txt), compile 70 (compile.log: the PyTorch example at 64 px nc 3 batch 128 under
+#   torch.compile, default mode, the whole iteration as one CUDA graph; reported, not judged),
 #   kernels 60 (bench-kernels.log: bench_kernels, our kernels against cuDNN and the bandwidth),
 #   layers 60 (bench-layers.log: bench_layers --reps 10, every cuDNN algorithm per layer),
 #   inception 35 (inception.log: bench_inception on cuda with cuDNN's heuristics, 64 px nc 3 batch 50,
-#   against pytorch-fid's InceptionV3 on the same GPU from the bundled wheel), e2e 155 (e2e.log: benchmarks/gpu_e2e.sh,
-#   dcgan bench against PyTorch eager and its CUDA graph at 32/64/128 px x batch 64/128/256, nc 3,
-#   25 s per process), summary.txt. torch.compile runs
-#   only in quick (at 64 px, batch 128): compiling it for all nine configurations does not fit.
+#   against pytorch-fid's InceptionV3 on the same GPU from the bundled wheel), e2e 155 (e2e.log:
+#   benchmarks/gpu_e2e.sh, dcgan bench against PyTorch eager and its CUDA graph at 32/64/128 px x
+#   batch 64/128/256, nc 3, 25 s per process), summary.txt.
 #
 # Exit status: 0 only when every gpu test passed (none skipped, at least one found), each of the
-# four sanitizers ran and reported 0 errors, --device cuda / auto behaved without a device, and the
-# training run and the bench exited 0 (full: when each benchmark exited 0). The PyTorch numbers
-# are reported, not judged. Without a GPU every device step fails quickly and the verdict says so.
+# four sanitizers reported 0 errors or was refused by the device (listed as unavailable), every
+# binary matched its sha256, --device cuda / auto behaved without a device, the training run and
+# the bench exited 0 and the parity checks held (full: when each benchmark exited 0). The PyTorch
+# numbers are reported, not judged. Without a GPU every device step fails quickly and the last line
+# says so.
 #
 # Libraries: our binaries (and ctest / compute-sanitizer running them) get LD_LIBRARY_PATH =
 # .gpu-libs (the bundle's Debian libraries; its libstdc++ / libgcc_s only when the machine's own
@@ -63,8 +77,8 @@
 # environment, unchanged.
 #
 # Usage: scripts/gpu-check.sh OUTDIR [quick|full|STEP...]   (STEP: unpack is always done; info
-#        gpu-tests sanitizers train bench pytorch kernels layers e2e). GPU_CHECK_NO_CTEST=1 runs
-#        the gpu tests directly even where ctest is found.
+#        gpu-tests sanitizers train parity bench pytorch kernels layers inception compile e2e).
+#        GPU_CHECK_NO_CTEST=1 runs the gpu tests directly even where ctest is found.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 root=$PWD
@@ -74,9 +88,9 @@ out=$1; shift
 mode=${1:-quick}
 case "$mode" in
     quick) steps="info gpu-tests sanitizers train parity bench pytorch" ;;
-    full) steps="info kernels layers inception e2e" ;;
+    full) steps="info kernels layers inception compile e2e" ;;
     *) steps="$*"; mode=steps
-       known=" info gpu-tests sanitizers train parity bench pytorch kernels layers inception e2e "
+       known=" info gpu-tests sanitizers train parity bench pytorch kernels layers inception compile e2e "
        for s in $steps; do
            case "$known" in *" $s "*) ;; *) echo "gpu-check: unknown step '$s'; $usage" >&2; exit 2 ;; esac
        done ;;
@@ -87,6 +101,8 @@ summary=$out/summary.txt
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gpu-check.XXXXXX") || exit 2
 trap 'rm -rf "$tmp"' EXIT
 fails=()                 # reasons the verdict is FAIL
+fail_steps=()            # and the steps (or checks) they came from
+unavail=()               # checks this machine cannot run (refused by the device, no launcher): listed
 
 # --- environments ----------------------------------------------------------------------------------
 # The machine's own PATH and LD_LIBRARY_PATH, as found: python3 / torch and nvidia-smi run with them.
@@ -119,9 +135,13 @@ run_logged() {
     echo "[exit $rc after ${secs} s]" >>"$log"
 }
 timed_out() { [ "$rc" = 124 ] || [ "$rc" = 137 ]; }
-# note STEP STATUS TEXT: one line of summary.txt (and of this script's output), written at once.
-note() { printf '%-11s %-8s %s\n' "$1" "$2" "$3" | tee -a "$summary"; }
-fail() { fails+=("$1"); }
+# note STEP STATUS TEXT: one line of summary.txt (and of this script's output), written at once,
+# after the seconds since the start.
+note() { printf '%4ss %-11s %-8s %s\n' "$SECONDS" "$1" "$2" "$3" | tee -a "$summary"; }
+# fail STEP REASON: the verdict is FAIL, for REASON.
+fail() { fail_steps+=("$1"); fails+=("$2"); }
+# unavailable STEP TEXT: a check this machine cannot run, listed in the verdict, never passed.
+unavailable() { note "$1" n/a "$2"; unavail+=("$1: $2"); }
 # start_log LOG TEXT: a step's log begins with what it is and what it runs on (device, driver,
 # runtime, cuDNN and cuBLAS as loaded and as built).
 start_log() {
@@ -136,19 +156,19 @@ last_output() { awk '/^\$ / { buf = ""; next } !/^\[(exit|stopped)/ { buf = buf 
 } > "$summary"
 cat "$summary"
 
-# --- unpack: the bundle into build-gpu/, the ctest files pointed at this checkout --------------------
+# --- unpack: the bundle into build-gpu/, the ctest files pointed at this checkout; the binaries checked ---
 t0=$SECONDS
 unpack_ok=1
 if [ ! -x build-gpu/dcgan ] || [ .gpu-bundle/bundle.tar.xz -nt build-gpu/dcgan ]; then
     if [ ! -f .gpu-bundle/bundle.tar.xz ]; then
         note unpack FAILED "no build-gpu/ and no .gpu-bundle/bundle.tar.xz (scripts/gpu-bundle.sh makes them)"
-        fail "no build"; unpack_ok=0
-    elif command -v xz >/dev/null; then timeout 6 tar -xJf .gpu-bundle/bundle.tar.xz || unpack_ok=0
-    else machine timeout 6 "$py" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(".")' \
+        fail unpack "no build"; unpack_ok=0
+    elif command -v xz >/dev/null; then timeout 10 tar -xJf .gpu-bundle/bundle.tar.xz || unpack_ok=0
+    else machine timeout 10 "$py" -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(".")' \
              .gpu-bundle/bundle.tar.xz || unpack_ok=0
     fi
     if [ "$unpack_ok" = 1 ]; then touch build-gpu/dcgan; unpacked="unpacked .gpu-bundle/bundle.tar.xz"
-    elif [ -f .gpu-bundle/bundle.tar.xz ]; then note unpack FAILED "could not unpack .gpu-bundle/bundle.tar.xz"; fail "unpack"; fi
+    elif [ -f .gpu-bundle/bundle.tar.xz ]; then note unpack FAILED "could not unpack .gpu-bundle/bundle.tar.xz"; fail unpack "unpack"; fi
 else
     unpacked="build-gpu/ up to date"
 fi
@@ -158,8 +178,19 @@ if [ "$unpack_ok" = 1 ]; then
         find build-gpu -name CTestTestfile.cmake -exec sed -i "s#$built_at#$root#g" {} +
         echo "$root" > build-gpu/source-root
     fi
-    commit=$(cat build-gpu/source-commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)
-    note unpack passed "$unpacked in $((SECONDS - t0)) s; built from commit $commit"
+    commit=$(cat build-gpu/source-commit 2>/dev/null || echo "unknown (no build-gpu/source-commit)")
+    # Each binary against the sha256 written when the bundle was made (build-gpu/bundle.sha256).
+    if [ ! -f build-gpu/bundle.sha256 ]; then
+        hashes="no build-gpu/bundle.sha256 (a bundle from before the hashes)"
+        note unpack FAILED "$unpacked; built from commit $commit; $hashes"; fail unpack "binaries unchecked: $hashes"
+    elif ! hash_check=$(sha256sum -c build-gpu/bundle.sha256 2>&1); then
+        bad_hashes=$(echo "$hash_check" | grep -v ': OK$' | tr '\n' ' ' | cut -c1-200)
+        note unpack FAILED "$unpacked; built from commit $commit; differ from their sha256: $bad_hashes"
+        fail unpack "binaries differ from the bundle's sha256"
+    else
+        hashes="$(wc -l < build-gpu/bundle.sha256) binaries match their sha256 (dcgan $(grep -m1 ' build-gpu/dcgan$' build-gpu/bundle.sha256 | cut -c1-16))"
+        note unpack passed "$unpacked in $((SECONDS - t0)) s; built from commit $commit; $hashes"
+    fi
 fi
 
 # --- libraries for our binaries: the bundle's, then the nvidia wheels' (cuDNN, cuBLAS, nvrtc), then the
@@ -212,7 +243,7 @@ ready() {   # STEP: whether the build is there to run the step
 }
 
 # --- info ----------------------------------------------------------------------------------------------
-gpu_name=""
+gpu_name="" no_gpu=""
 command -v nvidia-smi >/dev/null \
     && gpu_name=$(machine timeout 3 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)
 if [ -n "$gpu_name" ]; then
@@ -220,7 +251,7 @@ if [ -n "$gpu_name" ]; then
 else
     why="nvidia-smi not found"; command -v nvidia-smi >/dev/null && why="nvidia-smi finds no GPU"
     note device none "no GPU: $why"
-    fail "no GPU ($why)"
+    fail device "no GPU ($why)"; no_gpu="$why"
 fi
 
 # dcgan --version, once (the first program to load cuDNN / cuBLAS from disk): the head of every log.
@@ -235,6 +266,8 @@ if has_step info && ready info; then
     {
         echo "gpu-check $mode: $(date -u '+%Y-%m-%d %H:%M:%S UTC') on $(hostname)"
         echo "checkout: $root (build from commit ${commit:-unknown})"
+        echo "sha256 of the bundle's binaries (build-gpu/bundle.sha256, checked after unpacking):"
+        sed 's/^/  /' build-gpu/bundle.sha256 2>/dev/null || echo "  none: no build-gpu/bundle.sha256"
         echo "our LD_LIBRARY_PATH: $our_ld (libstdc++ / libgcc_s: $runtime)"
         echo "machine LD_LIBRARY_PATH: ${orig_ld:-<unset>}"
         echo "python3: ${py:-not found}; compute-sanitizer: ${sanitizer:-not found}; ctest: ${ctest_bin:-not found}"
@@ -253,13 +286,13 @@ if has_step info && ready info; then
         note info passed "$vtext; without a device: --device cuda exit $nodev_cuda ($nodev_cuda_msg), --device auto exit 0 ($nodev_auto_msg)"
     else
         note info FAILED "$vtext; without a device: --device cuda exit $nodev_cuda (must fail), --device auto exit $nodev_auto (must fall back and pass)"
-        fail "no-device behaviour"
+        fail info "no-device behaviour"
     fi
 fi
 
 # --- gpu tests -------------------------------------------------------------------------------------------
-# The gpu-labelled tests of build-gpu's CTestTestfile.cmake files, one line each:
-# name, working directory, environment (A=B;C=D), command, args..., separated by \x1f.
+# The gpu-labelled tests of build-gpu's CTestTestfile.cmake files, one line each, those with
+# DEPENDS last: name, working directory, environment (A=B;C=D), command, args..., separated by \x1f.
 list_gpu_tests() {
     machine "$py" - "$root/build-gpu" <<'PY'
 import os, re, sys
@@ -290,8 +323,12 @@ def walk(d):
     for name, cmd in cmds.items():
         p = props.get(name, {})
         if "gpu" in p.get("LABELS", "").split(";"):
-            print("\x1f".join([name, p.get("WORKING_DIRECTORY", d), p.get("ENVIRONMENT", "")] + cmd))
+            # A test that DEPENDS on others runs after them, as ctest runs it.
+            (later if p.get("DEPENDS") else first).append(
+                "\x1f".join([name, p.get("WORKING_DIRECTORY", d), p.get("ENVIRONMENT", "")] + cmd))
+first, later = [], []
 walk(sys.argv[1])
+print("\n".join(first + later))
 PY
 }
 
@@ -349,46 +386,66 @@ if has_step gpu-tests && ready gpu-tests; then
         reason=$(first_line '^([0-9]+: )?(skipped:|FAIL|[Ee]rror)' "$log")
         [ "$n" = 0 ] && bad=" no gpu test found"
         note gpu-tests FAILED "$counts;$bad${reason:+; first reason: $reason}"
-        fail "gpu tests: $counts"
+        fail gpu-tests "gpu tests: $counts"
     fi
+    # The parts of tests this machine cannot run (a line "not available: ..." of the test itself).
+    while IFS= read -r line; do
+        [ -n "$line" ] && unavailable gpu-tests "${line#not available: }"
+    done < <(grep -E '^([0-9]+: )?not available: ' "$log" | sed -E 's/^[0-9]+: //' | sort -u | cut -c1-200)
 fi
 
 # --- compute-sanitizer on the reduced op test --------------------------------------------------------------
+# memcheck and synccheck on every op family of test_gpu_ops; racecheck and initcheck on the families
+# whose kernels are ours (conv and dense are cuDNN's and cuBLAS's: their hazards are not ours to fix,
+# and racecheck over them can outrun the step).
+our_ops=batchnorm,activation,loss,optim,noise,data,concat,pool,resize,copy
+# A line of compute-sanitizer itself that says it cannot run here (as under some sandboxes: "Device
+# not supported", then error 999 at the first allocation), not a report about our code.
+refusal='Device not supported|device is not supported|not supported on this (device|platform|GPU)|unsupported (device|GPU|driver|platform)|(Failed|Unable) to (initialize|attach|connect)'
+# Reports about the code checked: accesses, hazards, barriers, uninitialised reads.
+report='Invalid __|Race reported|[Hh]azard|Uninitialized|Barrier error|Misaligned|Out-of-range|Error: (Race|Barrier)'
 if has_step sanitizers && ready sanitizers; then
     log=$out/sanitizers.log
-    start_log "$log" "compute-sanitizer on build-gpu/tests/test_gpu_ops with DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic"
+    start_log "$log" "compute-sanitizer on build-gpu/tests/test_gpu_ops with DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic (racecheck, initcheck: --op $our_ops)"
     [ -n "$sanitizer" ] && env LD_LIBRARY_PATH="$our_ld" timeout 3 "$sanitizer" --version >> "$log" 2>&1
-    for spec in memcheck:30 racecheck:30 synccheck:20 initcheck:22; do
-        tool=${spec%%:*} limit=${spec#*:}
-        if [ -z "$sanitizer" ]; then note "$tool" FAILED "compute-sanitizer not found"; fail "$tool not run"; continue; fi
-        echo "=== $tool" >> "$log"
+    for spec in memcheck:30:all racecheck:25:ours synccheck:20:all initcheck:25:ours; do
+        IFS=: read -r tool limit which <<< "$spec"
+        if [ -z "$sanitizer" ]; then note "$tool" FAILED "compute-sanitizer not found"; fail "$tool" "$tool not run"; continue; fi
+        ops=(); what="every op"
+        [ "$which" = ours ] && ops=(--op "$our_ops") && what="our kernels"
+        echo "=== $tool ($what)" >> "$log"
         start=$(wc -l < "$log")
         run_logged "$log" "$limit" ours env -C tests DCGAN_BIN="$dcgan" DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic \
             DCGAN_REQUIRE_GPU=1 "$sanitizer" --tool "$tool" --error-exitcode 99 --print-limit 50 \
-            "$root/build-gpu/tests/test_gpu_ops"
+            "$root/build-gpu/tests/test_gpu_ops" "${ops[@]}"
         part=$tmp/$tool.part
         tail -n +"$start" "$log" > "$part"
         line=$(grep -E 'ERROR SUMMARY' "$part" | tail -1 | sed 's/^=* *//')
         [ -z "$line" ] && line=$(grep -E 'RACECHECK SUMMARY' "$part" | tail -1 | sed 's/^=* *//')
         errors=$(echo "$line" | sed -n -E 's/.*ERROR SUMMARY: *([0-9]+) error.*/\1/p; s/.*\(([0-9]+) error.*/\1/p' | head -1)
         test_line=$(grep -E '^test_gpu_ops' "$part" | tail -1 | cut -c1-80)
+        refused=$(grep -E '^=+ ' "$part" | grep -v -E 'Program hit' | grep -m1 -E "$refusal" | sed -E 's/^=+ *//' | cut -c1-160)
         if [ "$rc" = 0 ] && [ "$errors" = 0 ]; then
-            note "$tool" passed "$line (${secs} s)${test_line:+; $test_line}"
+            note "$tool" passed "$line on $what (${secs} s)${test_line:+; $test_line}"
+        elif [ -n "$refused" ] && ! grep -E '^=+ ' "$part" | grep -v SUMMARY | grep -q -E "$report"; then
+            unavailable "$tool" "unavailable on this device: compute-sanitizer says \"$refused\" (exit $rc)"
         else
             if timed_out; then why="stopped at its ${limit} s limit"
             elif [ -z "$line" ]; then why="exit $rc, no summary: $(first_line 'skipped:|FAIL|[Ee]rror|not supported' "$part")"
             else why="exit $rc"; fi
-            note "$tool" FAILED "${line:-no ERROR SUMMARY}; $why"
-            fail "$tool: ${errors:-?} errors ($why)"
+            note "$tool" FAILED "${line:-no ERROR SUMMARY} on $what; $why"
+            fail "$tool" "$tool: ${errors:-?} errors ($why)"
         fi
     done
 fi
 
 # --- one Fashion-MNIST training run ---------------------------------------------------------------------------
+# Fashion-MNIST's training files: unpacked from the bundle, else the machine's own.
+data=$root/.gpu-data/fashion-mnist
+[ -f "$data/train-images-idx3-ubyte" ] || [ -f "$data/train-images-idx3-ubyte.gz" ] || data=/usr/share/datasets/fashion-mnist
+train_status=""          # passed / failed once the train step has run
 if has_step train && ready train; then
     log=$out/train.log
-    data=$root/.gpu-bundle/fashion-mnist
-    [ -f "$data/train-images-idx3-ubyte.gz" ] || data=/usr/share/datasets/fashion-mnist
     run=$tmp/train
     start_log "$log" "dcgan train on Fashion-MNIST from $data"
     run_logged "$log" 30 ours "$dcgan" train --device cuda --dataset fashion-mnist --data "$data" --size 64 --nc 1 \
@@ -400,20 +457,26 @@ if has_step train && ready train; then
     prog=$(grep -E '^\[[0-9]+/[0-9]+\]' "$log" | tail -1)
     stats=$(echo "$prog" | sed -n -E 's/^\[([0-9]+\/[0-9]+)\].*Loss_D: ([-0-9.naif]+) +Loss_G: ([-0-9.naif]+).* ([0-9.]+) img\/s.*/iteration \1, Loss_D \2, Loss_G \3, \4 img\/s/p')
     if [ "$train_rc" = 0 ] && [ -n "$last" ]; then
+        train_status=passed
         note train passed "${stats:-no progress line} (${secs} s in all); samples: $(basename "$last")"
     else
         why="exit $train_rc"; timed_out && why="stopped at its 30 s limit"
+        train_status=failed
         note train FAILED "$why; ${stats:-no progress line}; $(first_line '^error|FAIL' "$log")"
-        fail "train ($why)"
+        fail train "train ($why)"
     fi
 fi
 
 # --- parity: the trained generator and the first iterations, cuda against cpu ----------------------------------
-if has_step parity && ready parity; then
+# Not when the train step failed: there is no trained G, and training on cuda is what failed.
+if has_step parity && [ "$train_status" = failed ]; then
+    note parity skipped "not run: the train step failed"
+    fail parity "parity not run (the train step failed)"
+elif has_step parity && ready parity; then
     log=$out/train.log
     run=$tmp/train
     echo "=== parity: cuda against cpu" >> "$log"
-    t_end=$((SECONDS + 25)) bad=0 checked=""
+    t_end=$((SECONDS + 60)) bad=0 checked=""
     left() { local l=$((t_end - SECONDS)); [ "$l" -lt 1 ] && l=1; echo "$l"; }
     if [ -f "$run/netG.safetensors" ]; then
         for dev in cuda cpu; do
@@ -431,8 +494,6 @@ if has_step parity && ready parity; then
     else
         echo "no trained generator (the train step did not run or failed)" >> "$log"; bad=$((bad + 1))
     fi
-    data=$root/.gpu-bundle/fashion-mnist
-    [ -f "$data/train-images-idx3-ubyte.gz" ] || data=/usr/share/datasets/fashion-mnist
     for dev in cuda cpu; do
         run_logged "$log" "$(left)" ours env DCGAN_CUDNN_MATH=fma "$dcgan" train --device "$dev" --dataset fashion-mnist \
             --data "$data" --size 64 --nc 1 --iters 10 --batch-size 64 --sample-every 0 --ckpt-every 0 --log-every 10 \
@@ -443,7 +504,7 @@ if has_step parity && ready parity; then
     [ "$rc" = 0 ] || bad=$((bad + 1))
     track=$(last_output "$log" | tail -1 | cut -c1-120)
     if [ "$bad" = 0 ]; then note parity passed "sample, interpolate, arithmetic within 1/255 of the cpu; losses: $track"
-    else note parity FAILED "images (exit per grid):${checked:- none}; losses: $track"; fail "parity ($bad checks)"; fi
+    else note parity FAILED "images (exit per grid):${checked:- none}; losses: $track"; fail parity "parity ($bad checks)"; fi
 fi
 
 # --- dcgan bench ---------------------------------------------------------------------------------------------
@@ -460,34 +521,34 @@ if has_step bench && ready bench; then
     else
         why="exit $rc"; timed_out && why="stopped at its 15 s limit"
         note bench FAILED "$why; $(first_line '^error|FAIL' "$log")"
-        fail "bench ($why)"
+        fail bench "bench ($why)"
     fi
 fi
 
 # --- the PyTorch example on the same config, with the machine's own environment --------------------------------
+# pytorch (quick): eager fp32; compile (full): torch.compile, default mode, the iteration as one CUDA graph.
+# Reported, not judged.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0 && b > 0) printf "%.2f", a / b; else printf "-" }'; }
-if has_step pytorch; then
-    log=$out/pytorch.log
+# pytorch_step STEP LOG LIMIT FORM TEXT
+pytorch_step() {
+    local step=$1 log=$2 limit=$3 form=$4 text=$5 ips warm why
     start_log "$log" "benchmarks/pytorch_dcgan.py with the machine's own environment (python3: ${py:-not found})"
-    if [ -z "$py" ]; then note pytorch FAILED "python3 not found"
+    if [ -z "$py" ]; then note "$step" FAILED "python3 not found"; return; fi
+    run_logged "$log" "$limit" machine env PYTHONUNBUFFERED=1 "$py" benchmarks/pytorch_dcgan.py --device cuda --size 64 \
+        --nc 3 --batch-size 128 --ngf 64 --ndf 64 --forms "$form" --compile-mode default --iters 30 --repeats 3 --warmup 10
+    ips=$(sed -n -E "s/^pytorch dcgan \[${form//+/\\+}\]:.*: ([0-9.]+) images\/s.*/\1/p" "$log" | tail -1)
+    warm=$(sed -n -E "s/^pytorch dcgan \[${form//+/\\+}\]:.*warm-up ([0-9.]+) s.*/\1/p" "$log" | tail -1)
+    text="64 px nc 3 batch 128, $text: ${ips:-failed}${ips:+ img/s}${warm:+ (warm-up $warm s)}"
+    [ -n "$ours_ips" ] && text="$text; ours/$form $(ratio "$ours_ips" "$ips")"
+    if [ -n "$ips" ]; then note "$step" passed "$text"
     else
-        run_logged "$log" 70 machine env PYTHONUNBUFFERED=1 "$py" benchmarks/pytorch_dcgan.py --device cuda --size 64 \
-            --nc 3 --batch-size 128 --ngf 64 --ndf 64 --forms eager,compile+graph --compile-mode default \
-            --iters 30 --repeats 3 --warmup 10
-        form_ips() { sed -n -E "s/^pytorch dcgan \[$1\]:.*: ([0-9.]+) images\/s.*/\1/p" "$log" | tail -1; }
-        eager=$(form_ips eager) compiled=$(form_ips 'compile\+graph')
-        cwarm=$(sed -n -E 's/^pytorch dcgan \[compile\+graph\]:.*warm-up ([0-9.]+) s.*/\1/p' "$log" | tail -1)
-        ips_or_failed() { if [ -n "$1" ]; then echo "$1 img/s"; else echo "failed"; fi; }
-        text="eager fp32 $(ips_or_failed "$eager"), compile+graph (bf16 autocast, channels_last, default mode)"
-        text="$text $(ips_or_failed "$compiled")${cwarm:+ (warm-up $cwarm s)}"
-        if [ -n "$ours_ips" ]; then text="$text; ours/eager $(ratio "$ours_ips" "$eager"), ours/compiled $(ratio "$ours_ips" "$compiled")"; fi
-        if [ -n "$eager" ] && [ -n "$compiled" ]; then note pytorch passed "$text"
-        else
-            why="exit $rc"; timed_out && why="stopped at its 70 s limit"
-            note pytorch FAILED "$text; $why; $(first_line 'failed:|[Ee]rror' "$log")"
-        fi
+        why="exit $rc"; timed_out && why="stopped at its $limit s limit"
+        note "$step" FAILED "$text; $why; $(first_line 'failed:|[Ee]rror' "$log")"
     fi
-fi
+}
+has_step pytorch && pytorch_step pytorch "$out/pytorch.log" 30 eager "eager fp32"
+has_step compile && pytorch_step compile "$out/compile.log" 70 compile+graph \
+    "torch.compile + CUDA graph (bf16 autocast, channels_last, default mode)"
 
 # --- full: the longer benchmarks ----------------------------------------------------------------------------------
 if has_step kernels && ready kernels; then
@@ -495,14 +556,14 @@ if has_step kernels && ready kernels; then
     start_log "$log" "bench_kernels: our batchnorm, activation, loss and optimiser kernels against cuDNN and the bandwidth"
     run_logged "$log" 60 ours "$root/build-gpu/benchmarks/bench_kernels" 20
     if [ "$rc" = 0 ]; then note kernels passed "$(grep -c ' ms' "$log") timings (${secs} s)"
-    else note kernels FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail "bench_kernels (exit $rc)"; fi
+    else note kernels FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail kernels "bench_kernels (exit $rc)"; fi
 fi
 if has_step layers && ready layers; then
     log=$out/bench-layers.log
     start_log "$log" "bench_layers: every cuDNN algorithm for every layer of the 64 px model, fp32 and TF32"
     run_logged "$log" 60 ours "$root/build-gpu/benchmarks/bench_layers" --reps 10
     if [ "$rc" = 0 ]; then note layers passed "$(first_line '^device' "$log") (${secs} s)"
-    else note layers FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail "bench_layers (exit $rc)"; fi
+    else note layers FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail layers "bench_layers (exit $rc)"; fi
 fi
 if has_step inception && ready inception; then
     log=$out/inception.log
@@ -517,7 +578,7 @@ if has_step inception && ready inception; then
             --nc 3 --batch 50 --images 500 --repeats 3
     else echo "pytorch-fid's wheel or python3 missing: ours alone" >> "$log"; fi
     if [ "$ours_rc" = 0 ]; then note inception passed "$(grep -E 'median' "$log" | tr '\n' ' ') (${ours_secs} s)"
-    else note inception FAILED "exit $ours_rc (77: no device)"; fail "bench_inception (exit $ours_rc)"; fi
+    else note inception FAILED "exit $ours_rc (77: no device)"; fail inception "bench_inception (exit $ours_rc)"; fi
 fi
 if has_step e2e && ready e2e; then
     log=$out/e2e.log
@@ -534,16 +595,35 @@ if has_step e2e && ready e2e; then
     else
         why="exit $rc"; timed_out && why="stopped at its 155 s limit"
         note e2e FAILED "$why after $secs s; $rows of 9 configurations run, dcgan bench ran in $ok"
-        fail "e2e ($ok of 9)"
+        fail e2e "e2e ($ok of 9)"
     fi
     [ -f "$tmp/e2e/table.txt" ] && sed 's/^/            /' "$tmp/e2e/table.txt" | tee -a "$summary"
 fi
 
-# --- verdict --------------------------------------------------------------------------------------------------------
+# --- verdict: one line ------------------------------------------------------------------------------------------
+# Without a GPU the device steps fail, as they must: the line names the cause once, then what else failed.
+na=""
+[ ${#unavail[@]} -gt 0 ] && na="; not available on this machine: $(printf '%s; ' "${unavail[@]}")" && na=${na%; }
 if [ ${#fails[@]} = 0 ]; then
-    note RESULT PASS "gpu-check $mode: every check passed"
+    note RESULT PASS "gpu-check $mode in ${SECONDS} s: every check passed$na"
     exit 0
 fi
+if [ -n "$no_gpu" ]; then
+    device_steps=" gpu-tests memcheck racecheck synccheck initcheck train parity bench kernels layers inception e2e "
+    failed_dev="" other=""
+    for i in "${!fails[@]}"; do
+        step=${fail_steps[$i]}
+        [ "$step" = device ] && continue
+        case "$device_steps" in
+            *" $step "*) failed_dev="$failed_dev $step" ;;
+            *) other="$other${fails[$i]}; " ;;
+        esac
+    done
+    text="no GPU ($no_gpu)${failed_dev:+, so the device steps failed:$failed_dev}"
+    [ -n "$other" ] && text="$text; and besides: ${other%; }"
+    note RESULT FAIL "gpu-check $mode in ${SECONDS} s: $text$na"
+    exit 1
+fi
 reasons=$(printf '%s; ' "${fails[@]}")
-note RESULT FAIL "gpu-check $mode: ${reasons%; }"
+note RESULT FAIL "gpu-check $mode in ${SECONDS} s: ${reasons%; }$na"
 exit 1
