@@ -39,7 +39,7 @@ static void average_follows_g(void) {
     CHECK(dataset_load(&ds, "synthetic", NULL, 32, 1, 3, err, sizeof err) == 0);
     CHECK(trainer_init(&t, &h, backend_cpu(), err, sizeof err) == 0);
     CHECK(batcher_init(&data, t.be, &ds, h.batch_size, h.d_steps, h.seed, 0, 0, 0, err, sizeof err) == 0);
-    trainer_bind_data(&t, &data.src);
+    CHECK(trainer_bind_data(&t, &data, err, sizeof err) == 0);
     const size_t np = t.G.nparams, ns = t.G.nstats;
     float *avg = download(t.be, t.G.params, np), *avg_stats = download(t.be, t.G.stats, ns);
     float *g0 = download(t.be, t.G.params, np), *d0 = download(t.be, t.D.params, t.D.nparams);

@@ -52,7 +52,7 @@ static int same_state(const trainer *a, const trainer *b) {
     train_counters ca, cb;
     trainer_get_counters(a, &ca);
     trainer_get_counters(b, &cb);
-    return same && !memcmp(&ca, &cb, sizeof ca);
+    return same && !memcmp(&ca, &cb, sizeof ca) && same_device_bytes(be, a->data.cursor, b->data.cursor, sizeof(int64_t));
 }
 
 // Part 1. Returns 77 (skipped) when the build has no NCCL, else 0 (failures are counted).

@@ -43,7 +43,7 @@ static void fixed_calls(const scenario *sc, const char *loop_dir, const char *di
     CHECK(trainer_init(&t, &o.hp, backend_cpu_default(), err, sizeof err) == 0);
     CHECK(batcher_init(&data, t.be, &ds, o.hp.batch_size, o.hp.d_steps, o.hp.seed, sc->conditional, staged, 0,
                        err, sizeof err) == 0);
-    trainer_bind_data(&t, &data.src);
+    CHECK(trainer_bind_data(&t, &data, err, sizeof err) == 0);
     trainer *snapshot = malloc(sizeof t);
     long frozen = 0;
     for (long i = 0; i < sc->iters; i++) {
@@ -57,8 +57,11 @@ static void fixed_calls(const scenario *sc, const char *loop_dir, const char *di
     CHECK(frozen == sc->iters - 1);
     train_counters c;
     trainer_get_counters(&t, &c);
-    CHECK(c.cursor == sc->iters * o.hp.d_steps && c.steps_d == sc->iters * o.hp.d_steps && c.steps_g == sc->iters);
-    CHECK(c.cursor > data.src.desc.batches_per_epoch);   // the run crossed an epoch
+    int64_t cursor;   // the data op's, in backend memory, and the batcher's own count
+    t.be->download(t.be, &cursor, data.src.cursor, sizeof cursor);
+    CHECK(cursor == batcher_cursor(&data));
+    CHECK(cursor == sc->iters * o.hp.d_steps && c.steps_d == sc->iters * o.hp.d_steps && c.steps_g == sc->iters);
+    CHECK(cursor > data.src.desc.batches_per_epoch);   // the run crossed an epoch
     char path[512];
     snprintf(path, sizeof path, "%s/netG.safetensors", dir);
     CHECK(ckpt_save_net(&t.G, path, NULL, 0, err, sizeof err) == 0);
@@ -79,7 +82,7 @@ static void fixed_calls(const scenario *sc, const char *loop_dir, const char *di
     CHECK(run_load_checkpoint(&check, loop_dir, &pos, err, sizeof err) == 0);
     CHECK(pos.noise_offset == c.noise_offset && pos.class_offset == c.class_offset && pos.steps_g == c.steps_g &&
           pos.steps_d == c.steps_d);
-    CHECK((int64_t)pos.epoch * data.src.desc.batches_per_epoch + pos.batch_pos == c.cursor);
+    CHECK((int64_t)pos.epoch * data.src.desc.batches_per_epoch + pos.batch_pos == cursor);
     trainer_free(&check);
     free(snapshot);
     batcher_free(&data);

@@ -47,7 +47,7 @@ static void test_collectives(void) {
 // The inputs of D step j on one trainer: its shard's batch and its rank's noise.
 static void inputs(trainer *t, int j) {
     const dcgan_backend *be = t->be;
-    be->data_gather(be, t->reals[j], NULL, t->data.pixels, NULL, t->data.order, &t->counters->cursor, &t->data.desc);
+    be->data_gather(be, t->reals[j], NULL, t->data.pixels, NULL, t->data.order, t->data.cursor, &t->data.desc);
     be->noise_normal(be, t->noises[j], &t->counters->noise_offset, &t->noise);
 }
 
@@ -91,7 +91,7 @@ static int same_state(const trainer *a, const trainer *b) {
     for (int s = 0; s < (a->hp.optimizer == OPT_ADAM ? 2 : 1); s++)
         same = same && same_floats(a->opt_g[s], b->opt_g[s], a->G.nparams) &&
                same_floats(a->opt_d[s], b->opt_d[s], a->D.nparams);
-    return same && !memcmp(a->counters, b->counters, sizeof *a->counters);
+    return same && !memcmp(a->counters, b->counters, sizeof *a->counters) && *a->data.cursor == *b->data.cursor;
 }
 
 static void test_local_bn(const char *name, gan_loss loss, long iters, const dcgan_dataset *ds) {
@@ -106,7 +106,7 @@ static void test_local_bn(const char *name, gan_loss loss, long iters, const dcg
         trainer_iteration(&me.t);
     }
     long bpe = me.data.src.desc.batches_per_epoch;
-    CHECK(me.t.counters->cursor == iters * h.d_steps);
+    CHECK(*me.t.data.cursor == iters * h.d_steps && batcher_cursor(&me.data) == iters * h.d_steps);
     if (train_runner_init(&ref[0], backend_cpu(), ds, &h, 0, 2) ||
         train_runner_init(&ref[1], backend_cpu(), ds, &h, 1, 2))
         return;
@@ -120,12 +120,14 @@ static void test_local_bn(const char *name, gan_loss loss, long iters, const dcg
     // The reference's two trainers hold the same weights; only the running statistics differ.
     CHECK(same_floats(ref[0].t.D.params, ref[1].t.D.params, ref[0].t.D.nparams));
     CHECK(!same_floats(ref[0].t.D.stats, ref[1].t.D.stats, ref[0].t.D.nstats));
-    uint64_t hashes[2];
-    comm_allgather_u64(&comm, trainer_hash(&me.t), hashes);
+    uint64_t hashes[2], mine = 0;
+    CHECK(trainer_hash(&me.t, &mine, err, sizeof err) == 0);
+    comm_allgather_u64(&comm, mine, hashes);
     CHECK(hashes[0] == hashes[1]);
     // A change of one ulp in one weight on one rank changes its hash.
     if (comm.rank == 1) me.t.G.params[7] = nextafterf(me.t.G.params[7], 1.0f);
-    comm_allgather_u64(&comm, trainer_hash(&me.t), hashes);
+    CHECK(trainer_hash(&me.t, &mine, err, sizeof err) == 0);
+    comm_allgather_u64(&comm, mine, hashes);
     CHECK(hashes[0] != hashes[1]);
     train_runner_free(&ref[0]);
     train_runner_free(&ref[1]);
@@ -180,7 +182,7 @@ static void test_sync_bn(const dcgan_dataset *ds, int sync, double *grad_err) {
         trainer *t = &ref.t;
         batcher_prepare(&ref.data);
         const dcgan_backend *be = t->be;
-        be->data_gather(be, t->reals[0], NULL, t->data.pixels, NULL, t->data.order, &t->counters->cursor, &t->data.desc);
+        be->data_gather(be, t->reals[0], NULL, t->data.pixels, NULL, t->data.order, t->data.cursor, &t->data.desc);
         for (int r = 0; r < 2; r++) {
             noise_desc nd = me.t.noise;
             nd.stream = rng_rank_stream(RNG_STREAM_NOISE, r);

@@ -251,7 +251,7 @@ static int train_losses(dcgan_dtype p, double (*v)[3]) {
         test_failures++;
         return -1;
     }
-    trainer_bind_data(&t, &data.src);
+    CHECK(trainer_bind_data(&t, &data, err, sizeof err) == 0);
     for (int it = 0; it < LONG_ITERS; it++) {
         batcher_prepare(&data);
         trainer_iteration(&t);

@@ -17,12 +17,12 @@ int train_runner_init(train_runner *r, const dcgan_backend *be, const dcgan_data
     char err[512];
     if (trainer_init(&r->t, h, be, err, sizeof err) ||
         batcher_init_shard(&r->data, be, ds, h->batch_size, rank, ranks, h->d_steps, h->seed, 0, 0, 0, err,
-                           sizeof err)) {
+                           sizeof err) ||
+        trainer_bind_data(&r->t, &r->data, err, sizeof err)) {
         fprintf(stderr, "FAIL %s\n", err);
         test_failures++;
         return -1;
     }
-    trainer_bind_data(&r->t, &r->data.src);
     return 0;
 }
 
@@ -51,7 +51,7 @@ int train_record_run(const dcgan_backend *be, gan_loss loss, int staged, train_r
         dataset_free(&ds);
         return -1;
     }
-    trainer_bind_data(&t, &data.src);
+    CHECK(trainer_bind_data(&t, &data, err, sizeof err) == 0);
     dcgan_net *nets[2] = {&t.G, &t.D};
     float *before[2];
     for (int k = 0; k < 2; k++) {

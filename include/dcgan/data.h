@@ -132,6 +132,7 @@ typedef struct {
     const uint8_t *pixels;      // resident: [n, per]; staged: [slots, B, per]
     const int32_t *labels;      // resident: [n]; staged: [slots, B]; NULL: no labels used
     const uint32_t *order;      // resident: [slots, n] epoch permutations; staged: NULL
+    int64_t *cursor;            // the next batch of the run the data op reads; the op advances it
     data_desc desc;
 } batch_source;
 
@@ -142,7 +143,10 @@ typedef struct {
     int d_steps;                // batches per iteration
     int staged;
     batch_source src;
-    int64_t cursor;             // batches handed out so far (mirrors the trainer's counter)
+    // The data cursor is the batcher's alone: src.cursor in backend memory, which the data op
+    // advances, and its value once the prepared iterations have run, which batcher_prepare
+    // advances on the host without waiting for the device.
+    int64_t prepared;
     uint32_t *host_order;       // [n] the permutation being built
     long *slot_epoch;           // [slots] the epoch each order slot holds (-1: none)
     long host_epoch;            // the epoch host_order holds (staged)
@@ -155,7 +159,8 @@ typedef struct {
 
 // Places ds (which must outlive the batcher) for batches of B, d_steps per iteration; labels are
 // used when with_labels is set. staged: 0 resident when it fits, 1 always staged. Returns 0, or -1
-// with a one-line reason.
+// with a one-line reason (a dataset smaller than a batch among them). src.desc.batches_per_epoch
+// is the run's one count of batches per epoch; the cursor starts at 0.
 int batcher_init(batcher *b, const dcgan_backend *be, const dcgan_dataset *ds, int B, int d_steps, uint64_t seed,
                  int with_labels, int staged, int verbose, char *err, size_t errlen);
 // The same for rank `rank` of a data-parallel run of `ranks`: the epochs' permutations are those of
@@ -164,8 +169,10 @@ int batcher_init(batcher *b, const dcgan_backend *be, const dcgan_dataset *ds, i
 int batcher_init_shard(batcher *b, const dcgan_backend *be, const dcgan_dataset *ds, int B, int rank, int ranks,
                        int d_steps, uint64_t seed, int with_labels, int staged, int verbose, char *err, size_t errlen);
 void batcher_free(batcher *b);
-// The next batch to hand out is batch `cursor` of the run (resume).
+// The next batch to hand out is batch `cursor` of the run (resume): on the host and in backend memory.
 void batcher_seek(batcher *b, int64_t cursor);
+// The run's data cursor once the prepared iterations have run: the batches read so far.
+int64_t batcher_cursor(const batcher *b);
 // Makes the next iteration's d_steps batches readable: uploads the orders of the epochs they
 // fall in (resident) or stages them (staged). Host work between iterations only.
 void batcher_prepare(batcher *b);

@@ -42,11 +42,11 @@ typedef struct {
     double d_x, d_g_z1, d_g_z2;     // mean D output on reals, on fakes before and after D's update
 } step_stats;
 
-// Everything that changes from one iteration to the next, kept in backend memory and advanced
-// by the ops themselves; checkpoints read it back and resume writes it.
+// Everything of the trainer's that changes from one iteration to the next, kept in backend memory
+// and advanced by the ops themselves; checkpoints read it back and resume writes it. The data
+// cursor is the batcher's (data.h).
 typedef struct {
     int64_t steps_g, steps_d;       // optimiser step counts (Adam's bias correction)
-    int64_t cursor;                 // batches read so far (data_desc)
     uint64_t noise_offset;          // words of RNG_STREAM_NOISE used
     uint64_t class_offset;          // words of RNG_STREAM_FAKE_CLASSES used (conditional nets)
 } train_counters;
@@ -90,11 +90,12 @@ void trainer_shard(trainer *t, int rank, int ranks);
 // hp.sync_bn, batchnorm over the global batch. Returns 0, or -1 with a one-line reason.
 int trainer_attach_comm(trainer *t, dcgan_comm *comm, char *err, size_t errlen);
 // A 64-bit hash of G's and D's parameters and the optimiser state: equal on every rank of a
-// data-parallel run, or the ranks have diverged.
-uint64_t trainer_hash(const trainer *t);
+// data-parallel run, or the ranks have diverged. 0, or -1 with err set (out of host memory).
+int trainer_hash(const trainer *t, uint64_t *hash, char *err, size_t errlen);
 
-// The batches trainer_iteration reads (a batcher's, data.h); kept until bound again.
-void trainer_bind_data(trainer *t, const batch_source *src);
+// The batches trainer_iteration reads: b's (data.h), kept until bound again. b must serve t's
+// batch size and D steps, and the labels of a conditional net. 0, or -1 with err set.
+int trainer_bind_data(trainer *t, const batcher *b, char *err, size_t errlen);
 // One iteration with the bound data: d_steps times (gather a real batch, draw noise and, for a
 // conditional net, fake classes; D step; D update), then the G step and update. All that advances
 // lives in backend memory, so every call is the same sequence of ops with the same arguments.
@@ -121,6 +122,19 @@ void trainer_ema_reset(trainer *t);
 void trainer_read_stats(trainer *t, step_stats *st);
 void trainer_get_counters(const trainer *t, train_counters *c);
 void trainer_set_counters(trainer *t, const train_counters *c);
+
+// --- a rank's set-up (rank_setup.c), shared by the training run and dcgan bench ---------------------
+
+// The backend of this rank: --device, or under an MPI launcher the GPU of the rank's local rank
+// unless --device cuda:K says which; a note on `notes` (may be NULL) when auto falls back to the
+// CPU; the backend's verbosity set. NULL with err set.
+const dcgan_backend *train_backend(const char *device, const dcgan_comm *comm, int verbose, FILE *notes, char *err,
+                                   size_t errlen);
+// Places this rank's shard of ds (comm's rank of its size; batches, D steps, seed and labels from
+// t's hparams) in b and binds it to t (trainer_bind_data). staged, verbose: as batcher_init. 0, or -1
+// with err set.
+int trainer_feed(trainer *t, batcher *b, const dcgan_dataset *ds, const dcgan_comm *comm, int staged, int verbose,
+                 char *err, size_t errlen);
 
 // --- checkpoints of G and D (checkpoint.c) --------------------------------------------------------
 // safetensors files whose tensor names and shapes equal the PyTorch example's state_dict
@@ -179,6 +193,7 @@ typedef struct {
     int conditional;            // class-conditional G and D, on the dataset's labels
     long fid_every;             // FID of G (of its moving average with --ema) every N iterations; 0: never
     long fid_count;             // generated images per FID, and dataset images in its reference set
+                                // (0: RUN_FID_COUNT)
     const char *inception;      // FID's Inception weights (NULL: inception_default_weights)
     dcgan_comm *comm;           // the ranks of the run (set by run_training; NULL: one process)
     // Set by the run: the classes of a conditional run (the dataset's, or the resumed run's).
@@ -253,6 +268,8 @@ void progress_break(progress *p);
 FILE *metrics_open(const char *path, long keep_iter, long *dropped, char *err, size_t errlen);
 
 // --- FID during training (fid.c) -----------------------------------------------------------------
+
+#define RUN_FID_COUNT 10000     // images per FID unless --fid-count says
 
 typedef struct {
     inception *net;             // on the trainer's backend

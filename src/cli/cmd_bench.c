@@ -94,7 +94,7 @@ int cmd_bench(int argc, char **argv) {
         fprintf(stderr, "error: %s\n", err);
         return 1;
     }
-    trainer_bind_data(&t, &data.src);
+    if (trainer_bind_data(&t, &data, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
     // Host backends: each iteration alone. Asynchronous ones: blocks of iterations with one
     // synchronisation each, so the host's enqueueing overlaps the device's work as in training.
     const int blocks = !be->host_memory;

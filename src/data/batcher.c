@@ -99,6 +99,11 @@ int batcher_init_shard(batcher *b, const dcgan_backend *be, const dcgan_dataset 
     b->src.desc = (data_desc){.B = B, .n = ds->n, .per = (size_t)ds->c * ds->h * ds->w,
                               .batches_per_epoch = ds->n / ((long)B * ranks), .stride = B * ranks, .first = rank * B};
     if (!(b->host_order = malloc((size_t)ds->n * sizeof(uint32_t)))) return set_error(err, errlen, "out of memory");
+    if (!(b->src.cursor = be->alloc(be, sizeof(int64_t)))) {
+        batcher_free(b);
+        return set_error(err, errlen, "out of %s memory for the data cursor", be->name);
+    }
+    batcher_seek(b, 0);
     size_t bytes = (size_t)ds->n * image_bytes(b), fr = 0, total = 0;
     if (!staged && !be->host_memory)
         staged = !(be->mem_info(be, &fr, &total) == 0 && bytes + STAGE_MARGIN < fr);
@@ -118,7 +123,7 @@ int batcher_init_shard(batcher *b, const dcgan_backend *be, const dcgan_dataset 
 void batcher_free(batcher *b) {
     const dcgan_backend *be = b->be;
     if (!be) return;
-    void *bufs[] = {b->resident, b->dev_labels, b->dev_order, b->stage_pixels, b->stage_labels};
+    void *bufs[] = {b->resident, b->dev_labels, b->dev_order, b->stage_pixels, b->stage_labels, b->src.cursor};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) if (bufs[i]) be->release(be, bufs[i]);
     for (int k = 0; k < 2; k++) {
         if (b->pinned[k]) be->host_release(be, b->pinned[k]);
@@ -129,14 +134,19 @@ void batcher_free(batcher *b) {
     memset(b, 0, sizeof *b);
 }
 
-void batcher_seek(batcher *b, int64_t cursor) { b->cursor = cursor; }
+void batcher_seek(batcher *b, int64_t cursor) {
+    b->prepared = cursor;
+    b->be->upload(b->be, b->src.cursor, &cursor, sizeof cursor);
+}
+
+int64_t batcher_cursor(const batcher *b) { return b->prepared; }
 
 // Uploads the orders of the epochs batches cursor .. cursor + d_steps - 1 fall in. The upload
 // is ordered on the compute stream after the iterations still reading the slot's older epoch.
 static void prepare_resident(batcher *b) {
     const dcgan_backend *be = b->be;
     const data_desc *d = &b->src.desc;
-    for (int64_t k = b->cursor; k < b->cursor + b->d_steps; k++) {
+    for (int64_t k = b->prepared; k < b->prepared + b->d_steps; k++) {
         long e = batcher_epoch(b, k);
         int slot = (int)(e % d->slots);
         if (b->slot_epoch[slot] == e) continue;
@@ -151,11 +161,11 @@ static void prepare_resident(batcher *b) {
 static void prepare_staged(batcher *b) {
     const dcgan_backend *be = b->be;
     const data_desc *d = &b->src.desc;
-    const int half = (int)((b->cursor / b->d_steps) & 1);
+    const int half = (int)((b->prepared / b->d_steps) & 1);
     const size_t per = d->per, batch = (size_t)d->B * per;
     be->stage_host_wait(be, half);   // the copy that last read this pinned buffer is done
     for (int j = 0; j < b->d_steps; j++) {
-        int64_t k = b->cursor + j;
+        int64_t k = b->prepared + j;
         long e = batcher_epoch(b, k);
         if (b->host_epoch != e) make_order(b, e);
         const uint32_t *idx = b->host_order + data_order_index(d, k, 0);   // this rank's slice
@@ -166,7 +176,7 @@ static void prepare_staged(batcher *b) {
     }
     // The slots of this half were last read two iterations ago: released when the previous
     // iteration was prepared, i.e. after all of that older iteration's work.
-    const size_t first = (size_t)(b->cursor % d->slots);
+    const size_t first = (size_t)(b->prepared % d->slots);
     be->stage_upload(be, b->stage_pixels + first * batch, b->pinned[half], (size_t)b->d_steps * batch, half);
     if (b->stage_labels)
         be->stage_upload(be, b->stage_labels + first * d->B, b->pinned_labels[half],
@@ -178,5 +188,5 @@ static void prepare_staged(batcher *b) {
 void batcher_prepare(batcher *b) {
     if (b->staged) prepare_staged(b);
     else prepare_resident(b);
-    b->cursor += b->d_steps;
+    b->prepared += b->d_steps;
 }

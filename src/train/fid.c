@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include "dcgan/clock.h"
 #include "dcgan/error.h"
-#include "dcgan/train.h"
+#include "run.h"
 
 // The directory of the data cache: --cache (a directory, or a .dcgancache file's directory), or
 // the run directory.
@@ -104,4 +104,28 @@ int run_fid_eval(run_fid *f, const run_options *o, trainer *t, long iter, progre
         printf("iteration %ld: best FID so far; %s written\n", iter, path);
     }
     return 0;
+}
+
+void run_fid_defaults(run_options *o) {
+    if (o->fid_every < 0) o->fid_every = 0;
+    if (o->fid_count <= 0) o->fid_count = RUN_FID_COUNT;
+}
+
+// The reference set may take rank 0 a long time, once; the others wait for it.
+int run_fid_start(run_state *s, char *err, size_t errlen) {
+    comm_watch(s->comm, 0);
+    int rc = s->root ? run_fid_open(&s->fid, s->o, s->be, &s->ds, err, errlen) : 0;
+    s->fid_open = s->root && !rc;
+    comm_watch(s->comm, 1);
+    return run_agree(s, rc, err, errlen);
+}
+
+// Rank 0 alone scores G; the others wait for it.
+int run_fid_step(run_state *s, progress *pr, char *err, size_t errlen) {
+    progress_break(pr);
+    comm_watch(s->comm, 0);
+    int rc = s->root ? run_fid_eval(&s->fid, s->o, &s->t, s->pos.iter, pr, err, errlen) : 0;
+    comm_watch(s->comm, 1);
+    comm_beat(s->comm, s->pos.iter);
+    return run_agree(s, rc, err, errlen);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dcgan/error.h"
 #include "dcgan/train.h"
 
 void train_hparams_defaults(train_hparams *h, gan_loss loss) {
@@ -194,7 +195,16 @@ void trainer_ema_update(trainer *t) {
     be->copy(be, t->G_ema.num_batches_tracked, t->G.num_batches_tracked, (size_t)t->G.nbn * sizeof(int64_t));
 }
 
-void trainer_bind_data(trainer *t, const batch_source *src) { t->data = *src; }
+int trainer_bind_data(trainer *t, const batcher *b, char *err, size_t errlen) {
+    const train_hparams *h = &t->hp;
+    if (b->src.desc.B != h->batch_size || b->d_steps != h->d_steps)
+        return set_error(err, errlen, "the data is batched for batch size %d and %d D steps, the trainer for %d and %d",
+                         b->src.desc.B, b->d_steps, h->batch_size, h->d_steps);
+    if (h->cfg.nclasses > 0 && !b->src.labels)
+        return set_error(err, errlen, "a conditional net needs the data's labels, and the batcher serves none");
+    t->data = b->src;
+    return 0;
+}
 
 // The inputs of D step j: a real batch, noise and (conditional nets) the fakes' classes.
 static void make_inputs(trainer *t, int j) {
@@ -202,7 +212,7 @@ static void make_inputs(trainer *t, int j) {
     const batch_source *src = &t->data;
     const int conditional = t->hp.cfg.nclasses > 0;
     be->data_gather(be, t->reals[j], conditional ? t->real_classes[j] : NULL, src->pixels,
-                    conditional ? src->labels : NULL, src->order, &t->counters->cursor, &src->desc);
+                    conditional ? src->labels : NULL, src->order, src->cursor, &src->desc);
     be->noise_normal(be, t->noises[j], &t->counters->noise_offset, &t->noise);
     if (conditional) be->noise_classes(be, t->fake_classes[j], &t->counters->class_offset, &t->fake_class_noise);
 }
@@ -263,7 +273,7 @@ static uint64_t hash_words(uint64_t h, const void *data, size_t bytes) {
     return h;
 }
 
-uint64_t trainer_hash(const trainer *t) {
+int trainer_hash(const trainer *t, uint64_t *hash, char *err, size_t errlen) {
     const dcgan_backend *be = t->be;
     const dcgan_net *nets[2] = {&t->G, &t->D};
     float *const *states[2] = {t->opt_g, t->opt_d};
@@ -272,7 +282,7 @@ uint64_t trainer_hash(const trainer *t) {
     for (int k = 0; k < 2; k++) {
         size_t bytes = nets[k]->nparams * sizeof(float);
         float *host = malloc(bytes);
-        if (!host) { fprintf(stderr, "error: out of memory\n"); exit(1); }
+        if (!host) return set_error(err, errlen, "out of memory hashing the weights (%.1f MiB)", bytes / 1048576.0);
         be->download(be, host, nets[k]->params, bytes);
         h = hash_words(h, host, bytes);
         for (int s = 0; s < nstate; s++) {
@@ -281,7 +291,8 @@ uint64_t trainer_hash(const trainer *t) {
         }
         free(host);
     }
-    return h ^ (h >> 31);
+    *hash = h ^ (h >> 31);
+    return 0;
 }
 
 void trainer_read_stats(trainer *t, step_stats *st) {
