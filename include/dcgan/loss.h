@@ -16,10 +16,4 @@ typedef enum {
 int gan_loss_parse(const char *name);
 const char *gan_loss_name(gan_loss kind);
 
-// D's loss on one half of its step (real = 1: real images, 0: fakes), averaged over B.
-// Writes dlogits[B] = d loss / d logits. Returns the loss.
-double gan_loss_d(float *dlogits, const float *logits, int B, gan_loss kind, int real);
-// G's loss on D's logits for fakes. Writes dlogits[B]. Returns the loss.
-double gan_loss_g(float *dlogits, const float *logits, int B, gan_loss kind);
-
 #endif

@@ -15,9 +15,14 @@
 // Heap-allocated: a conditional run adds one entry per class name.
 typedef struct { st_meta *m; int n; } meta_list;
 
+static int meta_open(meta_list *l, char *err, size_t errlen) {
+    l->n = 0;
+    if (!(l->m = calloc(MAX_META, sizeof *l->m))) return set_error(err, errlen, "out of memory saving a checkpoint");
+    return 0;
+}
+
 __attribute__((format(printf, 3, 4)))
 static void put(meta_list *l, const char *key, const char *fmt, ...) {
-    if (!l->m && !(l->m = calloc(MAX_META, sizeof *l->m))) { fprintf(stderr, "error: out of memory\n"); exit(1); }
     if (l->n >= MAX_META) return;
     st_meta *m = &l->m[l->n++];
     snprintf(m->key, sizeof m->key, "%s", key);
@@ -50,7 +55,8 @@ static const char *const ckpt_files[CK_FILES] = {"netG.safetensors", "netD.safet
 static int stage_nets(const trainer *t, const run_options *o, const run_position *pos, const char *dir, char *err,
                       size_t errlen) {
     char path[4096];
-    meta_list iter_meta = {0};
+    meta_list iter_meta;
+    if (meta_open(&iter_meta, err, errlen)) return -1;
     put(&iter_meta, "iteration", "%ld", pos->iter);
     put_class_names(&iter_meta, t, o);
     const dcgan_net *nets[CK_STATE] = {&t->G, &t->D, &t->G_ema};
@@ -64,56 +70,54 @@ static int stage_nets(const trainer *t, const run_options *o, const run_position
     return rc;
 }
 
-static int stage_state(const trainer *t, const run_options *o, const run_position *pos, const char *dir, char *err,
-                       size_t errlen) {
-    char path[4096];
-    int rc = 0;
+// The options and position of the run, as train_state's metadata.
+static void put_state(meta_list *m, const trainer *t, const run_options *o, const run_position *pos) {
     const train_hparams *h = &t->hp;
-    meta_list m = {0};
-    put(&m, "format", "dcgan-train-state");
-    put(&m, "iteration", "%ld", pos->iter);
-    put(&m, "total_iters", "%ld", pos->total_iters);
-    put(&m, "epoch", "%ld", pos->epoch);
-    put(&m, "batch_pos", "%ld", pos->batch_pos);
-    put(&m, "noise_offset", "%llu", (unsigned long long)pos->noise_offset);
-    put(&m, "steps_g", "%ld", pos->steps_g);
-    put(&m, "steps_d", "%ld", pos->steps_d);
-    put(&m, "seed", "%llu", (unsigned long long)h->seed);
-    put(&m, "loss", "%s", gan_loss_name(h->loss));
-    put(&m, "optimizer", "%s", h->optimizer == OPT_ADAM ? "adam" : "rmsprop");
-    put(&m, "lr", "%.9g", h->lr);
-    put(&m, "lr_g", "%.9g", h->lr_g);
-    put(&m, "lr_d", "%.9g", h->lr_d);
-    put(&m, "ema", "%.9g", h->ema);
-    put(&m, "beta1", "%.9g", h->beta1);
-    put(&m, "beta2", "%.9g", h->beta2);
-    put(&m, "eps", "%.9g", h->eps);
-    put(&m, "clip", "%.9g", h->clip);
-    put(&m, "precision", "%s", dtype_name(h->precision));
-    put(&m, "d_steps", "%d", h->d_steps);
-    put(&m, "batch_size", "%d", h->batch_size);
-    put(&m, "size", "%d", h->cfg.size);
-    put(&m, "nc", "%d", h->cfg.nc);
-    put(&m, "nz", "%d", h->cfg.nz);
-    put(&m, "ngf", "%d", h->cfg.ngf);
-    put(&m, "ndf", "%d", h->cfg.ndf);
-    put(&m, "dataset", "%s", o->dataset);
-    put(&m, "data", "%s", o->data_path ? o->data_path : "");
-    put(&m, "nclasses", "%d", h->cfg.nclasses);
-    put(&m, "class_offset", "%llu", (unsigned long long)pos->class_offset);
-    put_class_names(&m, t, o);
-    put(&m, "classes", "%s", o->classes ? o->classes : "");
-    put(&m, "ranks", "%d", pos->ranks > 0 ? pos->ranks : 1);   // batch_pos counts global batches of this many
-    put(&m, "sync_bn", "%d", h->sync_bn);
-    put(&m, "fid_every", "%ld", o->fid_every);
-    put(&m, "fid_count", "%ld", o->fid_count);
-    put(&m, "inception", "%s", o->inception ? o->inception : "");
+    put(m, "format", "dcgan-train-state");
+    put(m, "iteration", "%ld", pos->iter);
+    put(m, "total_iters", "%ld", pos->total_iters);
+    put(m, "epoch", "%ld", pos->epoch);
+    put(m, "batch_pos", "%ld", pos->batch_pos);
+    put(m, "noise_offset", "%llu", (unsigned long long)pos->noise_offset);
+    put(m, "steps_g", "%ld", pos->steps_g);
+    put(m, "steps_d", "%ld", pos->steps_d);
+    put(m, "seed", "%llu", (unsigned long long)h->seed);
+    put(m, "loss", "%s", gan_loss_name(h->loss));
+    put(m, "optimizer", "%s", h->optimizer == OPT_ADAM ? "adam" : "rmsprop");
+    put(m, "lr", "%.9g", h->lr);
+    put(m, "lr_g", "%.9g", h->lr_g);
+    put(m, "lr_d", "%.9g", h->lr_d);
+    put(m, "ema", "%.9g", h->ema);
+    put(m, "beta1", "%.9g", h->beta1);
+    put(m, "beta2", "%.9g", h->beta2);
+    put(m, "eps", "%.9g", h->eps);
+    put(m, "clip", "%.9g", h->clip);
+    put(m, "precision", "%s", dtype_name(h->precision));
+    put(m, "d_steps", "%d", h->d_steps);
+    put(m, "batch_size", "%d", h->batch_size);
+    put(m, "size", "%d", h->cfg.size);
+    put(m, "nc", "%d", h->cfg.nc);
+    put(m, "nz", "%d", h->cfg.nz);
+    put(m, "ngf", "%d", h->cfg.ngf);
+    put(m, "ndf", "%d", h->cfg.ndf);
+    put(m, "dataset", "%s", o->dataset);
+    put(m, "data", "%s", o->data_path ? o->data_path : "");
+    put(m, "nclasses", "%d", h->cfg.nclasses);
+    put(m, "class_offset", "%llu", (unsigned long long)pos->class_offset);
+    put_class_names(m, t, o);
+    put(m, "classes", "%s", o->classes ? o->classes : "");
+    put(m, "ranks", "%d", pos->ranks > 0 ? pos->ranks : 1);   // batch_pos counts global batches of this many
+    put(m, "sync_bn", "%d", h->sync_bn);
+    put(m, "fid_every", "%ld", o->fid_every);
+    put(m, "fid_count", "%ld", o->fid_count);
+    put(m, "inception", "%s", o->inception ? o->inception : "");
+}
 
-    st_tensor tensors[4];
+// The optimiser moments (G.optim.0, ...), downloaded into host[] (freed by the caller). The count, or -1.
+static int optim_tensors(const trainer *t, st_tensor *tensors, float **host) {
     const dcgan_net *nets[2] = {&t->G, &t->D};
     float *const *states[2] = {t->opt_g, t->opt_d};
-    int nstate = h->optimizer == OPT_ADAM ? 2 : 1, nt = 0;
-    float *host[4] = {0};
+    int nstate = t->hp.optimizer == OPT_ADAM ? 2 : 1, nt = 0, rc = 0;
     for (int k = 0; k < 2; k++)
         for (int s = 0; s < nstate; s++, nt++) {
             size_t bytes = nets[k]->nparams * sizeof(float);
@@ -128,8 +132,22 @@ static int stage_state(const trainer *t, const run_options *o, const run_positio
             tensors[nt].data = host[nt];
             tensors[nt].nbytes = bytes;
         }
-    if (rc) snprintf(err, errlen, "out of memory saving the training state");
-    else {
+    return rc ? -1 : nt;
+}
+
+static int stage_state(const trainer *t, const run_options *o, const run_position *pos, const char *dir, char *err,
+                       size_t errlen) {
+    meta_list m;
+    if (meta_open(&m, err, errlen)) return -1;
+    put_state(&m, t, o, pos);
+    st_tensor tensors[4];
+    float *host[4] = {0};
+    const int nt = optim_tensors(t, tensors, host);
+    int rc = -1;
+    if (nt < 0) {
+        set_error(err, errlen, "out of memory saving the training state");
+    } else {
+        char path[4096];
         path_in(path, sizeof path, dir, ckpt_files[CK_STATE]);
         rc = st_stage(path, tensors, nt, m.m, m.n, err, errlen);
     }
@@ -155,10 +173,7 @@ static int get_long(const st_file *f, const char *key, long *out, const char *pa
     const char *v = st_meta_get(f, key);
     char *end = NULL;
     if (v) *out = strtol(v, &end, 10);
-    if (!v || end == v || *end) {
-        snprintf(err, errlen, "%s: metadata '%s' is missing or not an integer", path, key);
-        return -1;
-    }
+    if (!v || end == v || *end) return path_error(err, errlen, path, "metadata '%s' is missing or not an integer", key);
     return 0;
 }
 
@@ -166,28 +181,100 @@ static int get_float(const st_file *f, const char *key, float *out, const char *
     const char *v = st_meta_get(f, key);
     char *end = NULL;
     if (v) *out = strtof(v, &end);
-    if (!v || end == v || *end) {
-        snprintf(err, errlen, "%s: metadata '%s' is missing or not a number", path, key);
-        return -1;
-    }
+    if (!v || end == v || *end) return path_error(err, errlen, path, "metadata '%s' is missing or not a number", key);
     return 0;
 }
 
 // Options outlive the state file; what they point to stays reachable from this list for the
-// whole process (a program may load options more than once).
+// whole process (a program may load options more than once). NULL when out of memory.
 static void *keep(size_t n) {
     static struct kept { struct kept *next; _Alignas(max_align_t) char data[]; } *list;
     struct kept *k = calloc(1, sizeof *k + n);
-    if (!k) { fprintf(stderr, "error: out of memory\n"); exit(1); }
+    if (!k) return NULL;
     k->next = list;
     list = k;
     return k->data;
 }
 
+// A kept copy of s ("" for NULL); NULL when out of memory.
 static char *keep_string(const char *s) {
     if (!s) s = "";
     size_t n = strlen(s) + 1;
-    return memcpy(keep(n), s, n);
+    char *copy = keep(n);
+    return copy ? memcpy(copy, s, n) : NULL;
+}
+
+// A metadata string kept in *out when it is there and not empty; a value given already wins.
+static int keep_given(const char **out, const st_file *f, const char *key) {
+    const char *v = st_meta_get(f, key);
+    if (*out || !v || !*v) return 0;
+    return (*out = keep_string(v)) ? 0 : -1;
+}
+
+// The hyperparameters of the saved run, and its iteration count in *total_iters.
+static int read_hparams(const st_file *f, train_hparams *h, long *total_iters, const char *path, char *err,
+                        size_t errlen) {
+    long v[9];
+    const char *ikeys[] = {"seed", "d_steps", "batch_size", "size", "nc", "nz", "ngf", "ndf", "total_iters"};
+    for (int i = 0; i < 9; i++)
+        if (get_long(f, ikeys[i], &v[i], path, err, errlen)) return -1;
+    if (get_float(f, "lr", &h->lr, path, err, errlen)) return -1;
+    // The two learning rates and the average of G (absent in the state of a run saved before them).
+    h->lr_g = h->lr_d = h->lr;
+    h->ema = 0;
+    const char *fkeys[] = {"lr_g", "lr_d", "ema", "beta1", "beta2", "eps", "clip"};
+    float *to[] = {&h->lr_g, &h->lr_d, &h->ema, &h->beta1, &h->beta2, &h->eps, &h->clip};
+    for (int i = 0; i < 7; i++)
+        if ((i >= 3 || st_meta_get(f, fkeys[i])) && get_float(f, fkeys[i], to[i], path, err, errlen)) return -1;
+    const char *loss = st_meta_get(f, "loss"), *opt = st_meta_get(f, "optimizer");
+    if (!loss || gan_loss_parse(loss) < 0 || !opt || (strcmp(opt, "adam") && strcmp(opt, "rmsprop")))
+        return path_error(err, errlen, path, "metadata names an unknown loss or optimizer");
+    h->seed = (uint64_t)v[0]; h->d_steps = (int)v[1]; h->batch_size = (int)v[2];
+    h->cfg = (dcgan_config){.size = (int)v[3], .nc = (int)v[4], .nz = (int)v[5], .ngf = (int)v[6], .ndf = (int)v[7]};
+    h->loss = (gan_loss)gan_loss_parse(loss);
+    h->optimizer = strcmp(opt, "adam") ? OPT_RMSPROP : OPT_ADAM;
+    // The precision (absent in the state of a run written before bf16: fp32).
+    const char *prec = st_meta_get(f, "precision");
+    if (prec && !strcmp(prec, "bf16")) h->precision = DTYPE_BF16;
+    else if (prec && strcmp(prec, "fp32"))
+        return path_error(err, errlen, path, "metadata 'precision' is '%s' (expected fp32 or bf16)", prec);
+    h->sync_bn = st_meta_get(f, "sync_bn") && !strcmp(st_meta_get(f, "sync_bn"), "1");   // absent before it existed
+    *total_iters = v[8];
+    return 0;
+}
+
+// The data, schedule and FID of the saved run; what the command line gave wins. -1: out of memory.
+static int read_schedule(const st_file *f, run_options *o, long total_iters) {
+    const char *every = st_meta_get(f, "fid_every"), *count = st_meta_get(f, "fid_count");
+    if (!o->iters && !o->epochs) o->iters = total_iters;
+    // FID during training (absent in runs saved before it existed).
+    if (o->fid_every < 0) o->fid_every = every ? atol(every) : 0;
+    if (o->fid_count <= 0 && count && atol(count) > 0) o->fid_count = atol(count);
+    return !(o->dataset = keep_string(st_meta_get(f, "dataset"))) || keep_given(&o->data_path, f, "data") ||
+           keep_given(&o->classes, f, "classes") || keep_given(&o->inception, f, "inception") ? -1 : 0;
+}
+
+// The classes of a conditional run (absent in the state of an unconditional run written before them).
+static int read_classes(const st_file *f, run_options *o, train_hparams *h, const char *path, char *err, size_t errlen) {
+    long K = 0;
+    if (st_meta_get(f, "nclasses") && get_long(f, "nclasses", &K, path, err, errlen)) return -1;
+    if (K < 0 || K > DCGAN_MAX_CLASSES)
+        return path_error(err, errlen, path, "metadata 'nclasses' is %ld (expected 0..%d)", K, DCGAN_MAX_CLASSES);
+    if (K == 0) return 0;
+    h->cfg.nclasses = (int)K;
+    o->conditional = 1;
+    o->nclasses = (int)K;
+    if (!(o->class_names = keep((size_t)K * sizeof *o->class_names)))
+        return path_error(err, errlen, path, "out of memory reading the class names");
+    for (long k = 0; k < K; k++) {
+        char key[32];
+        snprintf(key, sizeof key, CKPT_CLASS_NAME_KEY "%ld", k);
+        const char *name = st_meta_get(f, key);
+        if (!name) return path_error(err, errlen, path, "metadata '%s' is missing", key);
+        if (!(o->class_names[k] = keep_string(name)))
+            return path_error(err, errlen, path, "out of memory reading the class names");
+    }
+    return 0;
 }
 
 int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) {
@@ -195,74 +282,10 @@ int run_load_options(const char *dir, run_options *o, char *err, size_t errlen) 
     path_in(path, sizeof path, dir, "train_state.safetensors");
     st_file f;
     if (st_read(path, &f, err, errlen)) return -1;
-    train_hparams *h = &o->hp;
-    long v[9];
-    const char *ikeys[] = {"seed", "d_steps", "batch_size", "size", "nc", "nz", "ngf", "ndf", "total_iters"};
-    int rc = 0;
-    for (int i = 0; i < 9 && !rc; i++) rc = get_long(&f, ikeys[i], &v[i], path, err, errlen);
-    if (!rc) rc = get_float(&f, "lr", &h->lr, path, err, errlen);
-    // The two learning rates and the average of G (absent in the state of a run saved before them).
-    h->lr_g = h->lr_d = h->lr;
-    h->ema = 0;
-    if (!rc && st_meta_get(&f, "lr_g")) rc = get_float(&f, "lr_g", &h->lr_g, path, err, errlen);
-    if (!rc && st_meta_get(&f, "lr_d")) rc = get_float(&f, "lr_d", &h->lr_d, path, err, errlen);
-    if (!rc && st_meta_get(&f, "ema")) rc = get_float(&f, "ema", &h->ema, path, err, errlen);
-    if (!rc) rc = get_float(&f, "beta1", &h->beta1, path, err, errlen);
-    if (!rc) rc = get_float(&f, "beta2", &h->beta2, path, err, errlen);
-    if (!rc) rc = get_float(&f, "eps", &h->eps, path, err, errlen);
-    if (!rc) rc = get_float(&f, "clip", &h->clip, path, err, errlen);
-    const char *loss = st_meta_get(&f, "loss"), *opt = st_meta_get(&f, "optimizer");
-    if (!rc && (!loss || gan_loss_parse(loss) < 0 || !opt || (strcmp(opt, "adam") && strcmp(opt, "rmsprop")))) {
-        snprintf(err, errlen, "%s: metadata names an unknown loss or optimizer", path);
-        rc = -1;
-    }
-    if (!rc) {
-        h->seed = (uint64_t)v[0]; h->d_steps = (int)v[1]; h->batch_size = (int)v[2];
-        h->cfg = (dcgan_config){.size = (int)v[3], .nc = (int)v[4], .nz = (int)v[5], .ngf = (int)v[6], .ndf = (int)v[7]};
-        h->loss = (gan_loss)gan_loss_parse(loss);
-        h->optimizer = strcmp(opt, "adam") ? OPT_RMSPROP : OPT_ADAM;
-        // The precision (absent in the state of a run written before bf16: fp32).
-        const char *prec = st_meta_get(&f, "precision");
-        if (prec && !strcmp(prec, "bf16")) h->precision = DTYPE_BF16;
-        else if (prec && strcmp(prec, "fp32")) {
-            snprintf(err, errlen, "%s: metadata 'precision' is '%s' (expected fp32 or bf16)", path, prec);
-            rc = -1;
-        }
-        o->dataset = keep_string(st_meta_get(&f, "dataset"));
-        const char *data = st_meta_get(&f, "data");
-        if (!o->data_path) o->data_path = data && *data ? keep_string(data) : NULL;
-        const char *classes = st_meta_get(&f, "classes");
-        if (!o->classes) o->classes = classes && *classes ? keep_string(classes) : NULL;
-        if (!o->iters && !o->epochs) o->iters = v[8];
-        const char *sync = st_meta_get(&f, "sync_bn");   // absent in runs saved before it existed
-        h->sync_bn = sync && !strcmp(sync, "1");
-        // FID during training (absent in runs saved before it existed); options given win.
-        const char *every = st_meta_get(&f, "fid_every"), *count = st_meta_get(&f, "fid_count"),
-                   *inception = st_meta_get(&f, "inception");
-        if (o->fid_every < 0) o->fid_every = every ? atol(every) : 0;
-        if (o->fid_count <= 0 && count && atol(count) > 0) o->fid_count = atol(count);
-        if (!o->inception && inception && *inception) o->inception = keep_string(inception);
-    }
-    // Conditioning (absent in the state of an unconditional run written before it existed).
-    long K = 0;
-    if (!rc && st_meta_get(&f, "nclasses")) rc = get_long(&f, "nclasses", &K, path, err, errlen);
-    if (!rc && (K < 0 || K > DCGAN_MAX_CLASSES)) {
-        snprintf(err, errlen, "%s: metadata 'nclasses' is %ld (expected 0..%d)", path, K, DCGAN_MAX_CLASSES);
-        rc = -1;
-    }
-    if (!rc && K > 0) {
-        h->cfg.nclasses = (int)K;
-        o->conditional = 1;
-        o->nclasses = (int)K;
-        o->class_names = keep((size_t)K * sizeof *o->class_names);
-        for (long k = 0; k < K; k++) {
-            char key[32];
-            snprintf(key, sizeof key, CKPT_CLASS_NAME_KEY "%ld", k);
-            const char *name = st_meta_get(&f, key);
-            if (!name) { snprintf(err, errlen, "%s: metadata '%s' is missing", path, key); rc = -1; break; }
-            o->class_names[k] = keep_string(name);
-        }
-    }
+    long total_iters = 0;
+    int rc = read_hparams(&f, &o->hp, &total_iters, path, err, errlen);
+    if (!rc && read_schedule(&f, o, total_iters)) rc = path_error(err, errlen, path, "out of memory reading the options");
+    if (!rc) rc = read_classes(&f, o, &o->hp, path, err, errlen);
     st_free(&f);
     return rc;
 }
@@ -284,7 +307,7 @@ int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *er
     path_in(path, sizeof path, dir, ckpt_files[CK_STATE]);
     st_file f;
     if (st_read(path, &f, err, errlen)) return -1;
-    long it, ep, bp, sg, sd, no;
+    long it = 0, ep = 0, bp = 0, sg = 0, sd = 0, no = 0;
     int rc = get_long(&f, "iteration", &it, path, err, errlen) || get_long(&f, "epoch", &ep, path, err, errlen) ||
              get_long(&f, "batch_pos", &bp, path, err, errlen) || get_long(&f, "steps_g", &sg, path, err, errlen) ||
              get_long(&f, "steps_d", &sd, path, err, errlen) || get_long(&f, "noise_offset", &no, path, err, errlen);
