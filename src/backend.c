@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dcgan/error.h"
 #include "dcgan/backend.h"
 
 #ifdef DCGAN_HAVE_CUDA
@@ -11,7 +12,7 @@ int cuda_library_versions(char *buf, size_t len);
 #else
 static const dcgan_backend *backend_cuda(int device, char *err, size_t errlen) {
     (void)device;
-    snprintf(err, errlen, "this build has no CUDA backend (configure with nvcc and cuDNN installed, -DDCGAN_CUDA=ON)");
+    set_error(err, errlen, "this build has no CUDA backend (configure with nvcc and cuDNN installed, -DDCGAN_CUDA=ON)");
     return NULL;
 }
 #endif
@@ -22,7 +23,7 @@ const dcgan_backend *backend_onednn(char *err, size_t errlen);
 int onednn_library_versions(char *buf, size_t len);
 #else
 static const dcgan_backend *backend_onednn(char *err, size_t errlen) {
-    snprintf(err, errlen, "this build has no oneDNN backend (install libdnnl-dev and configure with -DDCGAN_ONEDNN=ON)");
+    set_error(err, errlen, "this build has no oneDNN backend (install libdnnl-dev and configure with -DDCGAN_ONEDNN=ON)");
     return NULL;
 }
 #endif
@@ -44,24 +45,24 @@ const dcgan_backend *backend_select_gpu(const char *name, int gpu, const char **
     if (!strcmp(name, "cpu-ref")) return backend_cpu();
     if (!strcmp(name, "onednn")) {
         const dcgan_backend *be = backend_onednn(why, sizeof why);
-        if (!be) snprintf(err, errlen, "--device onednn: %s", why);
+        if (!be) set_error(err, errlen, "--device onednn: %s", why);
         return be;
     }
     if (!strncmp(name, "cuda:", 5)) {   // an explicit GPU wins over the caller's choice
         char *end;
         long k = strtol(name + 5, &end, 10);
         if (end == name + 5 || *end || k < 0 || k > 4096) {
-            snprintf(err, errlen, "--device: '%s' is not cuda:K with K a GPU index", name);
+            set_error(err, errlen, "--device: '%s' is not cuda:K with K a GPU index", name);
             return NULL;
         }
         const dcgan_backend *be = backend_cuda((int)k, why, sizeof why);
-        if (!be) snprintf(err, errlen, "--device %s: %s", name, why);
+        if (!be) set_error(err, errlen, "--device %s: %s", name, why);
         return be;
     }
     if (gpu < 0) gpu = 0;
     if (!strcmp(name, "cuda")) {
         const dcgan_backend *be = backend_cuda(gpu, why, sizeof why);
-        if (!be) snprintf(err, errlen, "--device cuda: %s", why);
+        if (!be) set_error(err, errlen, "--device cuda: %s", why);
         return be;
     }
     if (!strcmp(name, "auto")) {
@@ -70,7 +71,7 @@ const dcgan_backend *backend_select_gpu(const char *name, int gpu, const char **
         if (notice) *notice = why;
         return backend_cpu_default();
     }
-    snprintf(err, errlen, "--device: unknown device '%s' (expected cpu, cpu-ref, onednn, cuda, cuda:K or auto)", name);
+    set_error(err, errlen, "--device: unknown device '%s' (expected cpu, cpu-ref, onednn, cuda, cuda:K or auto)", name);
     return NULL;
 }
 
@@ -112,7 +113,7 @@ int backend_versions(char *buf, size_t len) {
 
 int backend_check(const dcgan_backend *be, dcgan_op op, const tensor_desc *t, char *err, size_t errlen) {
     if (be->supports(be, op, t->dtype, t->layout)) return 0;
-    snprintf(err, errlen, "the %s backend has no %s op for %s %s tensors", be->name, op_name(op), dtype_name(t->dtype),
-             layout_name(t->layout));
+    set_error(err, errlen, "the %s backend has no %s op for %s %s tensors", be->name, op_name(op), dtype_name(t->dtype),
+              layout_name(t->layout));
     return -1;
 }

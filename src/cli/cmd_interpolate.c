@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "dcgan/error.h"
 #include "dcgan/gen.h"
 #include "dcgan/io.h"
 #include "dcgan/viz.h"
@@ -47,10 +48,10 @@ typedef struct {
 } interp_options;
 
 static int write_frames(const char *dir, const float *images, int R, int S, int c, int s, char *err, size_t errlen) {
-    if (mkdir(dir, 0777) && errno != EEXIST) { snprintf(err, errlen, "cannot create %s: %s", dir, strerror(errno)); return -1; }
+    if (mkdir(dir, 0777) && errno != EEXIST) return set_error(err, errlen, "cannot create %s: %s", dir, strerror(errno));
     size_t per = (size_t)c * s * s;
     float *frame = malloc((size_t)R * per * sizeof(float));
-    if (!frame) { snprintf(err, errlen, "out of memory"); return -1; }
+    if (!frame) return set_error(err, errlen, "out of memory");
     int rc = 0;
     for (int i = 0; i < S && !rc; i++) {
         for (int r = 0; r < R; r++) memcpy(frame + r * per, images + ((size_t)r * S + i) * per, per * sizeof(float));

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "dcgan/error.h"
 #include "dcgan/clock.h"
 #include "dcgan/gen.h"
 #include "dcgan/io.h"
@@ -55,14 +56,12 @@ static void sheet_npy_path(char *out, size_t n, const char *sheet) {
 // Individual files: generation of chunk k + 1 overlaps the pool writing chunk k.
 static int write_files(generator *g, const sample_options *o, const float *z_all, const int32_t *labels,
                        long count, char *err, size_t errlen) {
-    if (mkdir(o->out_dir, 0777) && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create %s: %s", o->out_dir, strerror(errno));
-        return -1;
-    }
+    if (mkdir(o->out_dir, 0777) && errno != EEXIST)
+        return set_error(err, errlen, "cannot create %s: %s", o->out_dir, strerror(errno));
     image_writer *w = image_writer_start(o->out_dir, o->writers, 3, g->batch, g->nc, g->size, err, errlen);
     if (!w) return -1;
     float *zchunk = z_all ? NULL : malloc((size_t)g->batch * g->nz * sizeof(float));
-    int rc = (!z_all && !zchunk) ? (snprintf(err, errlen, "out of memory"), -1) : 0;
+    int rc = (!z_all && !zchunk) ? set_error(err, errlen, "out of memory") : 0;
     double t0 = monotonic_seconds();
     for (long first = 0; !rc && first < count; first += g->batch) {
         int n = (int)(count - first < g->batch ? count - first : g->batch);
@@ -75,8 +74,7 @@ static int write_files(generator *g, const sample_options *o, const float *z_all
     }
     char werr[1024];
     if (image_writer_finish(w, werr, sizeof werr) && !rc) {
-        snprintf(err, errlen, "%s", werr);
-        rc = -1;
+        rc = set_error(err, errlen, "%s", werr);
     }
     double dt = monotonic_seconds() - t0;
     if (!rc) printf("wrote %ld images to %s in %.2f s (%.0f images/s)\n", count, o->out_dir, dt, count / (dt > 0 ? dt : 1e-9));

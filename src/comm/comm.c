@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "dcgan/error.h"
 #include "dcgan/clock.h"
 #include "dcgan/comm.h"
 #ifdef DCGAN_HAVE_MPI
@@ -136,13 +137,11 @@ int comm_init(dcgan_comm *c, char *err, size_t errlen) {
         int inited = 0, finalized = 0;
         MPI_Initialized(&inited);
         MPI_Finalized(&finalized);
-        if (finalized) { snprintf(err, errlen, "MPI was already finalized in this process"); return -1; }
+        if (finalized) return set_error(err, errlen, "MPI was already finalized in this process");
         if (!inited) {
             int provided = 0;
-            if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-                snprintf(err, errlen, "MPI_Init failed");
-                return -1;
-            }
+            if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+                return set_error(err, errlen, "MPI_Init failed");
         }
         MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
         MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
@@ -153,28 +152,24 @@ int comm_init(dcgan_comm *c, char *err, size_t errlen) {
         MPI_Comm_size(local, &c->local_size);
         MPI_Comm_free(&local);
         c->mpi = 1;
-        if (launched > 1 && c->size != launched) {
-            snprintf(err, errlen, "%s=%d says %d processes were started, but MPI joined %d: the launcher set up no MPI"
-                     " process manager for them (srun: --mpi=pmix or --mpi=pmi2)", var, launched, launched, c->size);
-            return -1;
-        }
+        if (launched > 1 && c->size != launched)
+            return set_error(err, errlen, "%s=%d says %d processes were started, but MPI joined %d: the launcher"
+                             " set up no MPI process manager for them (srun: --mpi=pmix or --mpi=pmi2)", var, launched,
+                             launched, c->size);
         if (c->size > 1) start_watchdog(c);
         return 0;
     }
-    if (launched > 1) {
-        snprintf(err, errlen, "%s=%d: a launcher started %d processes but set up no MPI process manager (srun:"
-                 " --mpi=pmix or --mpi=pmi2); they would train %d independent runs", var, launched, launched, launched);
-        return -1;
-    }
+    if (launched > 1)
+        return set_error(err, errlen, "%s=%d: a launcher started %d processes but set up no MPI process manager"
+                         " (srun: --mpi=pmix or --mpi=pmi2); they would train %d independent runs", var, launched,
+                         launched, launched);
 #else
     (void)mpi_launched;
     (void)start_watchdog;
-    if (launched > 1) {
-        snprintf(err, errlen, "%s=%d: a launcher started %d processes, but this dcgan was built without MPI, so they"
-                 " would train %d independent runs; install libopenmpi-dev and rebuild (cmake -DDCGAN_MPI=ON), or run"
-                 " one process", var, launched, launched, launched);
-        return -1;
-    }
+    if (launched > 1)
+        return set_error(err, errlen, "%s=%d: a launcher started %d processes, but this dcgan was built without MPI,"
+                         " so they would train %d independent runs; install libopenmpi-dev and rebuild"
+                         " (cmake -DDCGAN_MPI=ON), or run one process", var, launched, launched, launched);
 #endif
     return 0;
 }

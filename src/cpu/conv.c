@@ -5,6 +5,7 @@
 // columns, and an activation side [n, oc, oh, ow] whose positions index the columns. The weight is
 // [oc, ch*kh*kw] in both cases: for conv2d the image is the input and the weight [OC, C, kh, kw];
 // for conv_transpose2d (the adjoint of a conv) the image is the output and the weight [C, OC, kh, kw].
+#include "dcgan/error.h"
 #include "dcgan/cpu.h"
 #include <cblas.h>
 #include <stdio.h>
@@ -235,6 +236,6 @@ void cpu_conv_backward_filter(const dcgan_backend *be, float *dw, const void *do
 int cpu_conv_plan(const dcgan_backend *be, const conv_desc *d, char *err, size_t errlen) {
     size_t floats = cpu_conv_workspace_floats(d);
     if (cpu_workspace(be, floats)) return 0;
-    snprintf(err, errlen, "out of memory for the %.1f MiB convolution workspace", floats * 4.0 / 1048576.0);
+    set_error(err, errlen, "out of memory for the %.1f MiB convolution workspace", floats * 4.0 / 1048576.0);
     return -1;
 }

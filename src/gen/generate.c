@@ -1,4 +1,5 @@
 // Generator inference shared by the sample, interpolate and arithmetic commands.
+#include "dcgan/error.h"
 #include "dcgan/gen.h"
 
 #include <stdio.h>
@@ -21,7 +22,7 @@ const char *generator_checkpoint(const char *ckpt, int use_ema, char *buf, size_
 int generator_open(generator *g, const char *ckpt_path, const char *device, bn_mode bn, int batch,
                    char *err, size_t errlen) {
     memset(g, 0, sizeof *g);
-    if (batch < 1) { snprintf(err, errlen, "batch size must be at least 1, got %d", batch); return -1; }
+    if (batch < 1) return set_error(err, errlen, "batch size must be at least 1, got %d", batch);
     const char *notice = NULL;
     g->be = backend_select(device, &notice, err, errlen);
     if (!g->be) return -1;
@@ -39,18 +40,18 @@ int generator_open(generator *g, const char *ckpt_path, const char *device, bn_m
         g->class_names = ckpt_class_names(&f, g->nclasses);
         st_free(&f);
         if (!g->class_names || !(g->classes = calloc((size_t)batch, sizeof(int32_t)))) {
-            snprintf(err, errlen, "out of memory");
+            set_error(err, errlen, "out of memory");
             generator_close(g);
             return -1;
         }
     }
     if (net_exec_init(&g->x, &g->G, batch, NULL, NULL, err, errlen)) {
-        snprintf(err, errlen, "out of %s memory for a batch of %d images", g->be->name, batch);
+        set_error(err, errlen, "out of %s memory for a batch of %d images", g->be->name, batch);
         generator_close(g);
         return -1;
     }
     if (!(g->zdev = g->be->alloc(g->be, (size_t)batch * g->nz * sizeof(float)))) {
-        snprintf(err, errlen, "out of %s memory for the latent vectors", g->be->name);
+        set_error(err, errlen, "out of %s memory for the latent vectors", g->be->name);
         generator_close(g);
         return -1;
     }
@@ -59,20 +60,14 @@ int generator_open(generator *g, const char *ckpt_path, const char *device, bn_m
 
 int generator_run(generator *g, float *images, const float *z, const int32_t *labels, int n,
                   char *err, size_t errlen) {
-    if (labels && g->nclasses == 0) {
-        snprintf(err, errlen, "this generator is not conditional: it takes no class");
-        return -1;
-    }
-    if (!labels && g->nclasses > 0) {
-        snprintf(err, errlen, "this generator is conditional: each image needs a class");
-        return -1;
-    }
+    if (labels && g->nclasses == 0)
+        return set_error(err, errlen, "this generator is not conditional: it takes no class");
+    if (!labels && g->nclasses > 0)
+        return set_error(err, errlen, "this generator is conditional: each image needs a class");
     for (int i = 0; labels && i < n; i++)
-        if (labels[i] < 0 || labels[i] >= g->nclasses) {
-            snprintf(err, errlen, "class %d is out of range: the generator has classes 0..%d", labels[i],
-                     g->nclasses - 1);
-            return -1;
-        }
+        if (labels[i] < 0 || labels[i] >= g->nclasses)
+            return set_error(err, errlen, "class %d is out of range: the generator has classes 0..%d", labels[i],
+                             g->nclasses - 1);
     const dcgan_backend *be = g->be;
     size_t per = generator_image_numel(g);
     for (int first = 0; first < n; first += g->batch) {
@@ -81,10 +76,8 @@ int generator_run(generator *g, float *images, const float *z, const int32_t *la
         if (m < g->x.B && g->bn != BN_RUNNING) {
             // Batch statistics must see only this chunk's images: buffers of its own size.
             net_exec_free(&g->x);
-            if (net_exec_init(&g->x, &g->G, m, NULL, NULL, err, errlen)) {
-                snprintf(err, errlen, "out of %s memory for a batch of %d images", be->name, m);
-                return -1;
-            }
+            if (net_exec_init(&g->x, &g->G, m, NULL, NULL, err, errlen))
+                return set_error(err, errlen, "out of %s memory for a batch of %d images", be->name, m);
         }
         if (m < g->x.B) be->zero(be, g->zdev, (size_t)g->x.B * g->nz * sizeof(float));
         be->upload(be, g->zdev, z + (size_t)first * g->nz, zbytes);
@@ -100,10 +93,8 @@ int generator_run(generator *g, float *images, const float *z, const int32_t *la
     // Back to full-size buffers for the next call.
     if (g->x.B != g->batch) {
         net_exec_free(&g->x);
-        if (net_exec_init(&g->x, &g->G, g->batch, NULL, NULL, err, errlen)) {
-            snprintf(err, errlen, "out of %s memory for a batch of %d images", be->name, g->batch);
-            return -1;
-        }
+        if (net_exec_init(&g->x, &g->G, g->batch, NULL, NULL, err, errlen))
+            return set_error(err, errlen, "out of %s memory for a batch of %d images", be->name, g->batch);
     }
     return 0;
 }
@@ -118,15 +109,13 @@ void generator_close(generator *g) {
 }
 
 int generator_class(const generator *g, const char *arg, char *err, size_t errlen) {
-    if (g->nclasses <= 0) {
-        snprintf(err, errlen, "--class: the generator is unconditional (trained without --conditional)");
-        return -1;
-    }
+    if (g->nclasses <= 0)
+        return set_error(err, errlen, "--class: the generator is unconditional (trained without --conditional)");
     char *end;
     long k = strtol(arg, &end, 10);
     if (end != arg && !*end) {
         if (k >= 0 && k < g->nclasses) return (int)k;
-        snprintf(err, errlen, "--class %s is out of range: the generator has classes 0..%d", arg, g->nclasses - 1);
+        set_error(err, errlen, "--class %s is out of range: the generator has classes 0..%d", arg, g->nclasses - 1);
         return -1;
     }
     for (int i = 0; i < g->nclasses; i++)
@@ -134,7 +123,7 @@ int generator_class(const generator *g, const char *arg, char *err, size_t errle
     char list[400] = "";
     for (int i = 0; i < g->nclasses && strlen(list) + 40 < sizeof list; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", g->class_names[i]);
-    snprintf(err, errlen, "--class: no class '%s' (classes: %s%s)", arg, list, strlen(list) + 40 >= sizeof list ? ", ..." : "");
+    set_error(err, errlen, "--class: no class '%s' (classes: %s%s)", arg, list, strlen(list) + 40 >= sizeof list ? ", ..." : "");
     return -1;
 }
 
@@ -144,10 +133,8 @@ int generator_labels(const generator *g, const char *class_arg, long n, long run
     int fixed = -1;
     if (class_arg && (fixed = generator_class(g, class_arg, err, errlen)) < 0) return -1;
     if (g->nclasses <= 0) return 0;
-    if (!(*labels = malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t)))) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
+    if (!(*labels = malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t))))
+        return set_error(err, errlen, "out of memory");
     for (long i = 0; i < n; i++) (*labels)[i] = fixed >= 0 ? fixed : (int32_t)((i / (run > 0 ? run : 1)) % g->nclasses);
     return 0;
 }

@@ -1,5 +1,6 @@
 // A fixed pool of PNG-writing threads fed batch by batch (see gen.h). Workers take one
 // image at a time from the oldest queued batch, so every thread stays busy on the last batch too.
+#include "dcgan/error.h"
 #include "dcgan/gen.h"
 
 #include <pthread.h>
@@ -80,7 +81,7 @@ image_writer *image_writer_start(const char *dir, int threads, int nbuf, int bat
     if (nbuf < 2) nbuf = 2;
     if (nbuf > MAX_BUFFERS) nbuf = MAX_BUFFERS;
     image_writer *w = calloc(1, sizeof *w);
-    if (!w) { snprintf(err, errlen, "out of memory"); return NULL; }
+    if (!w) { set_error(err, errlen, "out of memory"); return NULL; }
     snprintf(w->dir, sizeof w->dir, "%s", dir);
     w->c = c;
     w->s = s;
@@ -88,7 +89,7 @@ image_writer *image_writer_start(const char *dir, int threads, int nbuf, int bat
     w->nbuf = nbuf;
     for (int i = 0; i < nbuf; i++) {
         if (!(w->slots[i].data = malloc((size_t)batch * w->per * sizeof(float)))) {
-            snprintf(err, errlen, "out of memory for %d image buffers of %d images", nbuf, batch);
+            set_error(err, errlen, "out of memory for %d image buffers of %d images", nbuf, batch);
             for (int j = 0; j < i; j++) free(w->slots[j].data);
             free(w);
             return NULL;
@@ -100,7 +101,7 @@ image_writer *image_writer_start(const char *dir, int threads, int nbuf, int bat
     for (int i = 0; i < threads; i++) {
         int e = pthread_create(&w->threads[i], NULL, worker, w);
         if (e) {
-            snprintf(err, errlen, "cannot start a writer thread: %s", strerror(e));
+            set_error(err, errlen, "cannot start a writer thread: %s", strerror(e));
             char ignored[8];
             image_writer_finish(w, ignored, sizeof ignored);
             return NULL;
@@ -145,7 +146,7 @@ int image_writer_finish(image_writer *w, char *err, size_t errlen) {
     pthread_mutex_unlock(&w->mu);
     for (int i = 0; i < w->nthreads; i++) pthread_join(w->threads[i], NULL);
     int rc = w->failed ? -1 : 0;
-    if (rc) snprintf(err, errlen, "%s", w->err);
+    if (rc) set_error(err, errlen, "%s", w->err);
     for (int i = 0; i < w->nbuf; i++) free(w->slots[i].data);
     pthread_cond_destroy(&w->work);
     pthread_cond_destroy(&w->freed);

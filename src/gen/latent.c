@@ -1,4 +1,5 @@
 // Latent-space interpolation and vector arithmetic (see gen.h).
+#include "dcgan/error.h"
 #include "dcgan/gen.h"
 
 #include <errno.h>
@@ -87,24 +88,20 @@ void latent_neighbours(float *out, const float *center, int nz, int n, float rad
 }
 
 int latent_parse_indices(const char *s, int *idx, int max, int limit, char *err, size_t errlen) {
-    if (!s || !*s) { snprintf(err, errlen, "empty index list"); return -1; }
+    if (!s || !*s) return set_error(err, errlen, "empty index list");
     int n = 0;
     const char *p = s;
     for (;;) {
-        if (*p == ',' || *p == 0) { snprintf(err, errlen, "empty entry in the index list"); return -1; }
-        if (*p == '-' || *p == '+' || *p == ' ') { snprintf(err, errlen, "indices are non-negative integers"); return -1; }
+        if (*p == ',' || *p == 0) return set_error(err, errlen, "empty entry in the index list");
+        if (*p == '-' || *p == '+' || *p == ' ') return set_error(err, errlen, "indices are non-negative integers");
         char *end;
         errno = 0;
         long v = strtol(p, &end, 10);
-        if (end == p || errno || (*end && *end != ',')) {
-            snprintf(err, errlen, "'%.*s' is not an index", (int)strcspn(p, ","), p);
-            return -1;
-        }
-        if (v < 0 || v >= limit) {
-            snprintf(err, errlen, "index %ld is out of range: the sheet has %d vectors (0 to %d)", v, limit, limit - 1);
-            return -1;
-        }
-        if (n >= max) { snprintf(err, errlen, "more than %d indices in one group", max); return -1; }
+        if (end == p || errno || (*end && *end != ','))
+            return set_error(err, errlen, "'%.*s' is not an index", (int)strcspn(p, ","), p);
+        if (v < 0 || v >= limit)
+            return set_error(err, errlen, "index %ld is out of range: the sheet has %d vectors (0 to %d)", v, limit, limit - 1);
+        if (n >= max) return set_error(err, errlen, "more than %d indices in one group", max);
         idx[n++] = (int)v;
         if (!*end) break;
         p = end + 1;

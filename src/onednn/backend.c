@@ -4,6 +4,7 @@
 // boundary); the optimiser is too, followed by marking the updated weights' copies stale.
 #include <omp.h>
 #include <png.h>
+#include "dcgan/error.h"
 #include "dcgan/cpu.h"
 #include "onednn_impl.h"
 
@@ -298,7 +299,7 @@ const dcgan_backend *backend_onednn(char *err, size_t errlen) {
         ctx.bf16 = ok && onednn_has_bf16();
     }
     if (!ok) {
-        snprintf(err, errlen, "oneDNN could not create a CPU engine");
+        set_error(err, errlen, "oneDNN could not create a CPU engine");
         return NULL;
     }
     return &onednn_backend;

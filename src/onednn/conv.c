@@ -13,6 +13,7 @@
 // covers the image: G's first layer a 1x1 -> 4x4 transposed convolution, D's last a 4x4 -> 1x1
 // convolution.
 #include "onednn_impl.h"
+#include "dcgan/error.h"
 
 // One side of a primitive: the format it reads or writes a tensor in, and the reorder from or to
 // the caller's format when they differ.
@@ -251,10 +252,10 @@ done:
     if (bwd_w) dnnl_primitive_desc_destroy(bwd_w);
     if (add) dnnl_primitive_desc_destroy(add);
     if (failed) {
-        snprintf(err, errlen, "oneDNN cannot plan the %s %dx%dx%d -> %dx%dx%d (%s %s -> %s %s): %s",
-                 d->kind == CONV_2D ? "convolution" : "transposed convolution", in->c, in->h, in->w, out->c, out->h,
-                 out->w, dtype_name(in->dtype), layout_name(in->layout), dtype_name(out->dtype),
-                 layout_name(out->layout), failed);
+        set_error(err, errlen, "oneDNN cannot plan the %s %dx%dx%d -> %dx%dx%d (%s %s -> %s %s): %s",
+                  d->kind == CONV_2D ? "convolution" : "transposed convolution", in->c, in->h, in->w, out->c, out->h,
+                  out->w, dtype_name(in->dtype), layout_name(in->layout), dtype_name(out->dtype),
+                  layout_name(out->layout), failed);
         if (k) oconv_free(k);
         return NULL;
     }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dcgan/error.h"
 #include "dcgan/train.h"
 
 int ckpt_net_tensors(const dcgan_net *net, const char *prefix, st_tensor *out, int max, void **host_copy) {
@@ -50,7 +51,7 @@ int ckpt_stage_net(const dcgan_net *net, const char *path, const st_meta *extra,
     // Heap-allocated: the extra entries of a conditional net include one per class name.
     st_meta *meta = calloc((size_t)(16 + (nextra > 0 ? nextra : 0)), sizeof *meta);
     if (!meta || ckpt_net_tensors(net, "", tensors, 64, &host) < 0) {
-        snprintf(err, errlen, "%s: out of memory while saving", path);
+        path_error(err, errlen, path, "out of memory while saving");
         free(meta);
         return -1;
     }
@@ -99,10 +100,8 @@ static const st_tensor *weight_of(const st_file *f, int index) {
 // LeakyReLU (no tensors). Conv weights are the 4-D main.N.weight tensors in order.
 static int infer_config(const st_file *f, dcgan_config *cfg, int *is_generator, char *err, size_t errlen) {
     const st_tensor *w0 = weight_of(f, 0);
-    if (!w0 || w0->ndim != 4) {
-        snprintf(err, errlen, "not a DCGAN state_dict: no 4-D main.0.weight");
-        return -1;
-    }
+    if (!w0 || w0->ndim != 4)
+        return set_error(err, errlen, "not a DCGAN state_dict: no 4-D main.0.weight");
     const st_tensor *convs[16];
     int nconv = 0;
     for (int i = 0; i < 64 && nconv < 16; i++) {
@@ -131,39 +130,29 @@ static int infer_config(const st_file *f, dcgan_config *cfg, int *is_generator, 
         int K = 0, base = 0;
         if (!meta_int(f, "nclasses", &K)) base = in0 - K;
         else if (!meta_int(f, *is_generator ? "nz" : "nc", &base)) K = in0 - base;
-        else {
-            snprintf(err, errlen, "a conditional state_dict needs metadata nclasses (or %s)", *is_generator ? "nz" : "nc");
-            return -1;
-        }
-        if (K < 1 || base < 1) {
-            snprintf(err, errlen, "main.0.weight has %d input channels, too few for %d classes", in0, K);
-            return -1;
-        }
+        else
+            return set_error(err, errlen, "a conditional state_dict needs metadata nclasses (or %s)", *is_generator ? "nz" : "nc");
+        if (K < 1 || base < 1)
+            return set_error(err, errlen, "main.0.weight has %d input channels, too few for %d classes", in0, K);
         cfg->nclasses = K;
         if (*is_generator) cfg->nz = base;
         else cfg->nc = base;
     }
-    return blocks >= 1 ? 0 : (snprintf(err, errlen, "not a DCGAN state_dict: %d conv layers", nconv), -1);
+    return blocks >= 1 ? 0 : set_error(err, errlen, "not a DCGAN state_dict: %d conv layers", nconv);
 }
 
 int ckpt_read_config(const st_file *f, dcgan_config *cfg, int *is_generator, char *err, size_t errlen) {
     const char *net = st_meta_get(f, "net");
     if (!net) return infer_config(f, cfg, is_generator, err, errlen);
-    if (strcmp(net, "G") && strcmp(net, "D")) {
-        snprintf(err, errlen, "metadata 'net' is '%s' (expected G or D)", net);
-        return -1;
-    }
+    if (strcmp(net, "G") && strcmp(net, "D"))
+        return set_error(err, errlen, "metadata 'net' is '%s' (expected G or D)", net);
     *is_generator = !strcmp(net, "G");
     if (meta_int(f, "size", &cfg->size) || meta_int(f, "nc", &cfg->nc) || meta_int(f, "nz", &cfg->nz) ||
-        meta_int(f, "ngf", &cfg->ngf) || meta_int(f, "ndf", &cfg->ndf)) {
-        snprintf(err, errlen, "metadata lacks an integer size, nc, nz, ngf or ndf");
-        return -1;
-    }
+        meta_int(f, "ngf", &cfg->ngf) || meta_int(f, "ndf", &cfg->ndf))
+        return set_error(err, errlen, "metadata lacks an integer size, nc, nz, ngf or ndf");
     cfg->nclasses = 0;
-    if (st_meta_get(f, "nclasses") && meta_int(f, "nclasses", &cfg->nclasses)) {
-        snprintf(err, errlen, "metadata 'nclasses' is not an integer");
-        return -1;
-    }
+    if (st_meta_get(f, "nclasses") && meta_int(f, "nclasses", &cfg->nclasses))
+        return set_error(err, errlen, "metadata 'nclasses' is not an integer");
     return dcgan_config_check(cfg, err, errlen);
 }
 
@@ -197,22 +186,20 @@ int ckpt_load_tensors(dcgan_net *net, const st_file *f, const char *prefix, char
         char name[128];
         snprintf(name, sizeof name, "%s%s", prefix, t->name);
         const st_tensor *s = st_find(f, name);
-        if (!s) { snprintf(err, errlen, "missing tensor '%s'", name); return -1; }
+        if (!s) return set_error(err, errlen, "missing tensor '%s'", name);
         int same = s->ndim == t->ndim;
         for (int d = 0; same && d < t->ndim; d++) same = s->shape[d] == t->shape[d];
         if (!same) {
             char got[96], want[96];
             shape_str(got, sizeof got, s->shape, s->ndim);
             shape_str(want, sizeof want, t->shape, t->ndim);
-            snprintf(err, errlen, "tensor '%s' has shape %s, the model needs %s", name, got, want);
+            set_error(err, errlen, "tensor '%s' has shape %s, the model needs %s", name, got, want);
             return -1;
         }
         st_dtype want_dtype = t->is_stat == 2 ? ST_I64 : ST_F32;
-        if (s->dtype != want_dtype) {
-            snprintf(err, errlen, "tensor '%s' has dtype %s, expected %s", name, st_dtype_name(s->dtype),
-                     st_dtype_name(want_dtype));
-            return -1;
-        }
+        if (s->dtype != want_dtype)
+            return set_error(err, errlen, "tensor '%s' has dtype %s, expected %s", name, st_dtype_name(s->dtype),
+                             st_dtype_name(want_dtype));
         const dcgan_backend *be = net->be;
         if (t->is_stat == 2) be->upload(be, net->num_batches_tracked + t->off, s->data, sizeof(int64_t));
         else be->upload(be, (t->is_stat ? net->stats : net->params) + t->off, s->data, t->numel * sizeof(float));
@@ -228,14 +215,14 @@ int ckpt_load_net(dcgan_net *net, const char *path, int want_generator, const dc
     dcgan_config cfg;
     int is_g = 0, rc = -1;
     if (ckpt_read_config(&f, &cfg, &is_g, why, sizeof why) || dcgan_config_check(&cfg, why, sizeof why)) {
-        snprintf(err, errlen, "%s: %s", path, why);
+        path_error(err, errlen, path, "%s", why);
     } else if (want_generator >= 0 && is_g != want_generator) {
-        snprintf(err, errlen, "%s: this is a %s checkpoint, expected a %s", path,
-                 is_g ? "generator (G)" : "discriminator (D)", want_generator ? "generator (G)" : "discriminator (D)");
+        path_error(err, errlen, path, "this is a %s checkpoint, expected a %s",
+                   is_g ? "generator (G)" : "discriminator (D)", want_generator ? "generator (G)" : "discriminator (D)");
     } else if (dcgan_net_build(net, &cfg, is_g, be)) {
-        snprintf(err, errlen, "%s: out of memory building the model", path);
+        path_error(err, errlen, path, "out of memory building the model");
     } else if (ckpt_load_tensors(net, &f, "", why, sizeof why)) {
-        snprintf(err, errlen, "%s: %s", path, why);
+        path_error(err, errlen, path, "%s", why);
         dcgan_net_free(net);
     } else {
         rc = 0;

@@ -302,7 +302,7 @@ int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *er
         const char *iter = st_meta_get(&f, "iteration");
         if (iter) net_iter[k] = atol(iter);
         st_free(&f);
-        if (rc) { snprintf(err, errlen, "%s: %s", path, why); return -1; }
+        if (rc) return path_error(err, errlen, path, "%s", why);
     }
     path_in(path, sizeof path, dir, ckpt_files[CK_STATE]);
     st_file f;
@@ -313,9 +313,8 @@ int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *er
              get_long(&f, "steps_d", &sd, path, err, errlen) || get_long(&f, "noise_offset", &no, path, err, errlen);
     for (int k = 0; k < CK_STATE && !rc; k++)
         if (net_iter[k] >= 0 && net_iter[k] != it) {
-            snprintf(err, errlen, "%s/%s is from iteration %ld, %s from iteration %ld: the checkpoint is incomplete",
-                     dir, ckpt_files[k], net_iter[k], ckpt_files[CK_STATE], it);
-            rc = -1;
+            rc = set_error(err, errlen, "%s/%s is from iteration %ld, %s from iteration %ld: the checkpoint is incomplete",
+                           dir, ckpt_files[k], net_iter[k], ckpt_files[CK_STATE], it);
         }
     int nstate = t->hp.optimizer == OPT_ADAM ? 2 : 1;
     for (int k = 0; k < 2 && !rc; k++)
@@ -324,8 +323,7 @@ int run_load_checkpoint(trainer *t, const char *dir, run_position *pos, char *er
             snprintf(name, sizeof name, "%s.optim.%d", k ? "D" : "G", s);
             const st_tensor *st = st_find(&f, name);
             if (!st || st->dtype != ST_F32 || st->nbytes != nets[k]->nparams * sizeof(float)) {
-                snprintf(err, errlen, "%s: tensor '%s' is missing or has the wrong size", path, name);
-                rc = -1;
+                rc = path_error(err, errlen, path, "tensor '%s' is missing or has the wrong size", name);
             } else {
                 t->be->upload(t->be, k ? t->opt_d[s] : t->opt_g[s], st->data, st->nbytes);
             }

@@ -54,7 +54,7 @@ static int init_buffers(trainer *t, char *err, size_t errlen) {
     if (!failed && net_exec_init(&t->xg, &t->G, B, &fmt, &need_g, why, sizeof why)) failed = 1;
     if (!failed && net_exec_init(&t->xd, &t->D, B, &fmt, &need_d, why, sizeof why)) failed = 1;
     if (failed && need_g == 0 && need_d == 0 && why[0]) {   // refused, not out of memory
-        snprintf(err, errlen, "%s", why);
+        set_error(err, errlen, "%s", why);
         return -1;
     }
     for (int i = 0; i < 2; i++) {
@@ -79,8 +79,8 @@ static int init_buffers(trainer *t, char *err, size_t errlen) {
     char avail[96] = "";
     if (be->mem_info(be, &fr, &total) == 0)
         snprintf(avail, sizeof avail, "; %.1f MiB of %.1f MiB are free", fr / 1048576.0, total / 1048576.0);
-    snprintf(err, errlen, "out of %s memory for batch size %d: activations of G need %.1f MiB and of D %.1f MiB%s"
-             " (try a smaller --batch-size)", be->name, B, need_g / 1048576.0, need_d / 1048576.0, avail);
+    set_error(err, errlen, "out of %s memory for batch size %d: activations of G need %.1f MiB and of D %.1f MiB%s"
+              " (try a smaller --batch-size)", be->name, B, need_g / 1048576.0, need_d / 1048576.0, avail);
     return -1;
 }
 
@@ -89,19 +89,13 @@ int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, c
     t->hp = *hp;
     t->be = be;
     if (dcgan_config_check(&hp->cfg, err, errlen)) return -1;
-    if (hp->batch_size < 1 || hp->d_steps < 1 || hp->d_steps > TRAIN_MAX_D_STEPS) {
-        snprintf(err, errlen, "batch size must be at least 1 and D steps 1..%d", TRAIN_MAX_D_STEPS);
-        return -1;
-    }
-    if (!(hp->ema >= 0 && hp->ema < 1)) {
-        snprintf(err, errlen, "the EMA decay must be in [0, 1) (got %g)", hp->ema);
-        return -1;
-    }
-    if (hp->precision != DTYPE_F32 && !be->supports(be, OP_CONV, hp->precision, be->native_layout)) {
-        snprintf(err, errlen, "--precision %s: the %s backend has no %s convolutions (bf16 needs the onednn backend "
-                 "on a CPU with AVX512_BF16)", dtype_name(hp->precision), be->name, dtype_name(hp->precision));
-        return -1;
-    }
+    if (hp->batch_size < 1 || hp->d_steps < 1 || hp->d_steps > TRAIN_MAX_D_STEPS)
+        return set_error(err, errlen, "batch size must be at least 1 and D steps 1..%d", TRAIN_MAX_D_STEPS);
+    if (!(hp->ema >= 0 && hp->ema < 1))
+        return set_error(err, errlen, "the EMA decay must be in [0, 1) (got %g)", hp->ema);
+    if (hp->precision != DTYPE_F32 && !be->supports(be, OP_CONV, hp->precision, be->native_layout))
+        return set_error(err, errlen, "--precision %s: the %s backend has no %s convolutions (bf16 needs the onednn backend "
+                         "on a CPU with AVX512_BF16)", dtype_name(hp->precision), be->name, dtype_name(hp->precision));
     if (check_backend(be, err, errlen) || init_buffers(t, err, errlen)) {
         trainer_free(t);
         return -1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "dcgan/error.h"
 #include "dcgan/viz.h"
 #include "dcgan/io.h"
 
@@ -22,7 +23,7 @@ static int by_iter(const void *a, const void *b) {
 // samples_<digits>.png in dir, sorted by iteration. Returns the count, or -1.
 static int list_frames(const char *dir, frame_file **out, char *err, size_t errlen) {
     DIR *d = opendir(dir);
-    if (!d) { snprintf(err, errlen, "%s: cannot open: %s", dir, strerror(errno)); return -1; }
+    if (!d) return path_error(err, errlen, dir, "cannot open: %s", strerror(errno));
     frame_file *f = NULL;
     int n = 0, cap = 0;
     struct dirent *e;
@@ -35,7 +36,7 @@ static int list_frames(const char *dir, frame_file **out, char *err, size_t errl
         if (n == cap) {
             cap = cap ? 2 * cap : 64;
             frame_file *p = realloc(f, (size_t)cap * sizeof *f);
-            if (!p) { free(f); closedir(d); snprintf(err, errlen, "out of memory"); return -1; }
+            if (!p) { free(f); closedir(d); set_error(err, errlen, "out of memory"); return -1; }
             f = p;
         }
         f[n].iter = strtol(s + 8, NULL, 10);
@@ -43,7 +44,7 @@ static int list_frames(const char *dir, frame_file **out, char *err, size_t errl
         n++;
     }
     closedir(d);
-    if (n == 0) { free(f); snprintf(err, errlen, "%s: no samples_<iteration>.png grids to animate", dir); return -1; }
+    if (n == 0) { free(f); path_error(err, errlen, dir, "no samples_<iteration>.png grids to animate"); return -1; }
     qsort(f, (size_t)n, sizeof *f, by_iter);
     *out = f;
     return n;
@@ -130,7 +131,7 @@ static int quantize(const uint8_t *px, int w, int h, int c, uint8_t *idx, GifCol
 // giflib failures: the step and giflib's description of the error code.
 static int gif_fail(char *err, size_t errlen, const char *path, const char *what, int code) {
     const char *why = GifErrorString(code);
-    snprintf(err, errlen, "%s: %s: %s", path, what, why ? why : "unknown giflib error");
+    path_error(err, errlen, path, "%s: %s", what, why ? why : "unknown giflib error");
     return -1;
 }
 
@@ -171,7 +172,7 @@ int progress_gif(const char *run_dir, const char *gif_path, int delay_cs, int *f
     GifColorType *colors = calloc(256, sizeof *colors);
     GifFileType *gif = NULL;
     int W = 0, H = 0, C = 0, rc = -1, code = 0;
-    if (!colors) { snprintf(err, errlen, "out of memory"); goto done; }
+    if (!colors) { set_error(err, errlen, "out of memory"); goto done; }
     for (int k = 0; k < nout; k++) {
         int f = nout == 1 ? nfiles - 1 : (int)((long)k * (nfiles - 1) / (nout - 1));
         int w, h, c;
@@ -181,7 +182,7 @@ int progress_gif(const char *run_dir, const char *gif_path, int delay_cs, int *f
         if (png_read(path, &px, &w, &h, &c, err, errlen)) goto done;
         if (k == 0) {
             W = w; H = h; C = c;
-            if (!(idx = malloc((size_t)W * H))) { snprintf(err, errlen, "out of memory"); goto done; }
+            if (!(idx = malloc((size_t)W * H))) { set_error(err, errlen, "out of memory"); goto done; }
             if (!(gif = EGifOpenFileName(tmp, false, &code))) { gif_fail(err, errlen, gif_path, "cannot create", code); goto done; }
             EGifSetGifVersion(gif, true);   // GIF89a: frame delays and looping
             if (EGifPutScreenDesc(gif, W, H, 8, 0, NULL) == GIF_ERROR || put_loop_extension(gif)) {
@@ -189,11 +190,11 @@ int progress_gif(const char *run_dir, const char *gif_path, int delay_cs, int *f
                 goto done;
             }
         } else if (w != W || h != H || c != C) {
-            snprintf(err, errlen, "%s: %dx%d with %d channel(s), unlike the first grid's %dx%d with %d; "
-                     "grids of different runs in one directory?", path, w, h, c, W, H, C);
+            path_error(err, errlen, path, "%dx%d with %d channel(s), unlike the first grid's %dx%d with %d; "
+                       "grids of different runs in one directory?", w, h, c, W, H, C);
             goto done;
         }
-        if (quantize(px, W, H, C, idx, colors)) { snprintf(err, errlen, "out of memory"); goto done; }
+        if (quantize(px, W, H, C, idx, colors)) { set_error(err, errlen, "out of memory"); goto done; }
         if (put_frame(gif, idx, W, H, colors, k == nout - 1 ? LAST_FRAME_DELAY_CS : delay_cs)) {
             gif_fail(err, errlen, gif_path, "cannot write a frame", gif->Error);
             goto done;
@@ -206,8 +207,7 @@ done:
         if (EGifCloseFile(gif, &close_code) == GIF_ERROR && rc == 0) rc = gif_fail(err, errlen, gif_path, "cannot finish", close_code);
     }
     if (rc == 0 && rename(tmp, gif_path)) {
-        snprintf(err, errlen, "%s: cannot write: %s", gif_path, strerror(errno));
-        rc = -1;
+        rc = path_error(err, errlen, gif_path, "cannot write: %s", strerror(errno));
     }
     if (rc) remove(tmp);
     else if (frames) *frames = nout;

@@ -1,5 +1,6 @@
 // Sample grids with torchvision.utils.make_grid / save_image(normalize=True,
 // value_range=(-1, 1)) semantics.
+#include "dcgan/error.h"
 #include "dcgan/viz.h"
 #include "dcgan/formulas.h"
 #include "dcgan/io.h"
@@ -41,17 +42,13 @@ uint8_t *image_grid(const float *images, int n, int c, int h, int w, int ncol, i
 
 int save_grid_png(const char *path, const float *images, int n, int c, int h, int w, int ncol,
                   char *err, size_t errlen) {
-    if (c < 1 || c > 4) {
-        snprintf(err, errlen, "%s: cannot save %d-channel images as PNG", path, c);
-        return -1;
-    }
+    if (c < 1 || c > 4)
+        return path_error(err, errlen, path, "cannot save %d-channel images as PNG", c);
     int gw = 0, gh = 0;
     uint8_t *grid = image_grid(images, n, c, h, w, ncol, 2, &gw, &gh);
-    if (!grid) {
-        snprintf(err, errlen, "%s: cannot build a grid of %d images %dx%d in %d columns "
-                 "(invalid shape or out of memory)", path, n, w, h, ncol);
-        return -1;
-    }
+    if (!grid)
+        return path_error(err, errlen, path, "cannot build a grid of %d images %dx%d in %d columns "
+                          "(invalid shape or out of memory)", n, w, h, ncol);
     int rc = png_write(path, grid, gw, gh, c, err, errlen);
     free(grid);
     return rc;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "dcgan/error.h"
 #include "dcgan/viz.h"
 
 #ifndef M_PI
@@ -81,7 +82,7 @@ static double gen_code(const json_t *o) {
 // *cut_line gets the number of a last line cut short (a run killed while writing it), skipped.
 static int read_metrics(const char *path, series *s, series *e, long *cut_line, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
-    if (!f) { snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno)); return -1; }
+    if (!f) return path_error(err, errlen, path, "cannot open: %s", strerror(errno));
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -98,8 +99,7 @@ static int read_metrics(const char *path, series *s, series *e, long *cut_line, 
                 *cut_line = lineno;
                 break;
             }
-            snprintf(err, errlen, "%s: line %ld: not a JSON object%s%s", path, lineno, o ? "" : ": ", o ? "" : je.text);
-            rc = -1;
+            rc = path_error(err, errlen, path, "line %ld: not a JSON object%s%s", lineno, o ? "" : ": ", o ? "" : je.text);
             break;
         }
         json_t *it = json_object_get(o, "iter");
@@ -111,12 +111,10 @@ static int read_metrics(const char *path, series *s, series *e, long *cut_line, 
         }
         int is_eval = json_is_number(json_object_get(o, "fid"));
         if (!json_is_integer(it)) {
-            snprintf(err, errlen, "%s: line %ld: no integer \"iter\"", path, lineno);
-            rc = -1;
+            rc = path_error(err, errlen, path, "line %ld: no integer \"iter\"", lineno);
         } else if (missing >= 0 && !is_eval) {
-            snprintf(err, errlen, "%s: line %ld: no number \"%s\"", path, lineno,
-                     json_object_get(o, "fid") ? "fid" : field[missing]);
-            rc = -1;
+            rc = path_error(err, errlen, path, "line %ld: no number \"%s\"", lineno,
+                            json_object_get(o, "fid") ? "fid" : field[missing]);
         }
         double iv = rc ? 0 : (double)json_integer_value(it);
         int oom = 0;
@@ -129,15 +127,13 @@ static int read_metrics(const char *path, series *s, series *e, long *cut_line, 
             oom = series_push(e, iv, ev) != 0;
         }
         if (oom) {
-            snprintf(err, errlen, "%s: out of memory", path);
-            rc = -1;
+            rc = path_error(err, errlen, path, "out of memory");
         }
         json_decref(o);
     }
-    if (!rc && ferror(f)) { snprintf(err, errlen, "%s: read error", path); rc = -1; }
+    if (!rc && ferror(f)) rc = path_error(err, errlen, path, "read error");
     if (!rc && s->n == 0) {
-        snprintf(err, errlen, "%s: no records to plot%s", path, e->n ? " (FID evaluations only, no losses)" : "");
-        rc = -1;
+        rc = path_error(err, errlen, path, "no records to plot%s", e->n ? " (FID evaluations only, no losses)" : "");
     }
     free(line);
     fclose(f);
@@ -477,11 +473,9 @@ int plot_metrics(const char *metrics_path, const char *png_path, const plot_opti
     plot_options d = {1000, 700, 0.0};
     if (!o) o = &d;
     int W = o->width > 0 ? o->width : d.width, H = o->height > 0 ? o->height : d.height;
-    if (W < 300 || H < 240 || W > 10000 || H > 10000) {
-        snprintf(err, errlen, "plot size %dx%d is outside 300x240 .. 10000x10000", W, H);
-        return -1;
-    }
-    if (!(o->smooth >= 0 && o->smooth < 1)) { snprintf(err, errlen, "smoothing must be in [0, 1), got %g", o->smooth); return -1; }
+    if (W < 300 || H < 240 || W > 10000 || H > 10000)
+        return set_error(err, errlen, "plot size %dx%d is outside 300x240 .. 10000x10000", W, H);
+    if (!(o->smooth >= 0 && o->smooth < 1)) return set_error(err, errlen, "smoothing must be in [0, 1), got %g", o->smooth);
     series s, e;
     memset(&s, 0, sizeof s);
     memset(&e, 0, sizeof e);
@@ -495,13 +489,13 @@ int plot_metrics(const char *metrics_path, const char *png_path, const plot_opti
     char *tmp = NULL;
     if (o->smooth > 0) {
         for (int k = 0; k < NSERIES; k++) {
-            if (!(sm[k] = malloc((size_t)s.n * sizeof(double)))) { snprintf(err, errlen, "out of memory"); goto done; }
+            if (!(sm[k] = malloc((size_t)s.n * sizeof(double)))) { set_error(err, errlen, "out of memory"); goto done; }
             ema(sm[k], s.v[k], s.n, o->smooth);
         }
     }
     surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
     if (cairo_surface_status(surf)) {
-        snprintf(err, errlen, "%s: cannot create the drawing surface: %s", png_path, cairo_status_to_string(cairo_surface_status(surf)));
+        path_error(err, errlen, png_path, "cannot create the drawing surface: %s", cairo_status_to_string(cairo_surface_status(surf)));
         goto done;
     }
     cairo_t *cr = cairo_create(surf);
@@ -532,19 +526,19 @@ int plot_metrics(const char *metrics_path, const char *png_path, const plot_opti
     if (e.n) draw_eval_panel(cr, &ev_p, &e);
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
-    if (st) { snprintf(err, errlen, "%s: drawing failed: %s", png_path, cairo_status_to_string(st)); goto done; }
+    if (st) { path_error(err, errlen, png_path, "drawing failed: %s", cairo_status_to_string(st)); goto done; }
     // Atomic replace: the trainer refreshes the plot while someone may be looking at it.
     size_t tn = strlen(png_path) + 32;
-    if (!(tmp = malloc(tn))) { snprintf(err, errlen, "out of memory"); goto done; }
+    if (!(tmp = malloc(tn))) { set_error(err, errlen, "out of memory"); goto done; }
     snprintf(tmp, tn, "%s.tmp.%ld", png_path, (long)getpid());
     st = cairo_surface_write_to_png(surf, tmp);
     if (st) {
-        snprintf(err, errlen, "%s: cannot write: %s", png_path, cairo_status_to_string(st));
+        path_error(err, errlen, png_path, "cannot write: %s", cairo_status_to_string(st));
         remove(tmp);
         goto done;
     }
     if (rename(tmp, png_path)) {
-        snprintf(err, errlen, "%s: cannot write: %s", png_path, strerror(errno));
+        path_error(err, errlen, png_path, "cannot write: %s", strerror(errno));
         remove(tmp);
         goto done;
     }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dcgan/error.h"
 #include "dcgan/viz.h"
 #include "dcgan/io.h"
 
@@ -13,16 +14,16 @@
 
 static int cairo_failed(cairo_status_t st, const char *path, const char *what, char *err, size_t errlen) {
     if (st == CAIRO_STATUS_SUCCESS) return 0;
-    snprintf(err, errlen, "%s: %s: %s", path, what, cairo_status_to_string(st));
+    path_error(err, errlen, path, "%s: %s", what, cairo_status_to_string(st));
     return 1;
 }
 
 int save_labelled_grid_png(const char *path, const float *images, int n, int c, int h, int w,
                            int ncol, const char *const *labels, char *err, size_t errlen) {
-    if (c != 1 && c != 3) { snprintf(err, errlen, "%s: cannot label %d-channel images", path, c); return -1; }
+    if (c != 1 && c != 3) return path_error(err, errlen, path, "cannot label %d-channel images", c);
     int gw, gh;
     uint8_t *grid = image_grid(images, n, c, h, w, ncol, PAD, &gw, &gh);
-    if (!grid) { snprintf(err, errlen, "%s: cannot build a grid of %d images (out of memory?)", path, n); return -1; }
+    if (!grid) return path_error(err, errlen, path, "cannot build a grid of %d images (out of memory?)", n);
     int f = h >= MIN_CELL ? 1 : (MIN_CELL + h - 1) / h;
     int W = gw * f, H = gh * f;
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
@@ -71,7 +72,7 @@ int save_labelled_grid_png(const char *path, const float *images, int n, int c, 
     if (cairo_failed(st, path, "drawing the labels failed", err, errlen)) goto done;
     cairo_surface_flush(surf);
     // Back to c interleaved channels (gray stays gray: the labels are black, white and grays).
-    if (!(out = malloc((size_t)W * H * c))) { snprintf(err, errlen, "%s: out of memory", path); goto done; }
+    if (!(out = malloc((size_t)W * H * c))) { path_error(err, errlen, path, "out of memory"); goto done; }
     for (int y = 0; y < H; y++) {
         const uint32_t *row = (const uint32_t *)(data + (size_t)y * stride);
         for (int x = 0; x < W; x++) {
@@ -95,7 +96,7 @@ int save_sheet_png(const char *path, const float *images, int n, int c, int h, i
     if (!text || !labels) {
         free(text);
         free(labels);
-        snprintf(err, errlen, "%s: out of memory", path);
+        path_error(err, errlen, path, "out of memory");
         return -1;
     }
     for (int i = 0; i < n; i++) {
