@@ -34,62 +34,74 @@ _Static_assert(sizeof(disk_header) <= HEADER_BYTES, "cache header too large");
 
 static int terminated(const char *s, size_t n) { return memchr(s, '\0', n) != NULL; }
 
+// The header of a cache image, checked against itself and the image's length.
+static int check_header(const uint8_t *buf, size_t len, disk_header *d, char *err, size_t errlen) {
+    if (len < HEADER_BYTES) return set_error(err, errlen, "truncated (%zu bytes, no header)", len);
+    memcpy(d, buf, sizeof *d);
+    if (memcmp(d->magic, CACHE_MAGIC, 8)) return set_error(err, errlen, "not a dcgan dataset cache");
+    if (d->version != CACHE_VERSION)
+        return set_error(err, errlen, "cache format version %u (this program writes %d)", d->version, CACHE_VERSION);
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION   // let the fuzzer reach the checks below
+    if (d->check != fnv1a(FNV_INIT, d, offsetof(disk_header, check)))
+        return set_error(err, errlen, "corrupt cache header (checksum)");
+#endif
+    for (size_t i = sizeof *d; i < HEADER_BYTES; i++)
+        if (buf[i]) return set_error(err, errlen, "corrupt cache header (reserved bytes)");
+    if (d->header_bytes != HEADER_BYTES || d->size < 1 || d->size > 4096 ||
+        (d->nc != 1 && d->nc != 3) || d->n < 1 || d->nclasses < 0 || d->nclasses > 65536 ||
+        (d->has_labels != 0 && d->has_labels != 1) || (d->has_labels && d->nclasses == 0) ||
+        !terminated(d->kind, sizeof d->kind) || !terminated(d->preprocess, sizeof d->preprocess) ||
+        !terminated(d->classes, sizeof d->classes) || !terminated(d->source, sizeof d->source))
+        return set_error(err, errlen, "corrupt cache header (fields out of range)");
+    uint64_t per = (uint64_t)d->nc * d->size * d->size;
+    uint64_t pixels = per * (uint64_t)d->n, labels = d->has_labels ? 4 * (uint64_t)d->n : 0;
+    if (d->file_bytes != len || d->pixels_off != HEADER_BYTES || d->pixels_bytes != pixels ||
+        d->labels_off != ((d->pixels_off + pixels + 3) & ~3ull) || d->labels_off > len ||
+        d->names_off != d->labels_off + labels || d->names_off > len ||
+        d->names_bytes > len - d->names_off || d->names_off + d->names_bytes != len)
+        return set_error(err, errlen, "truncated or corrupt cache (sections do not match the file size %zu)", len);
+    return 0;
+}
+
+// Class names: exactly nclasses NUL-terminated strings, copied into ds.
+static int read_names(const uint8_t *buf, const disk_header *d, dcgan_dataset *ds, char *err, size_t errlen) {
+    const char *names = (const char *)buf + d->names_off;
+    size_t pos = 0;
+    char **copy = d->nclasses ? calloc((size_t)d->nclasses, sizeof *copy) : NULL;
+    if (d->nclasses && !copy) return set_error(err, errlen, "out of memory");
+    ds->class_names = copy;
+    for (int i = 0; i < d->nclasses; i++) {
+        const char *end = pos < d->names_bytes ? memchr(names + pos, '\0', d->names_bytes - pos) : NULL;
+        if (!end) return set_error(err, errlen, "corrupt cache (class names)");
+        if (!(copy[i] = strdup(names + pos))) return set_error(err, errlen, "out of memory");
+        ds->nclasses = i + 1;
+        pos = (size_t)(end - names) + 1;
+    }
+    if (pos != d->names_bytes) return set_error(err, errlen, "corrupt cache (class names)");
+    return 0;
+}
+
+// The labels, copied into ds and checked against the class count.
+static int read_labels(const uint8_t *buf, const disk_header *d, dcgan_dataset *ds, char *err, size_t errlen) {
+    ds->labels = malloc((size_t)d->n * sizeof *ds->labels);
+    if (!ds->labels) return set_error(err, errlen, "out of memory");
+    memcpy(ds->labels, buf + d->labels_off, (size_t)d->n * sizeof *ds->labels);
+    for (int i = 0; i < d->n; i++)
+        if (ds->labels[i] < 0 || ds->labels[i] >= d->nclasses)
+            return set_error(err, errlen, "corrupt cache (label %ld outside 0..%d)", (long)ds->labels[i],
+                             d->nclasses - 1);
+    return 0;
+}
+
 int cache_parse(const uint8_t *buf, size_t len, cache_header *hdr, dcgan_dataset *ds, char *err,
                 size_t errlen) {
     memset(ds, 0, sizeof *ds);
     memset(hdr, 0, sizeof *hdr);
     disk_header d;
-    if (len < HEADER_BYTES) return set_error(err, errlen, "truncated (%zu bytes, no header)", len);
-    memcpy(&d, buf, sizeof d);
-    if (memcmp(d.magic, CACHE_MAGIC, 8)) return set_error(err, errlen, "not a dcgan dataset cache");
-    if (d.version != CACHE_VERSION)
-        return set_error(err, errlen, "cache format version %u (this program writes %d)", d.version,
-                    CACHE_VERSION);
-#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION   // let the fuzzer reach the checks below
-    if (d.check != fnv1a(FNV_INIT, &d, offsetof(disk_header, check)))
-        return set_error(err, errlen, "corrupt cache header (checksum)");
-#endif
-    for (size_t i = sizeof d; i < HEADER_BYTES; i++)
-        if (buf[i]) return set_error(err, errlen, "corrupt cache header (reserved bytes)");
-    if (d.header_bytes != HEADER_BYTES || d.size < 1 || d.size > 4096 ||
-        (d.nc != 1 && d.nc != 3) || d.n < 1 || d.nclasses < 0 || d.nclasses > 65536 ||
-        (d.has_labels != 0 && d.has_labels != 1) || (d.has_labels && d.nclasses == 0) ||
-        !terminated(d.kind, sizeof d.kind) || !terminated(d.preprocess, sizeof d.preprocess) ||
-        !terminated(d.classes, sizeof d.classes) || !terminated(d.source, sizeof d.source))
-        return set_error(err, errlen, "corrupt cache header (fields out of range)");
-    uint64_t per = (uint64_t)d.nc * d.size * d.size;
-    uint64_t pixels = per * (uint64_t)d.n, labels = d.has_labels ? 4 * (uint64_t)d.n : 0;
-    if (d.file_bytes != len || d.pixels_off != HEADER_BYTES || d.pixels_bytes != pixels ||
-        d.labels_off != ((d.pixels_off + pixels + 3) & ~3ull) || d.labels_off > len ||
-        d.names_off != d.labels_off + labels || d.names_off > len ||
-        d.names_bytes > len - d.names_off || d.names_off + d.names_bytes != len)
-        return set_error(err, errlen, "truncated or corrupt cache (sections do not match the file "
-                    "size %zu)", len);
-    // Class names: exactly nclasses NUL-terminated strings.
-    const char *names = (const char *)buf + d.names_off;
-    size_t pos = 0;
-    char **copy = d.nclasses ? calloc((size_t)d.nclasses, sizeof *copy) : NULL;
-    if (d.nclasses && !copy) return set_error(err, errlen, "out of memory");
-    ds->class_names = copy;
-    for (int i = 0; i < d.nclasses; i++) {
-        const char *end = pos < d.names_bytes ? memchr(names + pos, '\0', d.names_bytes - pos) : NULL;
-        if (!end) { dataset_free(ds); return set_error(err, errlen, "corrupt cache (class names)"); }
-        if (!(copy[i] = strdup(names + pos))) { dataset_free(ds); return set_error(err, errlen, "out of memory"); }
-        ds->nclasses = i + 1;
-        pos = (size_t)(end - names) + 1;
-    }
-    if (pos != d.names_bytes) { dataset_free(ds); return set_error(err, errlen, "corrupt cache (class names)"); }
-    if (d.has_labels) {
-        ds->labels = malloc((size_t)d.n * sizeof *ds->labels);
-        if (!ds->labels) { dataset_free(ds); return set_error(err, errlen, "out of memory"); }
-        memcpy(ds->labels, buf + d.labels_off, (size_t)d.n * sizeof *ds->labels);
-        for (int i = 0; i < d.n; i++)
-            if (ds->labels[i] < 0 || ds->labels[i] >= d.nclasses) {
-                int32_t bad = ds->labels[i];
-                dataset_free(ds);
-                return set_error(err, errlen, "corrupt cache (label %ld outside 0..%d)", (long)bad,
-                            d.nclasses - 1);
-            }
+    if (check_header(buf, len, &d, err, errlen)) return -1;
+    if (read_names(buf, &d, ds, err, errlen) || (d.has_labels && read_labels(buf, &d, ds, err, errlen))) {
+        dataset_free(ds);
+        return -1;
     }
     // The pixels stay in the caller's buffer; they are not owned by ds.
     ds->pixels = (uint8_t *)(buf + d.pixels_off);

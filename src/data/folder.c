@@ -126,32 +126,70 @@ static void folder_close(void *ctx) {
     free(f);
 }
 
-int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
-    if (source_begin(src, "folder", "files", path, "a directory of images", err, errlen)) return -1;
-    struct stat st;
-    int n = 0;
-    char **names = list_dir(path, &n);
-    if (!names) return set_error(err, errlen, "%s: cannot read directory: %s", path, strerror(errno));
-    entry_list l = {0};
-    // First-level subfolders that hold images are the classes.
-    char **classes = calloc((size_t)n + 1, sizeof *classes);
+// The images under path: each first-level subfolder that holds images is a class (its name in
+// classes[], which must hold n names); without such subfolders, every image and no classes.
+static int collect(entry_list *l, const char *path, char **names, int n, char **classes) {
     int nclasses = 0, top_images = 0;
-    for (int i = 0; classes && i < n; i++) {
+    for (int i = 0; i < n; i++) {
         char p[4096];
+        struct stat st;
         if ((size_t)snprintf(p, sizeof p, "%s/%s", path, names[i]) >= sizeof p) continue;
         if (stat(p, &st)) continue;
         if (S_ISREG(st.st_mode) && has_image_ext(names[i])) { top_images++; continue; }
         if (!S_ISDIR(st.st_mode)) continue;
-        int before = l.n;
-        walk(&l, p, nclasses, 1);
-        if (l.n > before) classes[nclasses++] = names[i];
+        int before = l->n;
+        walk(l, p, nclasses, 1);
+        if (l->n > before) classes[nclasses++] = names[i];
     }
-    if (nclasses == 0 && classes) {
-        walk(&l, path, -1, 0);
+    if (nclasses == 0) {
+        walk(l, path, -1, 0);
     } else if (top_images) {
         fprintf(stderr, "warning: %s: %d image(s) directly in the folder are not used: the "
                 "subfolders are the classes\n", path, top_images);
     }
+    return nclasses;
+}
+
+// The fingerprint covers names, sizes and times: any added, removed or rewritten file shows.
+static uint64_t fingerprint(const char *path, const entry *e, int n) {
+    uint64_t h = FNV_INIT;
+    const size_t skip = strlen(path);
+    for (int i = 0; i < n; i++) {
+        h = fnv1a(h, e[i].path + skip, strlen(e[i].path + skip) + 1);
+        h = fnv1a(h, &e[i].bytes, sizeof e[i].bytes);
+        h = fnv1a(h, &e[i].mtime, sizeof e[i].mtime);
+    }
+    return h;
+}
+
+// The source's images (f, which it takes), and the labels and names of the classes when there are classes.
+static int fill_source(data_source *src, folder_ctx *f, char **classes, int nclasses, const char *path, char *err,
+                       size_t errlen) {
+    src->ctx = f;
+    src->close = folder_close;
+    src->load = folder_load;
+    src->name = folder_name;
+    src->n = f->n;
+    src->fingerprint = fingerprint(path, f->e, f->n);
+    if (f->n == 0)
+        return set_error(err, errlen, "%s: no images found (looked for .png, .jpg, .jpeg and .webp files, "
+                         "recursively)", path);
+    if (!nclasses) return 0;
+    src->labels = malloc((size_t)f->n * sizeof *src->labels);
+    if (!src->labels || source_set_class_names(src, (const char *const *)classes, nclasses))
+        return set_error(err, errlen, "%s: out of memory", path);
+    for (int i = 0; i < f->n; i++) src->labels[i] = f->e[i].cls;
+    return 0;
+}
+
+int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
+    if (source_begin(src, "folder", "files", path, "a directory of images", err, errlen)) return -1;
+    int n = 0;
+    char **names = list_dir(path, &n);
+    if (!names) return set_error(err, errlen, "%s: cannot read directory: %s", path, strerror(errno));
+    entry_list l = {0};
+    char **classes = calloc((size_t)n + 1, sizeof *classes);
+    const int nclasses = classes ? collect(&l, path, names, n, classes) : 0;
     folder_ctx *f = calloc(1, sizeof *f);
     if (!classes || l.oom || !f) {
         free(f);
@@ -163,29 +201,7 @@ int folder_open(data_source *src, const char *path, char *err, size_t errlen) {
     }
     f->e = l.e;
     f->n = l.n;
-    src->ctx = f;
-    src->close = folder_close;
-    src->load = folder_load;
-    src->name = folder_name;
-    src->n = l.n;
-    int rc = 0;
-    if (l.n == 0) {
-        rc = set_error(err, errlen, "%s: no images found (looked for .png, .jpg, .jpeg and .webp files, "
-                  "recursively)", path);
-    } else if (nclasses) {
-        src->labels = malloc((size_t)l.n * sizeof *src->labels);
-        if (!src->labels || source_set_class_names(src, (const char *const *)classes, nclasses))
-            rc = set_error(err, errlen, "%s: out of memory", path);
-        for (int i = 0; !rc && i < l.n; i++) src->labels[i] = l.e[i].cls;
-    }
-    // The fingerprint covers names, sizes and times: any added, removed or rewritten file shows.
-    uint64_t h = FNV_INIT;
-    for (int i = 0; i < l.n; i++) {
-        h = fnv1a(h, l.e[i].path + strlen(path), strlen(l.e[i].path + strlen(path)) + 1);
-        h = fnv1a(h, &l.e[i].bytes, sizeof l.e[i].bytes);
-        h = fnv1a(h, &l.e[i].mtime, sizeof l.e[i].mtime);
-    }
-    src->fingerprint = h;
+    int rc = fill_source(src, f, classes, nclasses, path, err, errlen);
     free(classes);
     free_names(names, n);
     if (rc) source_close(src);

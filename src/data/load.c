@@ -83,74 +83,79 @@ static int open_source(data_source *src, const char *kind, const char *path,
     return cifar10_open(src, path, err, errlen);
 }
 
+// What a cache of this source must have been built from.
+static void wanted(cache_header *want, const char *kind, const char *path, int size, int nc, const dataset_options *opt,
+                   uint64_t fingerprint) {
+    memset(want, 0, sizeof *want);
+    snprintf(want->kind, sizeof want->kind, "%s", kind);
+    char abs[PATH_MAX];
+    snprintf(want->source, sizeof want->source, "%s", realpath(path, abs) ? abs : path);
+    snprintf(want->classes, sizeof want->classes, "%s", !strcmp(kind, "lsun") && opt->classes ? opt->classes : "");
+    snprintf(want->preprocess, sizeof want->preprocess, "%s", PREPROCESS_ID);
+    want->size = size;
+    want->nc = nc;
+    want->fingerprint = fingerprint;
+}
+
+// The cache in file when it was built from `want`: 1 with ds filled; 0 when it must be (re)built;
+// -1 with err set when a file the user named is something else (not ours to overwrite).
+static int use_cache(const char *file, const cache_header *want, int explicit_file, dcgan_dataset *ds, char *err,
+                     size_t errlen) {
+    cache_header have;
+    dcgan_dataset cached;
+    char why[1024] = "";
+    int rc = cache_open(file, &have, &cached, why, sizeof why);
+    if (rc > 0) return 0;
+    if (rc < 0) {
+        if (explicit_file) return set_error(err, errlen, "--cache %s", why);
+        printf("%s; rebuilding\n", why);
+        return 0;
+    }
+    if (!same_settings(&have, want)) {
+        char a[1400], b[1400];
+        describe(a, sizeof a, &have);
+        describe(b, sizeof b, want);
+        dataset_free(&cached);
+        if (explicit_file)
+            return set_error(err, errlen, "cache %s was built from %s; this run reads %s (remove "
+                             "it or pass another --cache)", file, a, b);
+        printf("cache %s was built with other settings (%s); rebuilding\n", file, a);
+        return 0;
+    }
+    if (have.fingerprint != want->fingerprint) {
+        dataset_free(&cached);
+        printf("cache %s is stale (files in %s changed since it was built); rebuilding\n", file, want->source);
+        return 0;
+    }
+    *ds = cached;
+    printf("using cache %s (%d images)\n", file, ds->n);
+    return 1;
+}
+
 // Loads folder, lsun or cifar10, through the cache when opt->cache is set.
 static int image_dataset_load(dcgan_dataset *ds, const char *kind, const char *path, int size,
                               int nc, const dataset_options *opt, char *err, size_t errlen) {
     data_source src;
     if (open_source(&src, kind, path, opt, err, errlen)) return -1;
     int strict = opt && opt->strict, progress = opt && opt->progress;
-    if (!opt || !opt->cache) {
-        int rc = source_decode(&src, ds, size, nc, strict, progress, err, errlen);
-        source_close(&src);
-        return rc;
-    }
     cache_header want;
-    memset(&want, 0, sizeof want);
-    snprintf(want.kind, sizeof want.kind, "%s", kind);
-    char abs[PATH_MAX];
-    snprintf(want.source, sizeof want.source, "%s", realpath(path, abs) ? abs : path);
-    snprintf(want.classes, sizeof want.classes, "%s",
-             !strcmp(kind, "lsun") && opt->classes ? opt->classes : "");
-    snprintf(want.preprocess, sizeof want.preprocess, "%s", PREPROCESS_ID);
-    want.size = size;
-    want.nc = nc;
-    want.fingerprint = src.fingerprint;
     char file[4096];
-    int explicit_file = 0;
-    if (cache_path(file, sizeof file, opt->cache, &want, &explicit_file, err, errlen)) {
-        source_close(&src);
-        return -1;
+    int explicit_file = 0, cached = 0;   // cached: 1 read from the cache, -1 an error
+    if (opt && opt->cache) {
+        wanted(&want, kind, path, size, nc, opt, src.fingerprint);
+        cached = cache_path(file, sizeof file, opt->cache, &want, &explicit_file, err, errlen) ? -1
+                 : use_cache(file, &want, explicit_file, ds, err, errlen);
     }
-    cache_header have;
-    dcgan_dataset cached;
-    char why[1024] = "";
-    int rc = cache_open(file, &have, &cached, why, sizeof why);
-    if (rc == 0) {
-        if (!same_settings(&have, &want)) {
-            char a[1400], b[1400];
-            describe(a, sizeof a, &have);
-            describe(b, sizeof b, &want);
-            dataset_free(&cached);
-            if (explicit_file) {
-                source_close(&src);
-                return set_error(err, errlen, "cache %s was built from %s; this run reads %s (remove "
-                            "it or pass another --cache)", file, a, b);
-            }
-            printf("cache %s was built with other settings (%s); rebuilding\n", file, a);
-        } else if (have.fingerprint != want.fingerprint) {
-            dataset_free(&cached);
-            printf("cache %s is stale (files in %s changed since it was built); rebuilding\n",
-                   file, want.source);
-        } else {
-            source_close(&src);
-            *ds = cached;
-            printf("using cache %s (%d images)\n", file, ds->n);
-            return 0;
-        }
-    } else if (rc < 0) {
-        if (explicit_file) {   // not ours to overwrite: it may be anything
-            source_close(&src);
-            return set_error(err, errlen, "--cache %s", why);
-        }
-        printf("%s; rebuilding\n", why);
-    }
-    rc = source_decode(&src, ds, size, nc, strict, progress, err, errlen);
+    int rc = cached ? cached < 0 : source_decode(&src, ds, size, nc, strict, progress, err, errlen);
     source_close(&src);
     if (rc) return -1;
-    if (cache_write(file, &want, ds, why, sizeof why))
-        fprintf(stderr, "warning: %s (continuing without a cache)\n", why);
-    else
-        printf("wrote cache %s (%d images)\n", file, ds->n);
+    if (!cached && opt && opt->cache) {   // decoded: kept for the next run
+        char why[1024] = "";
+        if (cache_write(file, &want, ds, why, sizeof why))
+            fprintf(stderr, "warning: %s (continuing without a cache)\n", why);
+        else
+            printf("wrote cache %s (%d images)\n", file, ds->n);
+    }
     return 0;
 }
 

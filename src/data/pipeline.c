@@ -39,20 +39,31 @@ typedef struct {
     char why[160];
 } failure;
 
-int source_decode(data_source *src, dcgan_dataset *ds, int size, int nc, int strict, int progress,
-                  char *err, size_t errlen) {
-    int n = src->n;
-    size_t per = (size_t)nc * size * size;
-    uint8_t *pix = malloc((size_t)n * per + 1);
-    uint8_t *ok = calloc((size_t)n + 1, 1);
-    if (!pix || !ok) {
-        free(pix);
-        free(ok);
-        return set_error(err, errlen, "%s: out of memory for %d images of %dx%dx%d", src->kind, n, nc,
-                    size, size);
-    }
+// The failures of a decoding pass: counted, the lowest-numbered few kept to be named.
+typedef struct {
     failure named[NAMED_FAILURES];
-    int nnamed = 0, nfailed = 0, stop = 0;
+    int nnamed, nfailed;
+} failures;
+
+// Keeps the lowest-numbered failures, so the message does not depend on timing.
+static void note_failure(failures *f, int i, const char *why) {
+    f->nfailed++;
+    int at = f->nnamed;
+    while (at > 0 && f->named[at - 1].idx > i) at--;
+    if (at >= NAMED_FAILURES) return;
+    int last = f->nnamed < NAMED_FAILURES ? f->nnamed : NAMED_FAILURES - 1;
+    memmove(f->named + at + 1, f->named + at, (size_t)(last - at) * sizeof *f->named);
+    f->named[at].idx = i;
+    snprintf(f->named[at].why, sizeof f->named[at].why, "%s", why);
+    if (f->nnamed < NAMED_FAILURES) f->nnamed++;
+}
+
+// Decodes every item into pix on all cores; ok[i] says whether item i decoded. With strict, the
+// pass stops at the first failure.
+static void decode_all(data_source *src, uint8_t *pix, uint8_t *ok, size_t per, int size, int nc, int strict,
+                       int progress, failures *f) {
+    const int n = src->n;
+    int stop = 0;
     long done = 0;
     bar b = {.tty = isatty(2), .start = monotonic_seconds()};
     b.last = b.start;
@@ -71,51 +82,41 @@ int source_decode(data_source *src, dcgan_dataset *ds, int size, int nc, int str
         if (rc || (progress && (d & 63) == 0)) {
             #pragma omp critical(dcgan_decode)
             {
-                if (rc) {
-                    nfailed++;
-                    // Keep the lowest-numbered failures, so the message does not depend on timing.
-                    int at = nnamed;
-                    while (at > 0 && named[at - 1].idx > i) at--;
-                    if (at < NAMED_FAILURES) {
-                        int last = nnamed < NAMED_FAILURES ? nnamed : NAMED_FAILURES - 1;
-                        memmove(named + at + 1, named + at, (size_t)(last - at) * sizeof *named);
-                        named[at].idx = i;
-                        snprintf(named[at].why, sizeof named[at].why, "%s", why);
-                        if (nnamed < NAMED_FAILURES) nnamed++;
-                    }
-                    if (strict) {
-                        #pragma omp atomic write
-                        stop = 1;
-                    }
+                if (rc) note_failure(f, i, why);
+                if (rc && strict) {
+                    #pragma omp atomic write
+                    stop = 1;
                 }
                 if (progress) bar_draw(&b, src->kind, d, n, 0);
             }
         }
     }
     if (progress) bar_draw(&b, src->kind, done, n, 1);
-    if (nfailed && strict) {
-        char name[1200];
-        src->name(src->ctx, named[0].idx, name, sizeof name);
-        free(pix);
-        free(ok);
-        return set_error(err, errlen, "%s: %s (--strict: an undecodable item is an error)", name,
-                    named[0].why);
+}
+
+// --strict: the first failure is the error. Otherwise a warning naming the first few.
+static int report_failures(data_source *src, const failures *f, int strict, char *err, size_t errlen) {
+    char name[1200];
+    if (!f->nfailed) return 0;
+    if (strict) {
+        src->name(src->ctx, f->named[0].idx, name, sizeof name);
+        return set_error(err, errlen, "%s: %s (--strict: an undecodable item is an error)", name, f->named[0].why);
     }
-    if (nfailed) {
-        char msg[2048];
-        int k = snprintf(msg, sizeof msg, "warning: skipped %d of %d %s that could not be "
-                         "decoded:", nfailed, n, src->noun);
-        for (int j = 0; j < nnamed && k > 0 && (size_t)k < sizeof msg; j++) {
-            char name[1200];
-            src->name(src->ctx, named[j].idx, name, sizeof name);
-            k += snprintf(msg + k, sizeof msg - (size_t)k, "%s %s (%s)", j ? ";" : "", name,
-                          named[j].why);
-        }
-        fprintf(stderr, "%s%s\n", msg, nfailed > nnamed ? "; ..." : "");
+    char msg[2048];
+    int k = snprintf(msg, sizeof msg, "warning: skipped %d of %d %s that could not be decoded:", f->nfailed, src->n,
+                     src->noun);
+    for (int j = 0; j < f->nnamed && k > 0 && (size_t)k < sizeof msg; j++) {
+        src->name(src->ctx, f->named[j].idx, name, sizeof name);
+        k += snprintf(msg + k, sizeof msg - (size_t)k, "%s %s (%s)", j ? ";" : "", name, f->named[j].why);
     }
-    // Compact the survivors in order.
+    fprintf(stderr, "%s%s\n", msg, f->nfailed > f->nnamed ? "; ..." : "");
+    return 0;
+}
+
+// Moves the images (and labels) that decoded to the front, in order; their count.
+static int compact(data_source *src, uint8_t *pix, const uint8_t *ok, size_t per) {
     int kept = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < src->n; i++) {
         if (!ok[i]) continue;
         if (kept != i) {
             memmove(pix + (size_t)kept * per, pix + (size_t)i * per, per);
@@ -123,10 +124,29 @@ int source_decode(data_source *src, dcgan_dataset *ds, int size, int nc, int str
         }
         kept++;
     }
+    return kept;
+}
+
+int source_decode(data_source *src, dcgan_dataset *ds, int size, int nc, int strict, int progress,
+                  char *err, size_t errlen) {
+    const int n = src->n;
+    const size_t per = (size_t)nc * size * size;
+    uint8_t *pix = malloc((size_t)n * per + 1);
+    uint8_t *ok = calloc((size_t)n + 1, 1);
+    failures f = {.nnamed = 0};
+    int rc = 0, kept = 0;
+    if (!pix || !ok) {
+        rc = set_error(err, errlen, "%s: out of memory for %d images of %dx%dx%d", src->kind, n, nc, size, size);
+    } else {
+        decode_all(src, pix, ok, per, size, nc, strict, progress, &f);
+        rc = report_failures(src, &f, strict, err, errlen);
+    }
+    if (!rc && !(kept = compact(src, pix, ok, per)))
+        rc = set_error(err, errlen, "%s: none of the %d %s could be decoded", src->kind, n, src->noun);
     free(ok);
-    if (kept == 0) {
+    if (rc) {
         free(pix);
-        return set_error(err, errlen, "%s: none of the %d %s could be decoded", src->kind, n, src->noun);
+        return -1;
     }
     ds->pixels = pix;
     ds->n = kept;
