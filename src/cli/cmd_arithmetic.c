@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "dcgan/error.h"
 #include "dcgan/gen.h"
 #include "dcgan/io.h"
 #include "dcgan/viz.h"
@@ -50,93 +51,120 @@ typedef struct {
     float noise;
 } arith_options;
 
-static int run(const arith_options *o) {
+// The --plus / --minus groups as indices into the rows of --z. 0, or -1 after printing the error.
+static int parse_groups(const arith_options *o, int rows, latent_group *groups) {
     char err[1024];
-    float *z = NULL, *vecs = NULL, *images = NULL, *cells = NULL;
-    const char **labels = NULL;
-    int32_t *classes = NULL;    // conditional G: the class of every image
-    char (*text)[16] = NULL;
-    int rows, nz, rc = 1;
-    if (npy_read_matrix(o->gen.z_path, &z, &rows, &nz, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
-    latent_group groups[MAX_GROUPS];
     for (int i = 0; i < o->ngroups; i++) {
         groups[i].sign = o->signs[i];
         groups[i].n = latent_parse_indices(o->lists[i], groups[i].idx, LATENT_MAX_GROUP, rows, err, sizeof err);
         if (groups[i].n < 0) {
-            fprintf(stderr, "error: --%s %s: %s (in %s)\n", o->signs[i] > 0 ? "plus" : "minus", o->lists[i], err, o->gen.z_path);
-            free(z);
-            return 1;
+            fprintf(stderr, "error: --%s %s: %s (in %s)\n", o->signs[i] > 0 ? "plus" : "minus", o->lists[i], err,
+                    o->gen.z_path);
+            return -1;
         }
     }
-    generator g;
-    if (open_generator(&g, &o->gen)) { free(z); return 1; }
-    if (check_latents(o->gen.z_path, nz, g.nz)) goto done;
-    // Vectors in grid order: each group's exemplars and mean, then the result and its neighbours.
-    int ncol = NEIGHBOURS + 1, nvec = 0;
-    for (int i = 0; i < o->ngroups; i++) {
-        if (groups[i].n + 1 > ncol) ncol = groups[i].n + 1;
-        nvec += groups[i].n + 1;
-    }
-    nvec += NEIGHBOURS + 1;
-    int ncells = (o->ngroups + 1) * ncol;
-    size_t per = generator_image_numel(&g);
-    vecs = malloc((size_t)nvec * nz * sizeof(float));
-    images = malloc((size_t)nvec * per * sizeof(float));
-    cells = malloc((size_t)ncells * per * sizeof(float));
-    labels = calloc((size_t)ncells, sizeof *labels);
-    text = calloc((size_t)ncells, sizeof *text);
-    if (!vecs || !images || !cells || !labels || !text) { fprintf(stderr, "error: out of memory\n"); goto done; }
+    return 0;
+}
+
+// The grid: its vectors in grid order (each group's exemplars and mean, then the result and its
+// neighbours), the cell of each and the cells' labels.
+typedef struct {
+    int ncol, nvec, ncells;
+    float *vecs;                // [nvec, nz]
     int cellidx[MAX_GROUPS * (LATENT_MAX_GROUP + 1) + NEIGHBOURS + 1];
+    char (*text)[16];           // [ncells]
+} arith_grid;
+
+static int grid_alloc(arith_grid *gr, const latent_group *groups, int ngroups, int nz) {
+    gr->ncol = NEIGHBOURS + 1;
+    gr->nvec = NEIGHBOURS + 1;
+    for (int i = 0; i < ngroups; i++) {
+        if (groups[i].n + 1 > gr->ncol) gr->ncol = groups[i].n + 1;
+        gr->nvec += groups[i].n + 1;
+    }
+    gr->ncells = (ngroups + 1) * gr->ncol;
+    gr->vecs = malloc((size_t)gr->nvec * nz * sizeof(float));
+    gr->text = calloc((size_t)gr->ncells, sizeof *gr->text);
+    return gr->vecs && gr->text ? 0 : -1;
+}
+
+// Fills the grid's vectors and labels from z; returns the result's row (then its neighbours).
+static float *grid_fill(arith_grid *gr, const arith_options *o, const latent_group *groups, const float *z, int nz) {
     int v = 0;
     for (int i = 0; i < o->ngroups; i++) {
-        const latent_group *gr = &groups[i];
-        char sign = gr->sign > 0 ? '+' : '-';
-        for (int k = 0; k < gr->n; k++, v++) {
-            memcpy(vecs + (size_t)v * nz, z + (size_t)gr->idx[k] * nz, (size_t)nz * sizeof(float));
-            cellidx[v] = i * ncol + k;
-            snprintf(text[cellidx[v]], sizeof text[0], "%c%d", sign, gr->idx[k]);
+        const latent_group *g = &groups[i];
+        char sign = g->sign > 0 ? '+' : '-';
+        for (int k = 0; k < g->n; k++, v++) {
+            memcpy(gr->vecs + (size_t)v * nz, z + (size_t)g->idx[k] * nz, (size_t)nz * sizeof(float));
+            gr->cellidx[v] = i * gr->ncol + k;
+            snprintf(gr->text[gr->cellidx[v]], sizeof gr->text[0], "%c%d", sign, g->idx[k]);
         }
-        latent_group_mean(vecs + (size_t)v * nz, z, nz, gr);
-        cellidx[v] = i * ncol + gr->n;
-        snprintf(text[cellidx[v]], sizeof text[0], "avg%c", sign);
+        latent_group_mean(gr->vecs + (size_t)v * nz, z, nz, g);
+        gr->cellidx[v] = i * gr->ncol + g->n;
+        snprintf(gr->text[gr->cellidx[v]], sizeof gr->text[0], "avg%c", sign);
         v++;
     }
-    float *result = vecs + (size_t)v * nz;
+    float *result = gr->vecs + (size_t)v * nz;
     latent_arithmetic(result, z, nz, groups, o->ngroups);
     latent_neighbours(result + nz, result, nz, NEIGHBOURS, o->noise, o->gen.seed, RNG_STREAM_NEIGHBOURS);
     for (int k = 0; k <= NEIGHBOURS; k++, v++) {
-        cellidx[v] = o->ngroups * ncol + k;
-        if (k == 0) snprintf(text[cellidx[v]], sizeof text[0], "=");
-        else snprintf(text[cellidx[v]], sizeof text[0], "~%d", k);
+        gr->cellidx[v] = o->ngroups * gr->ncol + k;
+        if (k == 0) snprintf(gr->text[gr->cellidx[v]], sizeof gr->text[0], "=");
+        else snprintf(gr->text[gr->cellidx[v]], sizeof gr->text[0], "~%d", k);
     }
-    if (generator_labels(&g, o->gen.class_arg, nvec, nvec, &classes, err, sizeof err) ||
-        generator_run(&g, images, vecs, classes, nvec, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-    for (size_t i = 0; i < (size_t)ncells * per; i++) cells[i] = -1.0f;   // unused cells: black
-    for (int k = 0; k < nvec; k++) {
-        memcpy(cells + (size_t)cellidx[k] * per, images + (size_t)k * per, per * sizeof(float));
-        labels[cellidx[k]] = text[cellidx[k]];
+    return result;
+}
+
+// G's images of the grid's vectors in their cells (unused cells black), labelled, as one PNG.
+static int render(generator *g, const arith_options *o, const arith_grid *gr, const char *path, char *err,
+                  size_t errlen) {
+    const size_t per = generator_image_numel(g);
+    float *images = malloc((size_t)gr->nvec * per * sizeof(float));
+    float *cells = malloc((size_t)gr->ncells * per * sizeof(float));
+    const char **labels = calloc((size_t)gr->ncells, sizeof *labels);
+    int32_t *classes = NULL;    // conditional G: the class of every image
+    int rc = images && cells && labels ? 0 : set_error(err, errlen, "out of memory");
+    if (!rc && (generator_labels(g, o->gen.class_arg, gr->nvec, gr->nvec, &classes, err, errlen) ||
+                generator_run(g, images, gr->vecs, classes, gr->nvec, err, errlen)))
+        rc = -1;
+    if (!rc) {
+        for (size_t i = 0; i < (size_t)gr->ncells * per; i++) cells[i] = -1.0f;
+        for (int k = 0; k < gr->nvec; k++) {
+            memcpy(cells + (size_t)gr->cellidx[k] * per, images + (size_t)k * per, per * sizeof(float));
+            labels[gr->cellidx[k]] = gr->text[gr->cellidx[k]];
+        }
+        rc = save_labelled_grid_png(path, cells, gr->ncells, g->nc, g->size, g->size, gr->ncol, labels, err, errlen);
     }
-    const char *path = o->gen.grid ? o->gen.grid : "arithmetic.png";
-    if (save_labelled_grid_png(path, cells, ncells, g.nc, g.size, g.size, ncol, labels, err, sizeof err)) {
-        fprintf(stderr, "error: %s\n", err);
-        goto done;
-    }
-    printf("wrote %s (%d group(s); last row: the result and %d neighbours)\n", path, o->ngroups, NEIGHBOURS);
-    if (o->z_out) {
-        if (npy_write_matrix(o->z_out, result, NEIGHBOURS + 1, nz, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-        printf("wrote %s (the result and its neighbours, [%d, %d])\n", o->z_out, NEIGHBOURS + 1, nz);
-    }
-    rc = 0;
-done:
-    free(z);
-    free(vecs);
     free(images);
     free(cells);
     free(labels);
     free(classes);
-    free(text);
-    generator_close(&g);
     return rc;
+}
+
+static int run(const arith_options *o) {
+    char err[1024];
+    float *z = NULL;
+    int rows, nz;
+    if (npy_read_matrix(o->gen.z_path, &z, &rows, &nz, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); return 1; }
+    latent_group groups[MAX_GROUPS];
+    generator g;
+    if (parse_groups(o, rows, groups) || open_generator(&g, &o->gen)) { free(z); return 1; }
+    arith_grid gr = {0};
+    int rc = check_latents(o->gen.z_path, nz, g.nz) ? 1 : 0;
+    if (!rc && grid_alloc(&gr, groups, o->ngroups, nz)) rc = set_error(err, sizeof err, "out of memory");
+    const char *path = o->gen.grid ? o->gen.grid : "arithmetic.png";
+    float *result = rc ? NULL : grid_fill(&gr, o, groups, z, nz);
+    if (!rc && !(rc = render(&g, o, &gr, path, err, sizeof err)))
+        printf("wrote %s (%d group(s); last row: the result and %d neighbours)\n", path, o->ngroups, NEIGHBOURS);
+    if (!rc && o->z_out && !(rc = npy_write_matrix(o->z_out, result, NEIGHBOURS + 1, nz, err, sizeof err)))
+        printf("wrote %s (the result and its neighbours, [%d, %d])\n", o->z_out, NEIGHBOURS + 1, nz);
+    if (rc < 0) fprintf(stderr, "error: %s\n", err);
+    free(z);
+    free(gr.vecs);
+    free(gr.text);
+    generator_close(&g);
+    return rc ? 1 : 0;
 }
 
 int cmd_arithmetic(int argc, char **argv) {

@@ -82,69 +82,97 @@ static int write_files(generator *g, const sample_options *o, const float *z_all
     return rc;
 }
 
+static int fail(const char *err) {
+    fprintf(stderr, "error: %s\n", err);
+    return -1;
+}
+
+// The latent vectors of the images in *z (left NULL for --out-dir without --z or --z-out: drawn
+// chunk by chunk), their count and the grid's columns. A conditional G's class rows repeat the
+// first `cols` vectors in every row. 0, or -1 after printing the error.
+static int latents(const generator *g, const sample_options *o, int class_rows, float **z, long *count, int *cols) {
+    char err[1024];
+    if (o->gen.z_path) {
+        int rows, dims;
+        if (npy_read_matrix(o->gen.z_path, z, &rows, &dims, err, sizeof err)) return fail(err);
+        if (check_latents(o->gen.z_path, dims, g->nz)) return -1;
+        if (o->count > rows) {
+            fprintf(stderr, "error: --count %ld exceeds the %d vectors in %s\n", o->count, rows, o->gen.z_path);
+            return -1;
+        }
+        *count = o->count > 0 ? o->count : rows;
+        if (class_rows) {   // every class row shows the first (up to 8) vectors of --z
+            if (rows < *cols) *cols = rows;
+            if (o->count <= 0) *count = (long)*cols * g->nclasses;
+        }
+    } else if (!o->out_dir || o->z_out) {
+        // Grids and sheets keep every vector (and the image) in memory anyway.
+        if (!(*z = malloc((size_t)*count * g->nz * sizeof(float)))) return fail("out of memory");
+        generator_seed_noise(*z, 0, (int)*count, g->nz, o->gen.seed);
+    }
+    if (!class_rows) return 0;
+    float *rows_z = malloc((size_t)*count * g->nz * sizeof(float));
+    if (!rows_z) return fail("out of memory");
+    for (long i = 0; i < *count; i++)
+        memcpy(rows_z + i * g->nz, *z + (i % *cols) * g->nz, (size_t)g->nz * sizeof(float));
+    free(*z);
+    *z = rows_z;
+    return 0;
+}
+
+// One picture: a sheet (--sheet) or a grid.
+static int write_picture(generator *g, const sample_options *o, const float *z, const int32_t *labels, long count,
+                         int cols) {
+    char err[1024];
+    size_t per = generator_image_numel(g);
+    float *images = malloc((size_t)count * per * sizeof(float));
+    if (!images) return fail("out of memory");
+    const char *path = o->sheet ? o->sheet : o->gen.grid ? o->gen.grid : "samples.png";
+    int rc = generator_run(g, images, z, labels, (int)count, err, sizeof err);
+    if (!rc)
+        rc = o->sheet ? save_sheet_png(path, images, (int)count, g->nc, g->size, g->size, cols, 0, err, sizeof err)
+                      : save_grid_png(path, images, (int)count, g->nc, g->size, g->size, cols, err, sizeof err);
+    free(images);
+    if (rc) return fail(err);
+    printf("wrote %s (%ld images)\n", path, count);
+    return 0;
+}
+
+// --z-out, or a sheet's vectors beside it.
+static int save_latents(const generator *g, const sample_options *o, const float *z, long count) {
+    char err[1024], npy[4200];
+    const char *z_out = o->z_out;
+    if (o->sheet && !z_out) {
+        sheet_npy_path(npy, sizeof npy, o->sheet);
+        z_out = npy;
+    }
+    if (!z_out) return 0;
+    if (npy_write_matrix(z_out, z, (int)count, g->nz, err, sizeof err)) return fail(err);
+    printf("wrote %s (latent vectors [%ld, %d])\n", z_out, count, g->nz);
+    return 0;
+}
+
 static int run(const sample_options *o) {
     char err[1024];
     generator g;
     if (open_generator(&g, &o->gen)) return 1;
-    float *z = NULL, *images = NULL;
+    float *z = NULL;
     int32_t *labels = NULL;
     long count = o->count > 0 ? o->count : 64;
-    int rc = 1, cols = 8;
+    int cols = 8;
     // A conditional G's default picture: one row of `cols` per class, every row the same vectors.
-    int class_rows = g.nclasses > 0 && !o->gen.class_arg && !o->out_dir;
+    const int class_rows = g.nclasses > 0 && !o->gen.class_arg && !o->out_dir;
     if (class_rows && o->count <= 0) count = (long)cols * g.nclasses;
-    if (o->gen.z_path) {
-        int rows, dims;
-        if (npy_read_matrix(o->gen.z_path, &z, &rows, &dims, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-        if (check_latents(o->gen.z_path, dims, g.nz)) goto done;
-        if (o->count > rows) { fprintf(stderr, "error: --count %ld exceeds the %d vectors in %s\n", o->count, rows, o->gen.z_path); goto done; }
-        count = o->count > 0 ? o->count : rows;
-        if (class_rows) {   // every class row shows the first (up to 8) vectors of --z
-            if (rows < cols) cols = rows;
-            if (o->count <= 0) count = (long)cols * g.nclasses;
-        }
-    } else if (!o->out_dir || o->z_out) {
-        // Grids and sheets keep every vector (and the image) in memory anyway.
-        if (!(z = malloc((size_t)count * g.nz * sizeof(float)))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        generator_seed_noise(z, 0, (int)count, g.nz, o->gen.seed);
-    }
-    if (class_rows) {
-        float *rows_z = malloc((size_t)count * g.nz * sizeof(float));
-        if (!rows_z) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        for (long i = 0; i < count; i++) memcpy(rows_z + i * g.nz, z + (i % cols) * g.nz, (size_t)g.nz * sizeof(float));
-        free(z);
-        z = rows_z;
-    }
-    if (generator_labels(&g, o->gen.class_arg, count, class_rows ? cols : 1, &labels, err, sizeof err)) {
-        fprintf(stderr, "error: %s\n", err);
-        goto done;
-    }
-    char npy[4200];
-    const char *z_out = o->z_out;
-    if (o->sheet && !z_out) { sheet_npy_path(npy, sizeof npy, o->sheet); z_out = npy; }
-    if (o->out_dir) {
-        if (write_files(&g, o, z, labels, count, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-    } else {
-        size_t per = generator_image_numel(&g);
-        if (!(images = malloc((size_t)count * per * sizeof(float)))) { fprintf(stderr, "error: out of memory\n"); goto done; }
-        if (generator_run(&g, images, z, labels, (int)count, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-        const char *path = o->sheet ? o->sheet : o->gen.grid ? o->gen.grid : "samples.png";
-        int bad = o->sheet ? save_sheet_png(path, images, (int)count, g.nc, g.size, g.size, cols, 0, err, sizeof err)
-                           : save_grid_png(path, images, (int)count, g.nc, g.size, g.size, cols, err, sizeof err);
-        if (bad) { fprintf(stderr, "error: %s\n", err); goto done; }
-        printf("wrote %s (%ld images)\n", path, count);
-    }
-    if (z_out) {
-        if (npy_write_matrix(z_out, z, (int)count, g.nz, err, sizeof err)) { fprintf(stderr, "error: %s\n", err); goto done; }
-        printf("wrote %s (latent vectors [%ld, %d])\n", z_out, count, g.nz);
-    }
-    rc = 0;
-done:
+    int rc = latents(&g, o, class_rows, &z, &count, &cols);
+    if (!rc && generator_labels(&g, o->gen.class_arg, count, class_rows ? cols : 1, &labels, err, sizeof err))
+        rc = fail(err);
+    if (!rc && o->out_dir && write_files(&g, o, z, labels, count, err, sizeof err)) rc = fail(err);
+    if (!rc && !o->out_dir) rc = write_picture(&g, o, z, labels, count, cols);
+    if (!rc) rc = save_latents(&g, o, z, count);
     free(labels);
-    free(images);
     free(z);
     generator_close(&g);
-    return rc;
+    return rc ? 1 : 0;
 }
 
 int cmd_sample(int argc, char **argv) {

@@ -75,6 +75,34 @@ static double gen_code(const json_t *o) {
     return !g ? GEN_UNSAID : !strcmp(g, "ema") ? GEN_EMA : !strcmp(g, "g") ? GEN_G : GEN_UNSAID;
 }
 
+// One record (a JSON object) of line lineno: its loss fields to s, an evaluation ("fid") to e.
+static int read_record(const json_t *o, long lineno, series *s, series *e, const char *path, char *err,
+                       size_t errlen) {
+    json_t *it = json_object_get(o, "iter");
+    double vals[NSERIES];
+    int missing = -1;   // the first loss field that is not a number
+    for (int k = 0; k < NSERIES; k++) {
+        vals[k] = number_or_nan(o, field[k]);
+        if (missing < 0 && !json_is_number(json_object_get(o, field[k]))) missing = k;
+    }
+    const int is_eval = json_is_number(json_object_get(o, "fid"));
+    if (!json_is_integer(it)) return path_error(err, errlen, path, "line %ld: no integer \"iter\"", lineno);
+    if (missing >= 0 && !is_eval)
+        return path_error(err, errlen, path, "line %ld: no number \"%s\"", lineno,
+                          json_object_get(o, "fid") ? "fid" : field[missing]);
+    const double iv = (double)json_integer_value(it);
+    int oom = 0;
+    if (missing < 0) {
+        if (s->n > 0 && iv <= s->iter[s->n - 1]) series_cut(e, iv);
+        oom = series_push(s, iv, vals) != 0;
+    }
+    if (!oom && is_eval) {
+        double ev[NEVAL] = {number_or_nan(o, "fid"), number_or_nan(o, "kid"), number_or_nan(o, "kid_std"), gen_code(o)};
+        oom = series_push(e, iv, ev) != 0;
+    }
+    return oom ? path_error(err, errlen, path, "out of memory") : 0;
+}
+
 // Training records (the loss fields) go to s, evaluation records (a number "fid") to e; a line
 // may be both. Each series keeps, at a repeated iteration, the later record. A resumed run also
 // starts its training records over below the last one: the evaluations logged at or after that
@@ -93,48 +121,20 @@ static int read_metrics(const char *path, series *s, series *e, long *cut_line, 
         int complete = line[len - 1] == '\n';
         json_error_t je;
         json_t *o = json_loadb(line, (size_t)len, 0, &je);
-        if (!o || !json_is_object(o)) {
+        if (o && json_is_object(o)) {
+            rc = read_record(o, lineno, s, e, path, err, errlen);
+        } else if (!complete) {   // the trainer may be writing the last line right now, or was killed
+            *cut_line = lineno;
             json_decref(o);
-            if (!complete) {   // the trainer may be writing the last line right now, or was killed
-                *cut_line = lineno;
-                break;
-            }
-            rc = path_error(err, errlen, path, "line %ld: not a JSON object%s%s", lineno, o ? "" : ": ", o ? "" : je.text);
             break;
-        }
-        json_t *it = json_object_get(o, "iter");
-        double vals[NSERIES];
-        int missing = -1;   // the first loss field that is not a number
-        for (int k = 0; k < NSERIES; k++) {
-            vals[k] = number_or_nan(o, field[k]);
-            if (missing < 0 && !json_is_number(json_object_get(o, field[k]))) missing = k;
-        }
-        int is_eval = json_is_number(json_object_get(o, "fid"));
-        if (!json_is_integer(it)) {
-            rc = path_error(err, errlen, path, "line %ld: no integer \"iter\"", lineno);
-        } else if (missing >= 0 && !is_eval) {
-            rc = path_error(err, errlen, path, "line %ld: no number \"%s\"", lineno,
-                            json_object_get(o, "fid") ? "fid" : field[missing]);
-        }
-        double iv = rc ? 0 : (double)json_integer_value(it);
-        int oom = 0;
-        if (!rc && missing < 0) {
-            if (s->n > 0 && iv <= s->iter[s->n - 1]) series_cut(e, iv);
-            oom = series_push(s, iv, vals) != 0;
-        }
-        if (!rc && !oom && is_eval) {
-            double ev[NEVAL] = {number_or_nan(o, "fid"), number_or_nan(o, "kid"), number_or_nan(o, "kid_std"), gen_code(o)};
-            oom = series_push(e, iv, ev) != 0;
-        }
-        if (oom) {
-            rc = path_error(err, errlen, path, "out of memory");
+        } else {
+            rc = path_error(err, errlen, path, "line %ld: not a JSON object%s%s", lineno, o ? "" : ": ", o ? "" : je.text);
         }
         json_decref(o);
     }
     if (!rc && ferror(f)) rc = path_error(err, errlen, path, "read error");
-    if (!rc && s->n == 0) {
+    if (!rc && s->n == 0)
         rc = path_error(err, errlen, path, "no records to plot%s", e->n ? " (FID evaluations only, no losses)" : "");
-    }
     free(line);
     fclose(f);
     return rc;
@@ -365,78 +365,58 @@ static int any_kid(const series *e) {
     return 0;
 }
 
-// The evaluation panel: FID on the left axis, points joined by lines with a marker at each
-// evaluation and the best (lowest) one ringed and labelled with its value; KID, when the records
-// have it, on its own scale on a right axis (dashed, square markers, +- kid_std as whiskers).
-static void draw_eval_panel(cairo_t *cr, panel *p, const series *e) {
-    int kid = any_kid(e), std = 0;
-    long best = 0;
-    double lo = INFINITY, hi = -INFINITY;
+// KID on its own scale on a right axis of p: dashed, square markers, +- kid_std as whiskers.
+static void draw_kid(cairo_t *cr, const panel *p, const series *e) {
+    panel k = *p;
+    k.ymin = INFINITY;
+    k.ymax = -INFINITY;
     for (long j = 0; j < e->n; j++) {
-        double v = e->v[E_FID][j];
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-        if (v < e->v[E_FID][best]) best = j;
-        if (isfinite(e->v[E_KID][j]) && isfinite(e->v[E_KID_STD][j])) std = 1;
+        double v = e->v[E_KID][j], sd = isfinite(e->v[E_KID_STD][j]) ? e->v[E_KID_STD][j] : 0;
+        if (!isfinite(v)) continue;
+        k.ymin = fmin(k.ymin, v - sd);
+        k.ymax = fmax(k.ymax, v + sd);
     }
-    widen(&lo, &hi);
-    // Room under the lowest point for the label of the best FID.
-    double r = hi - lo, mt = 0.05 * r, f = fmin(0.4, 26 / p->h);
-    p->ymin = lo - f * (r + mt) / (1 - f);
-    p->ymax = hi + mt;
-    draw_axes(cr, p, kid ? "FID and KID (lower is better)" : "FID (lower is better)", "FID", "iteration");
-
-    cairo_save(cr);
-    if (kid) {
-        panel k = *p;
-        k.ymin = INFINITY;
-        k.ymax = -INFINITY;
-        for (long j = 0; j < e->n; j++) {
-            double v = e->v[E_KID][j], sd = isfinite(e->v[E_KID_STD][j]) ? e->v[E_KID_STD][j] : 0;
-            if (!isfinite(v)) continue;
-            k.ymin = fmin(k.ymin, v - sd);
-            k.ymax = fmax(k.ymax, v + sd);
-        }
-        widen(&k.ymin, &k.ymax);
-        double m = 0.05 * (k.ymax - k.ymin);
-        k.ymin -= m;
-        k.ymax += m;
-        draw_right_axis(cr, &k, "KID");
-        // Records without KID break the line.
-        cairo_set_source_rgb(cr, kid_colour[0], kid_colour[1], kid_colour[2]);
-        cairo_set_line_width(cr, 1.5);
-        static const double dash[] = {5, 3};
-        cairo_set_dash(cr, dash, 2, 0);
-        int pen = 0;
-        for (long j = 0; j < e->n; j++) {
-            double v = e->v[E_KID][j];
-            if (!isfinite(v)) { pen = 0; continue; }
-            if (pen) cairo_line_to(cr, px(&k, e->iter[j]), py(&k, v));
-            else cairo_move_to(cr, px(&k, e->iter[j]), py(&k, v));
-            pen = 1;
-        }
-        cairo_stroke(cr);
-        cairo_set_dash(cr, NULL, 0, 0);
-        cairo_set_line_width(cr, 1);
-        for (long j = 0; j < e->n; j++) {
-            double v = e->v[E_KID][j], sd = e->v[E_KID_STD][j], x = px(&k, e->iter[j]);
-            if (!isfinite(v)) continue;
-            if (isfinite(sd) && sd > 0) {
-                cairo_move_to(cr, x, py(&k, v - sd));
-                cairo_line_to(cr, x, py(&k, v + sd));
-                cairo_move_to(cr, x - 3, py(&k, v - sd));
-                cairo_line_to(cr, x + 3, py(&k, v - sd));
-                cairo_move_to(cr, x - 3, py(&k, v + sd));
-                cairo_line_to(cr, x + 3, py(&k, v + sd));
-                cairo_stroke(cr);
-            }
-            draw_marker(cr, x, py(&k, v), MARK_SQUARE, 2.5);
-        }
+    widen(&k.ymin, &k.ymax);
+    double m = 0.05 * (k.ymax - k.ymin);
+    k.ymin -= m;
+    k.ymax += m;
+    draw_right_axis(cr, &k, "KID");
+    // Records without KID break the line.
+    cairo_set_source_rgb(cr, kid_colour[0], kid_colour[1], kid_colour[2]);
+    cairo_set_line_width(cr, 1.5);
+    static const double dash[] = {5, 3};
+    cairo_set_dash(cr, dash, 2, 0);
+    int pen = 0;
+    for (long j = 0; j < e->n; j++) {
+        double v = e->v[E_KID][j];
+        if (!isfinite(v)) { pen = 0; continue; }
+        if (pen) cairo_line_to(cr, px(&k, e->iter[j]), py(&k, v));
+        else cairo_move_to(cr, px(&k, e->iter[j]), py(&k, v));
+        pen = 1;
     }
-    cairo_restore(cr);
+    cairo_stroke(cr);
+    cairo_set_dash(cr, NULL, 0, 0);
+    cairo_set_line_width(cr, 1);
+    for (long j = 0; j < e->n; j++) {
+        double v = e->v[E_KID][j], sd = e->v[E_KID_STD][j], x = px(&k, e->iter[j]);
+        if (!isfinite(v)) continue;
+        if (isfinite(sd) && sd > 0) {
+            cairo_move_to(cr, x, py(&k, v - sd));
+            cairo_line_to(cr, x, py(&k, v + sd));
+            cairo_move_to(cr, x - 3, py(&k, v - sd));
+            cairo_line_to(cr, x + 3, py(&k, v - sd));
+            cairo_move_to(cr, x - 3, py(&k, v + sd));
+            cairo_line_to(cr, x + 3, py(&k, v + sd));
+            cairo_stroke(cr);
+        }
+        draw_marker(cr, x, py(&k, v), MARK_SQUARE, 2.5);
+    }
+}
 
-    // The markers, the ring and the label are inside the y range and are left unclipped, so that
-    // those at the first and last iterations show whole.
+// FID's points joined by lines with a marker at each evaluation, and the best (lowest) one
+// ringed and labelled with its value. The markers, the ring and the label are inside the y range
+// and are left unclipped, so that those at the first and last iterations show whole.
+static void draw_fid(cairo_t *cr, const panel *p, const series *e, long best) {
     if (e->n > 1) draw_line(cr, p, e->iter, e->v[E_FID], e->n, fid_colour, 1.0, 2.0);
     cairo_save(cr);
     cairo_set_source_rgb(cr, fid_colour[0], fid_colour[1], fid_colour[2]);
@@ -458,7 +438,30 @@ static void draw_eval_panel(cairo_t *cr, panel *p, const series *e) {
     cairo_set_source_rgb(cr, best_colour[0], best_colour[1], best_colour[2]);
     text_at(cr, lx, ly, label, 0.0, 0.0);
     cairo_restore(cr);
+}
 
+// The evaluation panel: FID on the left axis, KID (when the records have it) on a right axis.
+static void draw_eval_panel(cairo_t *cr, panel *p, const series *e) {
+    int kid = any_kid(e), std = 0;
+    long best = 0;
+    double lo = INFINITY, hi = -INFINITY;
+    for (long j = 0; j < e->n; j++) {
+        double v = e->v[E_FID][j];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+        if (v < e->v[E_FID][best]) best = j;
+        if (isfinite(e->v[E_KID][j]) && isfinite(e->v[E_KID_STD][j])) std = 1;
+    }
+    widen(&lo, &hi);
+    // Room under the lowest point for the label of the best FID.
+    double r = hi - lo, mt = 0.05 * r, f = fmin(0.4, 26 / p->h);
+    p->ymin = lo - f * (r + mt) / (1 - f);
+    p->ymax = hi + mt;
+    draw_axes(cr, p, kid ? "FID and KID (lower is better)" : "FID (lower is better)", "FID", "iteration");
+    cairo_save(cr);
+    if (kid) draw_kid(cr, p, e);
+    cairo_restore(cr);
+    draw_fid(cr, p, e, best);
     // The generator the FID was measured on, when every record says the same one.
     int g = e->n ? (int)e->v[E_G][0] : GEN_UNSAID;
     for (long j = 1; j < e->n; j++)
@@ -466,6 +469,70 @@ static void draw_eval_panel(cairo_t *cr, panel *p, const series *e) {
     legend_item item[2] = {{g == GEN_EMA ? "FID (EMA of G)" : g == GEN_G ? "FID (G)" : "FID", fid_colour, 0, MARK_CIRCLE},
                            {std ? "KID (right axis, +- std)" : "KID (right axis)", kid_colour, 1, MARK_SQUARE}};
     draw_legend_items(cr, p, item, kid ? 2 : 1);
+}
+
+// The panels on a W x H page: losses, D's outputs and, when there are evaluations, FID (and KID).
+static void draw_page(cairo_t *cr, int W, int H, const series *s, const series *e, double *const *sm, double smooth) {
+    cairo_set_source_rgb(cr, 1, 1, 1);
+    cairo_paint(cr);
+    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    double xmin = s->iter[0], xmax = s->iter[s->n - 1];
+    if (e->n) {
+        xmin = fmin(xmin, e->iter[0]);
+        xmax = fmax(xmax, e->iter[e->n - 1]);
+    }
+    widen(&xmin, &xmax);
+    // Three panels when there are evaluations: the two upper ones leave the "iteration" label
+    // to the bottom one, so the gaps between panels are narrower; KID's axis needs a right margin.
+    int np = e->n ? 3 : 2;
+    double left = 80, right = e->n && any_kid(e) ? 72 : 20, top = 40, gap = e->n ? 58 : 80, bottom = 55;
+    const char *xlabel = e->n ? NULL : "iteration";
+    double ph = (H - top - (np - 1) * gap - bottom) / np;
+    panel top_p = {left, top, W - left - right, ph, xmin, xmax, 0, 0};
+    panel bot_p = {left, top + ph + gap, W - left - right, ph, xmin, xmax, -0.02, 1.02};
+    panel ev_p = {left, top + 2 * (ph + gap), W - left - right, ph, xmin, xmax, 0, 0};
+    static const int losses[] = {S_LOSS_D, S_LOSS_G}, douts[] = {S_D_X, S_D_G_Z1, S_D_G_Z2};
+    char title[160];
+    if (smooth > 0) snprintf(title, sizeof title, "Losses (faint: raw, solid: EMA %.3g)", smooth);
+    else snprintf(title, sizeof title, "Losses");
+    draw_panel(cr, &top_p, s, sm, losses, 2, 0, smooth, title, "loss", xlabel);
+    draw_panel(cr, &bot_p, s, sm, douts, 3, 1, smooth, "Discriminator outputs (mean sigmoid)", "D output", xlabel);
+    if (e->n) draw_eval_panel(cr, &ev_p, e);
+}
+
+// Atomic replace: the trainer refreshes the plot while someone may be looking at it.
+static int write_png(cairo_surface_t *surf, const char *png_path, char *err, size_t errlen) {
+    size_t tn = strlen(png_path) + 32;
+    char *tmp = malloc(tn);
+    if (!tmp) return set_error(err, errlen, "out of memory");
+    snprintf(tmp, tn, "%s.tmp.%ld", png_path, (long)getpid());
+    cairo_status_t st = cairo_surface_write_to_png(surf, tmp);
+    int rc = 0;
+    if (st) rc = path_error(err, errlen, png_path, "cannot write: %s", cairo_status_to_string(st));
+    else if (rename(tmp, png_path)) rc = path_error(err, errlen, png_path, "cannot write: %s", strerror(errno));
+    if (rc) remove(tmp);
+    free(tmp);
+    return rc;
+}
+
+// The page drawn on a new surface and written to png_path.
+static int render(const char *png_path, int W, int H, const series *s, const series *e, double *const *sm,
+                  double smooth, char *err, size_t errlen) {
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
+    int rc = 0;
+    if (cairo_surface_status(surf)) {
+        rc = path_error(err, errlen, png_path, "cannot create the drawing surface: %s",
+                        cairo_status_to_string(cairo_surface_status(surf)));
+    } else {
+        cairo_t *cr = cairo_create(surf);
+        draw_page(cr, W, H, s, e, sm, smooth);
+        cairo_status_t st = cairo_status(cr);
+        cairo_destroy(cr);
+        rc = st ? path_error(err, errlen, png_path, "drawing failed: %s", cairo_status_to_string(st))
+                : write_png(surf, png_path, err, errlen);
+    }
+    cairo_surface_destroy(surf);
+    return rc;
 }
 
 int plot_metrics(const char *metrics_path, const char *png_path, const plot_options *o,
@@ -482,71 +549,14 @@ int plot_metrics(const char *metrics_path, const char *png_path, const plot_opti
     s.nv = NSERIES;
     e.nv = NEVAL;
     long cut_line = 0;
-    if (read_metrics(metrics_path, &s, &e, &cut_line, err, errlen)) { series_free(&s); series_free(&e); return -1; }
     double *sm[NSERIES] = {0};
-    int rc = -1;
-    cairo_surface_t *surf = NULL;
-    char *tmp = NULL;
-    if (o->smooth > 0) {
-        for (int k = 0; k < NSERIES; k++) {
-            if (!(sm[k] = malloc((size_t)s.n * sizeof(double)))) { set_error(err, errlen, "out of memory"); goto done; }
-            ema(sm[k], s.v[k], s.n, o->smooth);
-        }
+    int rc = read_metrics(metrics_path, &s, &e, &cut_line, err, errlen);
+    for (int k = 0; !rc && o->smooth > 0 && k < NSERIES; k++) {
+        if (!(sm[k] = malloc((size_t)s.n * sizeof(double)))) rc = set_error(err, errlen, "out of memory");
+        else ema(sm[k], s.v[k], s.n, o->smooth);
     }
-    surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
-    if (cairo_surface_status(surf)) {
-        path_error(err, errlen, png_path, "cannot create the drawing surface: %s", cairo_status_to_string(cairo_surface_status(surf)));
-        goto done;
-    }
-    cairo_t *cr = cairo_create(surf);
-    cairo_set_source_rgb(cr, 1, 1, 1);
-    cairo_paint(cr);
-    cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    double xmin = s.iter[0], xmax = s.iter[s.n - 1];
-    if (e.n) {
-        xmin = fmin(xmin, e.iter[0]);
-        xmax = fmax(xmax, e.iter[e.n - 1]);
-    }
-    widen(&xmin, &xmax);
-    // Three panels when there are evaluations: the two upper ones leave the "iteration" label
-    // to the bottom one, so the gaps between panels are narrower; KID's axis needs a right margin.
-    int np = e.n ? 3 : 2;
-    double left = 80, right = e.n && any_kid(&e) ? 72 : 20, top = 40, gap = e.n ? 58 : 80, bottom = 55;
-    const char *xlabel = e.n ? NULL : "iteration";
-    double ph = (H - top - (np - 1) * gap - bottom) / np;
-    panel top_p = {left, top, W - left - right, ph, xmin, xmax, 0, 0};
-    panel bot_p = {left, top + ph + gap, W - left - right, ph, xmin, xmax, -0.02, 1.02};
-    panel ev_p = {left, top + 2 * (ph + gap), W - left - right, ph, xmin, xmax, 0, 0};
-    static const int losses[] = {S_LOSS_D, S_LOSS_G}, douts[] = {S_D_X, S_D_G_Z1, S_D_G_Z2};
-    char title[160];
-    if (o->smooth > 0) snprintf(title, sizeof title, "Losses (faint: raw, solid: EMA %.3g)", o->smooth);
-    else snprintf(title, sizeof title, "Losses");
-    draw_panel(cr, &top_p, &s, sm, losses, 2, 0, o->smooth, title, "loss", xlabel);
-    draw_panel(cr, &bot_p, &s, sm, douts, 3, 1, o->smooth, "Discriminator outputs (mean sigmoid)", "D output", xlabel);
-    if (e.n) draw_eval_panel(cr, &ev_p, &e);
-    cairo_status_t st = cairo_status(cr);
-    cairo_destroy(cr);
-    if (st) { path_error(err, errlen, png_path, "drawing failed: %s", cairo_status_to_string(st)); goto done; }
-    // Atomic replace: the trainer refreshes the plot while someone may be looking at it.
-    size_t tn = strlen(png_path) + 32;
-    if (!(tmp = malloc(tn))) { set_error(err, errlen, "out of memory"); goto done; }
-    snprintf(tmp, tn, "%s.tmp.%ld", png_path, (long)getpid());
-    st = cairo_surface_write_to_png(surf, tmp);
-    if (st) {
-        path_error(err, errlen, png_path, "cannot write: %s", cairo_status_to_string(st));
-        remove(tmp);
-        goto done;
-    }
-    if (rename(tmp, png_path)) {
-        path_error(err, errlen, png_path, "cannot write: %s", strerror(errno));
-        remove(tmp);
-        goto done;
-    }
-    if (summary) *summary = (plot_summary){.records = (int)s.n, .cut_line = cut_line};
-    rc = 0;
-done:
-    free(tmp);
-    if (surf) cairo_surface_destroy(surf);
+    if (!rc) rc = render(png_path, W, H, &s, &e, sm, o->smooth, err, errlen);
+    if (!rc && summary) *summary = (plot_summary){.records = (int)s.n, .cut_line = cut_line};
     for (int k = 0; k < NSERIES; k++) free(sm[k]);
     series_free(&s);
     series_free(&e);

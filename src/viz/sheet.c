@@ -18,22 +18,13 @@ static int cairo_failed(cairo_status_t st, const char *path, const char *what, c
     return 1;
 }
 
-int save_labelled_grid_png(const char *path, const float *images, int n, int c, int h, int w,
-                           int ncol, const char *const *labels, char *err, size_t errlen) {
-    if (c != 1 && c != 3) return path_error(err, errlen, path, "cannot label %d-channel images", c);
-    int gw, gh;
-    uint8_t *grid = image_grid(images, n, c, h, w, ncol, PAD, &gw, &gh);
-    if (!grid) return path_error(err, errlen, path, "cannot build a grid of %d images (out of memory?)", n);
-    int f = h >= MIN_CELL ? 1 : (MIN_CELL + h - 1) / h;
-    int W = gw * f, H = gh * f;
-    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
-    uint8_t *out = NULL;
-    int rc = -1;
-    if (cairo_failed(cairo_surface_status(surf), path, "cannot create the drawing surface", err, errlen)) goto done;
-    // Pixels, nearest-neighbour scaled: RGB24 is one native-endian 32-bit word per pixel.
+// The grid's pixels (c channels, gw wide) into the surface, nearest-neighbour scaled by f:
+// RGB24 is one native-endian 32-bit word per pixel.
+static void paint_grid(cairo_surface_t *surf, const uint8_t *grid, int gw, int c, int f) {
     cairo_surface_flush(surf);
     uint8_t *data = cairo_image_surface_get_data(surf);
-    int stride = cairo_image_surface_get_stride(surf);
+    const int stride = cairo_image_surface_get_stride(surf);
+    const int W = cairo_image_surface_get_width(surf), H = cairo_image_surface_get_height(surf);
     for (int y = 0; y < H; y++) {
         uint32_t *row = (uint32_t *)(data + (size_t)y * stride);
         const uint8_t *src = grid + (size_t)(y / f) * gw * c;
@@ -44,6 +35,11 @@ int save_labelled_grid_png(const char *path, const float *images, int n, int c, 
         }
     }
     cairo_surface_mark_dirty(surf);
+}
+
+// Each cell's label in its top-left corner: white text outlined in black. cairo's status after.
+static cairo_status_t draw_labels(cairo_surface_t *surf, int n, int h, int w, int ncol, int f,
+                                  const char *const *labels) {
     cairo_t *cr = cairo_create(surf);
     int cols = ncol < n ? ncol : n;
     double font = (h * f) / 6.0;
@@ -69,10 +65,18 @@ int save_labelled_grid_png(const char *path, const float *images, int n, int c, 
     }
     cairo_status_t st = cairo_status(cr);
     cairo_destroy(cr);
-    if (cairo_failed(st, path, "drawing the labels failed", err, errlen)) goto done;
     cairo_surface_flush(surf);
-    // Back to c interleaved channels (gray stays gray: the labels are black, white and grays).
-    if (!(out = malloc((size_t)W * H * c))) { path_error(err, errlen, path, "out of memory"); goto done; }
+    return st;
+}
+
+// The surface back to c interleaved channels (gray stays gray: the labels are black, white and
+// grays), written as a PNG.
+static int write_surface(cairo_surface_t *surf, int c, const char *path, char *err, size_t errlen) {
+    const uint8_t *data = cairo_image_surface_get_data(surf);
+    const int stride = cairo_image_surface_get_stride(surf);
+    const int W = cairo_image_surface_get_width(surf), H = cairo_image_surface_get_height(surf);
+    uint8_t *out = malloc((size_t)W * H * c);
+    if (!out) return path_error(err, errlen, path, "out of memory");
     for (int y = 0; y < H; y++) {
         const uint32_t *row = (const uint32_t *)(data + (size_t)y * stride);
         for (int x = 0; x < W; x++) {
@@ -81,9 +85,25 @@ int save_labelled_grid_png(const char *path, const float *images, int n, int c, 
             if (c == 3) { o[1] = (uint8_t)(row[x] >> 8); o[2] = (uint8_t)row[x]; }
         }
     }
-    rc = png_write(path, out, W, H, c, err, errlen);
-done:
+    int rc = png_write(path, out, W, H, c, err, errlen);
     free(out);
+    return rc;
+}
+
+int save_labelled_grid_png(const char *path, const float *images, int n, int c, int h, int w,
+                           int ncol, const char *const *labels, char *err, size_t errlen) {
+    if (c != 1 && c != 3) return path_error(err, errlen, path, "cannot label %d-channel images", c);
+    int gw, gh;
+    uint8_t *grid = image_grid(images, n, c, h, w, ncol, PAD, &gw, &gh);
+    if (!grid) return path_error(err, errlen, path, "cannot build a grid of %d images (out of memory?)", n);
+    int f = h >= MIN_CELL ? 1 : (MIN_CELL + h - 1) / h;
+    cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, gw * f, gh * f);
+    int rc = -1;
+    if (!cairo_failed(cairo_surface_status(surf), path, "cannot create the drawing surface", err, errlen)) {
+        paint_grid(surf, grid, gw, c, f);
+        if (!cairo_failed(draw_labels(surf, n, h, w, ncol, f, labels), path, "drawing the labels failed", err, errlen))
+            rc = write_surface(surf, c, path, err, errlen);
+    }
     cairo_surface_destroy(surf);
     free(grid);
     return rc;
