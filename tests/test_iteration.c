@@ -6,7 +6,8 @@
 // them, end bit for bit where N ordinary iterations of the training loop (run_training) end,
 // across epoch boundaries, for a plain DCGAN and a conditional WGAN (5 D steps, RMSprop,
 // clipping), with the data resident and staged through host memory. A dtype or layout the
-// backend does not serve is refused when the net is planned.
+// backend does not serve is refused when the net is planned, and a batcher made for other batches
+// when it is bound. The data op's cursor (backend memory) and the batcher's own count agree.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +111,37 @@ static void unsupported_format(void) {
     dcgan_net_free(&g);
 }
 
+// A batcher made for another batch size, another number of D steps or without the labels a
+// conditional net reads is refused when it is bound, with a reason.
+static void mismatched_data(void) {
+    char err[512] = "";
+    dcgan_dataset ds;
+    trainer t;
+    batcher data;
+    train_hparams h;
+    train_hparams_defaults(&h, LOSS_WGAN);   // 5 D steps
+    h.cfg = (dcgan_config){.size = 32, .nc = 1, .nz = 16, .ngf = 8, .ndf = 8};
+    h.batch_size = 16;
+    CHECK(dataset_load(&ds, "synthetic", NULL, 32, 1, 1, err, sizeof err) == 0);
+    h.cfg.nclasses = ds.nclasses;
+    CHECK(trainer_init(&t, &h, backend_cpu(), err, sizeof err) == 0);
+    const struct { int B, d_steps, labels; } cases[] = {{8, 5, 1}, {16, 1, 1}, {16, 5, 0}, {16, 5, 1}};
+    for (int i = 0; i < 4; i++) {
+        CHECK(batcher_init(&data, t.be, &ds, cases[i].B, cases[i].d_steps, h.seed, cases[i].labels, 0, 0, err,
+                           sizeof err) == 0);
+        int rc = trainer_bind_data(&t, &data, err, sizeof err);
+        printf("bind a batcher of batch %d, %d D steps%s: %s\n", cases[i].B, cases[i].d_steps,
+               cases[i].labels ? "" : ", no labels", rc ? err : "bound");
+        CHECK(rc == (i < 3 ? -1 : 0));
+        batcher_free(&data);
+    }
+    trainer_free(&t);
+    dataset_free(&ds);
+}
+
 int main(void) {
     unsupported_format();
+    mismatched_data();
     const char *dir = make_temp_dir("iteration");
     const scenario scenarios[] = {
         {"nonsat", LOSS_NONSAT, 0, 40},
