@@ -27,15 +27,16 @@
 #   gpu-tests    70 s   gpu-tests.log       ctest -N -L gpu (5), then ctest -L gpu -V (65; 60 per test)
 #                                           in build-gpu (the tests run directly when ctest is absent),
 #                                           with DCGAN_REQUIRE_GPU=1: no usable device = a failure. The
-#                                           tests take cuDNN's heuristics but test_gpu_ops_default_math
+#                                           tests take cuDNN's heuristics but test_ops_cuda_default_math
 #                                           (the timed search); test_gpu_nccl runs last, its NCCL rank
 #                                           without a launcher; a part a test reports "not available:"
 #                                           (the mpirun part without Open MPI) is listed, not passed
 #   sanitizers  100 s   sanitizers.log      compute-sanitizer --version (3), then --tool T --error-exitcode
-#     memcheck   30 s     (all four tools)    99 on test_gpu_ops with DCGAN_TEST_QUICK=1 (small shapes)
-#     racecheck  25 s                         and DCGAN_CUDNN_ALGO=heuristic; memcheck and synccheck on
-#     synccheck  20 s                         every op, racecheck and initcheck on the families whose
-#     initcheck  25 s                         kernels are ours (all but conv and dense: cuDNN, cuBLAS).
+#     memcheck   30 s     (all four tools)    99 on test_ops --backend cuda with DCGAN_TEST_QUICK=1 (the
+#     racecheck  25 s                         light and quick cases) and DCGAN_CUDNN_ALGO=heuristic;
+#     synccheck  20 s                         memcheck and synccheck on every op, racecheck and initcheck
+#     initcheck  25 s                         on the families whose kernels are ours (--op: all but conv
+#                                           and dense, which are cuDNN's and cuBLAS's).
 #                                           A tool the device refuses ("Device not supported") is
 #                                           "unavailable on this device", with the tool's own line
 #   train        30 s   train.log           dcgan train --device cuda --verbose, Fashion-MNIST 64 px nc 1,
@@ -229,7 +230,7 @@ if [ -d .gpu-libs ] && [ -x "$dcgan" ]; then
     for f in .gpu-libs/*; do
         case ${f##*/} in libstdc++.so.6|libgcc_s.so.1) ;; *) ln -s "$root/$f" "$tmp/libs/" ;; esac
     done
-    if ! LD_LIBRARY_PATH="$tmp/libs$rest_ld" timeout 3 ldd "$dcgan" "$root/build-gpu/tests/test_gpu_ops" 2>&1 \
+    if ! LD_LIBRARY_PATH="$tmp/libs$rest_ld" timeout 3 ldd "$dcgan" "$root/build-gpu/tests/test_ops" 2>&1 \
             | grep -q 'not found'; then
         libs_dir=$tmp/libs runtime="the machine's"
     fi
@@ -395,7 +396,7 @@ if has_step gpu-tests && ready gpu-tests; then
 fi
 
 # --- compute-sanitizer on the reduced op test --------------------------------------------------------------
-# memcheck and synccheck on every op family of test_gpu_ops; racecheck and initcheck on the families
+# memcheck and synccheck on every op family of test_ops; racecheck and initcheck on the families
 # whose kernels are ours (conv and dense are cuDNN's and cuBLAS's: their hazards are not ours to fix,
 # and racecheck over them can outrun the step).
 our_ops=batchnorm,activation,loss,optim,noise,data,concat,pool,resize,copy
@@ -406,7 +407,7 @@ refusal='Device not supported|device is not supported|not supported on this (dev
 report='Invalid __|Race reported|[Hh]azard|Uninitialized|Barrier error|Misaligned|Out-of-range|Error: (Race|Barrier)'
 if has_step sanitizers && ready sanitizers; then
     log=$out/sanitizers.log
-    start_log "$log" "compute-sanitizer on build-gpu/tests/test_gpu_ops with DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic (racecheck, initcheck: --op $our_ops)"
+    start_log "$log" "compute-sanitizer on build-gpu/tests/test_ops --backend cuda with DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic (racecheck, initcheck: --op $our_ops)"
     [ -n "$sanitizer" ] && env LD_LIBRARY_PATH="$our_ld" timeout 3 "$sanitizer" --version >> "$log" 2>&1
     for spec in memcheck:30:all racecheck:25:ours synccheck:20:all initcheck:25:ours; do
         IFS=: read -r tool limit which <<< "$spec"
@@ -417,13 +418,13 @@ if has_step sanitizers && ready sanitizers; then
         start=$(wc -l < "$log")
         run_logged "$log" "$limit" ours env -C tests DCGAN_BIN="$dcgan" DCGAN_TEST_QUICK=1 DCGAN_CUDNN_ALGO=heuristic \
             DCGAN_REQUIRE_GPU=1 "$sanitizer" --tool "$tool" --error-exitcode 99 --print-limit 50 \
-            "$root/build-gpu/tests/test_gpu_ops" "${ops[@]}"
+            "$root/build-gpu/tests/test_ops" --backend cuda "${ops[@]}"
         part=$tmp/$tool.part
         tail -n +"$start" "$log" > "$part"
         line=$(grep -E 'ERROR SUMMARY' "$part" | tail -1 | sed 's/^=* *//')
         [ -z "$line" ] && line=$(grep -E 'RACECHECK SUMMARY' "$part" | tail -1 | sed 's/^=* *//')
         errors=$(echo "$line" | sed -n -E 's/.*ERROR SUMMARY: *([0-9]+) error.*/\1/p; s/.*\(([0-9]+) error.*/\1/p' | head -1)
-        test_line=$(grep -E '^test_gpu_ops' "$part" | tail -1 | cut -c1-80)
+        test_line=$(grep -E '^test_ops' "$part" | tail -1 | cut -c1-80)
         refused=$(grep -E '^=+ ' "$part" | grep -v -E 'Program hit' | grep -m1 -E "$refusal" | sed -E 's/^=+ *//' | cut -c1-160)
         if [ "$rc" = 0 ] && [ "$errors" = 0 ]; then
             note "$tool" passed "$line on $what (${secs} s)${test_line:+; $test_line}"
