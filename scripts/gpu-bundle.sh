@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the CUDA release tree and packs what a GPU machine without build dependencies needs to run
-# the gpu tests, compute-sanitizer, the kernel benchmark and a training run (scripts/gpu-check.sh):
+# the gpu tests, compute-sanitizer, the op benchmark (test_ops --perf) and a training run
+# (scripts/gpu-check.sh):
 #   build-gpu/             release build with the CUDA backend (sm_90 unless CUDA_ARCHS is set)
 #   .gpu-libs/             the non-CUDA shared libraries the binaries load (from ldd), not libc/libm/
 #                          ld-linux, not the CUDA driver, cuBLAS, cuDNN or NCCL (those come from the
@@ -54,7 +55,7 @@ step build make -C build-gpu -j"$(nproc)" --no-print-directory
 # The compiler's warnings, if any, without make's progress lines.
 grep -E -i 'warning' "$log" | sort -u | sed 's/^/  /' || true
 
-bins=(build-gpu/dcgan build-gpu/benchmarks/bench_kernels build-gpu/benchmarks/bench_layers build-gpu/benchmarks/bench_inception)
+bins=(build-gpu/dcgan build-gpu/benchmarks/bench_layers build-gpu/benchmarks/bench_inception)
 for b in "${bins[@]}"; do
     [ -x "$b" ] || { echo "gpu-bundle: the build succeeded but made no $b" >&2; exit 1; }
 done

@@ -57,7 +57,8 @@
 # full: the longer benchmarks, at most 419 s of step limits, in this order: unpack 16, info 23
 #   (info.txt), compile 70 (compile.log: the PyTorch example at 64 px nc 3 batch 128 under
 #   torch.compile, default mode, the whole iteration as one CUDA graph; reported, not judged),
-#   kernels 60 (bench-kernels.log: bench_kernels, our kernels against cuDNN and the bandwidth),
+#   kernels 60 (op-perf.log: test_ops --perf --backend cuda on the op families whose kernels are ours,
+#   against cuDNN's batchnorm and pooling and the bandwidth),
 #   layers 60 (bench-layers.log: bench_layers --reps 10, every cuDNN algorithm per layer),
 #   inception 35 (inception.log: bench_inception on cuda with cuDNN's heuristics, 64 px nc 3 batch 50,
 #   against pytorch-fid's InceptionV3 on the same GPU from the bundled wheel), e2e 155 (e2e.log:
@@ -553,11 +554,11 @@ has_step compile && pytorch_step compile "$out/compile.log" 70 compile+graph \
 
 # --- full: the longer benchmarks ----------------------------------------------------------------------------------
 if has_step kernels && ready kernels; then
-    log=$out/bench-kernels.log
-    start_log "$log" "bench_kernels: our batchnorm, activation, loss and optimiser kernels against cuDNN and the bandwidth"
-    run_logged "$log" 60 ours "$root/build-gpu/benchmarks/bench_kernels" 20
+    log=$out/op-perf.log
+    start_log "$log" "test_ops --perf --backend cuda --op $our_ops: our kernels against cuDNN's batchnorm and pooling and the bandwidth"
+    run_logged "$log" 60 ours env DCGAN_REQUIRE_GPU=1 "$root/build-gpu/tests/test_ops" --perf --backend cuda --op "$our_ops" --reps 20
     if [ "$rc" = 0 ]; then note kernels passed "$(grep -c ' ms' "$log") timings (${secs} s)"
-    else note kernels FAILED "exit $rc (77: no device); $(first_line 'skipped|[Ee]rror' "$log")"; fail kernels "bench_kernels (exit $rc)"; fi
+    else note kernels FAILED "exit $rc; $(first_line 'skipped|FAIL|[Ee]rror' "$log")"; fail kernels "test_ops --perf (exit $rc)"; fi
 fi
 if has_step layers && ready layers; then
     log=$out/bench-layers.log

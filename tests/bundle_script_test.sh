@@ -41,7 +41,7 @@ if [ "$FAKE_MAKE" = fail ]; then
     exit 2
 fi
 mkdir -p "$dir/benchmarks" "$dir/tests"
-for b in dcgan benchmarks/bench_kernels benchmarks/bench_inception tests/test_one; do cp /bin/true "$dir/$b"; done
+for b in dcgan benchmarks/bench_inception tests/test_one; do cp /bin/true "$dir/$b"; done
 [ "$FAKE_MAKE" = nobin ] || cp /bin/true "$dir/benchmarks/bench_layers"
 printf 'subdirs("tests")\n' > "$dir/CTestTestfile.cmake"
 { printf 'add_test(test_one "%s/tests/test_one")\n' "$PWD/$dir"
@@ -59,7 +59,7 @@ bundle() {   # bundle CMAKE MAKE: runs the copied script; sets rc and out (stdou
 }
 stale() {    # binaries and a bundle of an earlier build
     mkdir -p "$tmp/root/build-gpu/benchmarks" "$tmp/root/.gpu-bundle"
-    for b in dcgan benchmarks/bench_kernels benchmarks/bench_layers benchmarks/bench_inception; do
+    for b in dcgan benchmarks/bench_layers benchmarks/bench_inception; do
         cp /bin/true "$tmp/root/build-gpu/$b"
     done
     echo old > "$tmp/root/.gpu-bundle/bundle.tar.xz"
@@ -93,7 +93,7 @@ mkdir -p "$tmp/unpacked"
 tar -xJf "$tmp/root/.gpu-bundle/bundle.tar.xz" -C "$tmp/unpacked" 2>/dev/null
 check "a good build: the commit in the bundle" test -s "$tmp/unpacked/build-gpu/source-commit"
 check "a good build: every binary's sha256 in the bundle" \
-    test "$(grep -c -E '^[0-9a-f]{64}  build-gpu/' "$tmp/unpacked/build-gpu/bundle.sha256" 2>/dev/null)" = 5
+    test "$(grep -c -E '^[0-9a-f]{64}  build-gpu/' "$tmp/unpacked/build-gpu/bundle.sha256" 2>/dev/null)" = 4
 check "a good build: the gpu test's program in the bundle, the cpu test's not" \
     test -x "$tmp/unpacked/build-gpu/tests/test_one" -a ! -e "$tmp/unpacked/build-gpu/tests/test_cpu"
 check "a good build: the hashes match the unpacked binaries" \
