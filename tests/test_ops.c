@@ -39,6 +39,10 @@ static const op_family *const families[] = {
 };
 #define NFAMILIES ((int)(sizeof families / sizeof *families))
 
+// The backends by their backend_select names, cpu-ref (the reference) first.
+static const char *const backend_names[] = {"cpu-ref", "onednn", "cuda"};
+#define NBACKENDS ((int)(sizeof backend_names / sizeof *backend_names))
+
 typedef struct {
     const char *ops, *backends, *math, *filter;
     int grad, perf, full, list, reps, quick;
@@ -89,9 +93,10 @@ static int parse(int argc, char **argv, options *o) {
         else if (!strcmp(a, "--list")) o->list = 1;
         else return usage();
     }
-    const char *names[NFAMILIES], *backends[] = {"cpu-ref", "onednn", "cuda"};
+    const char *names[NFAMILIES];
     for (int i = 0; i < NFAMILIES; i++) names[i] = families[i]->name;
-    if (!all_known(o->ops, "--op", names, NFAMILIES) || !all_known(o->backends, "--backend", backends, 3)) return 2;
+    if (!all_known(o->ops, "--op", names, NFAMILIES) || !all_known(o->backends, "--backend", backend_names, NBACKENDS))
+        return 2;
     if (strcmp(o->math, "fma") && strcmp(o->math, "default")) {
         fprintf(stderr, "test_ops: --math: fma or default\n");
         return 2;
@@ -108,20 +113,20 @@ static int parse(int argc, char **argv, options *o) {
 // build or machine lacks is named in a line; when cuda was asked for by name and is missing,
 // *skip_rc is test_skip_or_fail's answer (77, or 1 with DCGAN_REQUIRE_GPU=1).
 static int collect_targets(const options *o, op_target *tg, int *skip_rc) {
-    static const char *const names[3] = {"cpu-ref", "onednn", "cuda"};
     const char *asked = o->backends ? o->backends : o->grad ? "cpu-ref" : NULL;
     int n = 0;
-    for (int b = 0; b < 3; b++) {
-        if (!listed(asked, names[b])) continue;
+    for (int b = 0; b < NBACKENDS; b++) {
+        if (!listed(asked, backend_names[b])) continue;
         char err[512];
-        const dcgan_backend *be = b == 0 ? backend_cpu() : backend_select(names[b], NULL, err, sizeof err);
+        const int cuda = !strcmp(backend_names[b], "cuda");
+        const dcgan_backend *be = b == 0 ? backend_cpu() : backend_select(backend_names[b], NULL, err, sizeof err);
         if (!be) {   // (not "not available:": gpu-check.sh reads that as a part a machine cannot run)
-            if (b == 2 && o->backends) *skip_rc = test_skip_or_fail(err);
-            else printf("backend %s left out: %s\n", names[b], err);
+            if (cuda && o->backends) *skip_rc = test_skip_or_fail(err);
+            else printf("backend %s left out: %s\n", backend_names[b], err);
             continue;
         }
         op_target own[4];
-        const int k = b == 0 ? (own[0] = target_ref(), 1) : targets_of(be, b == 2 && !strcmp(o->math, "default"), own, 4);
+        const int k = b == 0 ? (own[0] = target_ref(), 1) : targets_of(be, cuda && !strcmp(o->math, "default"), own, 4);
         for (int i = 0; i < k && n < MAX_TARGETS; i++) {
             if (o->grad && (own[i].dtype != DTYPE_F32 || own[i].layout != LAYOUT_NCHW || !be->host_memory)) continue;
             tg[n++] = own[i];
