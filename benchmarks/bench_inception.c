@@ -55,14 +55,15 @@ static int compare_double(const void *a, const void *b) {
 // FLOPs of one image through the network: 2 * oc * ic * kh * kw * oh * ow per convolution (the
 // pools, resize, copies and batchnorm/ReLU are left out; they are a small share).
 static double graph_flops(int c, int h, int w) {
-    static inception_graph g;
-    inception_graph_build(&g, c, h, w);
+    dcgan_net g;
+    const inception_input in = {.c = c, .h = h, .w = w, .scale = 1.0f};
     double flops = 0;
-    for (int i = 0; i < g.nsteps; i++) {
-        const inception_step *s = &g.steps[i];
-        if (s->kind != INC_CONV) continue;
-        flops += 2.0 * s->oc * g.c[s->in] * s->kh * s->kw * g.h[s->out] * g.w[s->out];
-    }
+    if (inception_net_describe(&g, &in) == 0)
+        for (int i = 0; i < g.nlayers; i++) {
+            const layer *l = &g.layers[i];
+            if (l->type == &layer_conv) flops += 2.0 * l->OC * l->C * l->p.kh * l->p.kw * l->OH * l->OW;
+        }
+    dcgan_net_free(&g);
     return flops;
 }
 

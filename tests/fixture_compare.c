@@ -62,12 +62,12 @@ void fixture_compare_net(const dcgan_net *net, const st_file *f, const char *pre
     be->download(be, counted, net->num_batches_tracked, (size_t)net->nbn * sizeof(int64_t));
     for (int i = 0; i < net->ntensors; i++) {
         const named_tensor *t = &net->tensors[i];
-        if ((grads && t->is_stat) || (!counts && t->is_stat == 2)) continue;
+        if ((grads && t->role != TENSOR_PARAM) || (!counts && t->role == TENSOR_COUNT)) continue;
         char name[160];
         snprintf(name, sizeof name, "%s%s", prefix, t->name);
         const st_tensor *want = fixture_need(f, name);
         if (!want) continue;
-        if (t->is_stat == 2) {
+        if (t->role == TENSOR_COUNT) {
             int64_t expect;
             memcpy(&expect, want->data, sizeof expect);
             if (counted[t->off] != expect) {
@@ -76,7 +76,7 @@ void fixture_compare_net(const dcgan_net *net, const st_file *f, const char *pre
             }
             continue;
         }
-        fixture_compare(name, (t->is_stat ? stats : params) + t->off, want, rel);
+        fixture_compare(name, (t->role == TENSOR_STAT ? stats : params) + t->off, want, rel);
     }
     free(params);
     free(stats);

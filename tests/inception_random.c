@@ -44,42 +44,51 @@ static void fill(float *v, size_t n, const char *name, int part, int fan_in) {
     }
 }
 
+// Which part of a BasicConv2d a tensor name is ("<prefix>.conv.weight", ...), or -1.
+static int part_of(const char *name) {
+    const size_t n = strlen(name);
+    for (int p = 0; p < 5; p++) {
+        const size_t k = strlen(part_name[p]);
+        if (n > k && name[n - k - 1] == '.' && !strcmp(name + n - k, part_name[p])) return p;
+    }
+    return -1;
+}
+
 int inception_random_write(const char *path, char *err, size_t errlen) {
-    inception_graph *g = malloc(sizeof *g);
-    if (!g) return set_error(err, errlen, "out of memory");
-    inception_graph_build(g, 3, INCEPTION_SIZE, INCEPTION_SIZE);
-    int convs = 0;
-    for (int i = 0; i < g->nsteps; i++) convs += g->steps[i].kind == INC_CONV;
-    float *values = malloc(g->nparams * sizeof(float));
-    st_tensor *t = calloc((size_t)convs * 5, sizeof *t);
-    int rc = -1;
-    if (!values || !t) {
+    dcgan_net net;
+    const inception_input in = {.c = 3, .h = INCEPTION_SIZE, .w = INCEPTION_SIZE, .scale = 1.0f};
+    float *values = NULL;
+    st_tensor *t = NULL;
+    int rc = -1, k = 0;
+    if (inception_net_describe(&net, &in) || !(values = malloc((net.nparams + net.nstats) * sizeof(float))) ||
+        !(t = calloc((size_t)net.ntensors, sizeof *t))) {
         set_error(err, errlen, "out of memory");
         goto done;
     }
-    int k = 0;
-    for (int i = 0; i < g->nsteps; i++) {
-        const inception_step *s = &g->steps[i];
-        if (s->kind != INC_CONV) continue;
-        const int ic = g->c[s->in], fan_in = ic * s->kh * s->kw;
-        float *v = values + s->param_off;
-        for (int p = 0; p < 5; p++, k++) {
-            const size_t n = p ? (size_t)s->oc : (size_t)s->oc * fan_in;
-            snprintf(t[k].name, sizeof t[k].name, "%s.%s", s->name, part_name[p]);
-            fill(v, n, t[k].name, p, fan_in);
-            t[k].dtype = ST_F32;
-            t[k].data = v;
-            t[k].nbytes = n * sizeof(float);
-            t[k].ndim = p ? 1 : 4;
-            t[k].shape[0] = s->oc;
-            if (!p) { t[k].shape[1] = ic; t[k].shape[2] = s->kh; t[k].shape[3] = s->kw; }
-            v += n;
+    float *v = values;
+    for (int i = 0; i < net.ntensors; i++) {
+        const named_tensor *nt = &net.tensors[i];
+        const int p = part_of(nt->name);
+        if (nt->role == TENSOR_COUNT) continue;   // num_batches_tracked: not read
+        if (p < 0) {
+            set_error(err, errlen, "tensor %s is no part of a BasicConv2d", nt->name);
+            goto done;
         }
+        const int fan_in = p == CONV_WEIGHT ? (int)(nt->shape[1] * nt->shape[2] * nt->shape[3]) : 1;
+        fill(v, nt->numel, nt->name, p, fan_in);
+        snprintf(t[k].name, sizeof t[k].name, "%s", nt->name);
+        t[k].dtype = ST_F32;
+        t[k].data = v;
+        t[k].nbytes = nt->numel * sizeof(float);
+        t[k].ndim = nt->ndim;
+        for (int d = 0; d < nt->ndim; d++) t[k].shape[d] = nt->shape[d];
+        v += nt->numel;
+        k++;
     }
     rc = st_write(path, t, k, NULL, 0, err, errlen);
 done:
     free(t);
     free(values);
-    free(g);
+    dcgan_net_free(&net);
     return rc;
 }

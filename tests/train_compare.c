@@ -59,7 +59,7 @@ int train_record_run(const dcgan_backend *be, gan_loss loss, int staged, train_r
         before[k] = download_floats(be, nets[k]->params, r->n[k]);
         for (int i = 0; i < nets[k]->ntensors; i++) {
             const named_tensor *nt = &nets[k]->tensors[i];
-            if (nt->is_stat) continue;
+            if (nt->role != TENSOR_PARAM) continue;
             record_tensor *rt = &r->tensors[k][r->ntensors[k]++];
             snprintf(rt->name, sizeof rt->name, "%s", nt->name);
             rt->off = nt->off;

@@ -38,12 +38,16 @@ typedef enum {
 // forward_only: 1 when only conv_forward will be asked of the descriptor (Inception's convolutions
 // for FID), so conv_plan may skip choosing and sizing the backward directions (cuDNN's timed search
 // would otherwise triple); the backward ops of such a plan are a programming error. 0: all three.
+// weights_vary: 1 when w is rewritten between calls by the layer itself (a weight computed in each
+// forward pass), so a backend keeps no converted copy of it from one call to the next; 0: w changes
+// only through the table's own writes (optim_update, upload, ...), after which copies are remade.
 typedef enum { CONV_2D, CONV_TRANSPOSE_2D } conv_kind;
 typedef struct {
     conv_kind kind;
     tensor_desc in, out;
     int kh, kw, sh, sw, ph, pw;
     int forward_only;
+    int weights_vary;
 } conv_desc;
 
 // A layer whose kernel covers its whole input or output (G's first layer: 1x1 -> 4x4, D's last:
@@ -53,6 +57,7 @@ typedef struct {
 typedef struct {
     tensor_desc in, out;   // in_features = in.c * in.h * in.w, out_features likewise
     int transposed;
+    int weights_vary;      // as conv_desc's
 } dense_desc;
 
 // Batchnorm over x's channels, fused with the activation after it: out = act(bn(in)) with

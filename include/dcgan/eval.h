@@ -56,15 +56,11 @@ int inception_default_batch(const dcgan_backend *be);
 int inception_batch(const inception *net);
 const dcgan_backend *inception_backend(const inception *net);
 
-// The images fed to the network: c (1, replicated to RGB, or 3) x h x w values, resized to 299 x
-// 299 as pytorch-fid does, then mapped by scale * v + shift to the network's [-1, 1] (images in
-// [0, 1]: 2, -1; in [-1, 1]: 1, 0). quantize: [-1, 1] images read as the 8-bit pixels of their PNG
-// files / 255 (then 2, -1), so generated images score as the files `dcgan sample` writes would.
-typedef struct {
-    int c, h, w;
-    float scale, shift;
-    int quantize;
-} inception_input;
+// The images fed to the network: inception_input (model.h): c (1, replicated to RGB, or 3) x h x w
+// values, resized to 299 x 299 as pytorch-fid does, then mapped by scale * v + shift to the
+// network's [-1, 1] (images in [0, 1]: 2, -1; in [-1, 1]: 1, 0). quantize: [-1, 1] images read as
+// the 8-bit pixels of their PNG files / 255 (then 2, -1), so generated images score as the files
+// `dcgan sample` writes would.
 // Fills images [n, c, h, w] (memory of the network's backend, room for inception_batch images)
 // with images first .. first + n - 1 of the set. 0, or -1 with err set.
 typedef int (*inception_source)(void *ctx, void *images, long first, int n, char *err, size_t errlen);

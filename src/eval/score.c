@@ -214,7 +214,7 @@ int fid_generator_features(inception *net, dcgan_net *G, long count, uint64_t se
     generator_source s = {.be = be, .nz = cfg->nz, .nclasses = cfg->nclasses, .seed = seed,
                           .image_bytes = (size_t)cfg->nc * cfg->size * cfg->size * sizeof(float),
                           .progress = {"generated images", count, progress}};
-    if (net_exec_init(&s.x, G, B, NULL, NULL, err, errlen)) return -1;
+    if (net_exec_init_forward(&s.x, G, B, NULL, BN_RUNNING, NULL, err, errlen)) return -1;
     s.z = malloc((size_t)B * cfg->nz * sizeof(float));
     s.classes = calloc((size_t)B, sizeof(int32_t));
     s.zdev = be->alloc(be, (size_t)B * cfg->nz * sizeof(float));

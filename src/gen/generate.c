@@ -45,7 +45,7 @@ int generator_open(generator *g, const char *ckpt_path, const char *device, bn_m
             return -1;
         }
     }
-    if (net_exec_init(&g->x, &g->G, batch, NULL, NULL, err, errlen)) {
+    if (net_exec_init_forward(&g->x, &g->G, batch, NULL, bn, NULL, err, errlen)) {
         set_error(err, errlen, "out of %s memory for a batch of %d images", g->be->name, batch);
         generator_close(g);
         return -1;
@@ -76,7 +76,7 @@ int generator_run(generator *g, float *images, const float *z, const int32_t *la
         if (m < g->x.B && g->bn != BN_RUNNING) {
             // Batch statistics must see only this chunk's images: buffers of its own size.
             net_exec_free(&g->x);
-            if (net_exec_init(&g->x, &g->G, m, NULL, NULL, err, errlen))
+            if (net_exec_init_forward(&g->x, &g->G, m, NULL, g->bn, NULL, err, errlen))
                 return set_error(err, errlen, "out of %s memory for a batch of %d images", be->name, m);
         }
         if (m < g->x.B) be->zero(be, g->zdev, (size_t)g->x.B * g->nz * sizeof(float));
@@ -93,7 +93,7 @@ int generator_run(generator *g, float *images, const float *z, const int32_t *la
     // Back to full-size buffers for the next call.
     if (g->x.B != g->batch) {
         net_exec_free(&g->x);
-        if (net_exec_init(&g->x, &g->G, g->batch, NULL, NULL, err, errlen))
+        if (net_exec_init_forward(&g->x, &g->G, g->batch, NULL, g->bn, NULL, err, errlen))
             return set_error(err, errlen, "out of %s memory for a batch of %d images", be->name, g->batch);
     }
     return 0;

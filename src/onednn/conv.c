@@ -294,6 +294,8 @@ static oconv *planned(const dcgan_backend *be, const conv_desc *d) {
 }
 
 static void *weights(const dcgan_backend *be, const oconv *k, const float *w, const dnnl_memory_desc_t *md) {
+    // Weights the layer computes anew in each pass: any copy of them is out of date.
+    if (k->d.weights_vary) onednn_weights_written(onednn_ctx_of(be), w, dnnl_memory_desc_get_size(&k->wplain));
     void *p = onednn_weights(onednn_ctx_of(be), w, &k->wplain, md);
     DCGAN_REQUIRE(p != NULL);   // out of memory for a weight copy
     return p;
@@ -349,7 +351,7 @@ static conv_desc conv_of(const dense_desc *d) {
     DCGAN_REQUIRE(dense_desc_valid(d));
     conv_desc c = {.kind = d->transposed ? CONV_TRANSPOSE_2D : CONV_2D, .in = d->in, .out = d->out,
                    .kh = d->transposed ? d->out.h : d->in.h, .kw = d->transposed ? d->out.w : d->in.w,
-                   .sh = 1, .sw = 1, .ph = 0, .pw = 0};
+                   .sh = 1, .sw = 1, .ph = 0, .pw = 0, .weights_vary = d->weights_vary};
     DCGAN_REQUIRE(d->transposed ? d->in.h == 1 && d->in.w == 1 && d->out.h == d->out.w
                                 : d->out.h == 1 && d->out.w == 1 && d->in.h == d->in.w);
     return c;

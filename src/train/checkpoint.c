@@ -24,13 +24,13 @@ int ckpt_net_tensors(const dcgan_net *net, const char *prefix, st_tensor *out, i
         snprintf(s->name, sizeof s->name, "%s%s", prefix, t->name);
         s->ndim = t->ndim;
         for (int d = 0; d < t->ndim; d++) s->shape[d] = t->shape[d];
-        if (t->is_stat == 2) {
+        if (t->role == TENSOR_COUNT) {
             s->dtype = ST_I64;
             s->data = &counts[t->off];
             s->nbytes = sizeof(int64_t);
         } else {
             s->dtype = ST_F32;
-            s->data = (t->is_stat ? stats : params) + t->off;
+            s->data = (t->role == TENSOR_STAT ? stats : params) + t->off;
             s->nbytes = t->numel * sizeof(float);
         }
     }
@@ -196,13 +196,12 @@ int ckpt_load_tensors(dcgan_net *net, const st_file *f, const char *prefix, char
             set_error(err, errlen, "tensor '%s' has shape %s, the model needs %s", name, got, want);
             return -1;
         }
-        st_dtype want_dtype = t->is_stat == 2 ? ST_I64 : ST_F32;
+        st_dtype want_dtype = t->role == TENSOR_COUNT ? ST_I64 : ST_F32;
         if (s->dtype != want_dtype)
             return set_error(err, errlen, "tensor '%s' has dtype %s, expected %s", name, st_dtype_name(s->dtype),
                              st_dtype_name(want_dtype));
         const dcgan_backend *be = net->be;
-        if (t->is_stat == 2) be->upload(be, net->num_batches_tracked + t->off, s->data, sizeof(int64_t));
-        else be->upload(be, (t->is_stat ? net->stats : net->params) + t->off, s->data, t->numel * sizeof(float));
+        be->upload(be, net_tensor_data(net, t), s->data, named_tensor_bytes(t));
     }
     return 0;
 }

@@ -30,7 +30,8 @@ int run_samples_init(run_samples *sm, trainer *t, char *err, size_t errlen) {
     sm->count = K > 0 ? rows * SAMPLE_COLS : SAMPLE_COUNT;
     sm->noise = be->alloc(be, (size_t)sm->count * h->cfg.nz * sizeof(float));
     char why[512];
-    if (!sm->noise || net_exec_init(&sm->G, h->ema > 0 ? &t->G_ema : &t->G, sm->count, NULL, NULL, why, sizeof why))
+    if (!sm->noise || net_exec_init_forward(&sm->G, h->ema > 0 ? &t->G_ema : &t->G, sm->count, NULL, BN_RUNNING, NULL,
+                                            why, sizeof why))
         return set_error(err, errlen, "out of memory for the training buffers");
     if (K > 0) {
         class_rows(sm, be, h, rows);

@@ -111,8 +111,10 @@ int trainer_init(trainer *t, const train_hparams *hp, const dcgan_backend *be, c
     t->fake_class_noise = (noise_desc){.n = (size_t)B, .seed = hp->seed, .stream = RNG_STREAM_FAKE_CLASSES,
                                        .nclasses = hp->cfg.nclasses};
     t->ranks = 1;
-    dcgan_net_init(&t->G, hp->seed);
-    dcgan_net_init(&t->D, hp->seed);
+    if (dcgan_net_init(&t->G, hp->seed) || dcgan_net_init(&t->D, hp->seed)) {
+        trainer_free(t);
+        return set_error(err, errlen, "out of host memory initialising the weights");
+    }
     if (hp->ema > 0) trainer_ema_reset(t);
     return 0;
 }
