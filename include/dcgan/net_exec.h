@@ -30,7 +30,8 @@ typedef struct {
     net_step *steps;            // [nlayers]
     act_format *afmt;           // [nacts]: each activation's format
     void **buf;                 // [nacts]: its memory (buf[0]: the last forward's input, not owned)
-    void **act;                 // [nlayers]: act[i] the output of layer i (NULL when folded away)
+    void **act;                 // [nlayers]: act[i] the output of layer i (NULL when folded away; forward
+                                // only: valid until a later layer reuses its memory)
     void **blocks;              // the allocations behind buf and the layers' saved memory
     int nblocks;
     void *grad_a, *grad_b;      // ping-pong buffers for activation gradients (training)
