@@ -134,40 +134,54 @@ static int free_block(const size_t *bytes, const char *in_use, int n, size_t nee
     return pick;
 }
 
+// What liveness assignment keeps: per activation its last reader and its block, per block its size
+// and whether an activation alive now holds it. One allocation.
+typedef struct {
+    int *last, *owner;
+    size_t *bytes;
+    char *in_use;
+} liveness;
+
+static void *liveness_make(liveness *v, int nacts, int nblocks) {
+    const size_t A = (size_t)nacts, K = (size_t)nblocks;
+    char *p = calloc(1, 2 * A * sizeof(int) + K * (sizeof(size_t) + 1));
+    if (!p) return NULL;
+    v->last = (int *)p;
+    v->owner = v->last + A;
+    v->bytes = (size_t *)(p + 2 * A * sizeof(int));   // 8-byte aligned: an even count of ints
+    v->in_use = (char *)(v->bytes + K);
+    for (size_t a = 0; a < A; a++) v->last[a] = v->owner[a] = -1;
+    return p;
+}
+
 // Liveness: an activation gets memory at its first write (its input's when the kind may write over
 // it and nothing reads the input later, else a free block that fits, else a new one) and gives it
 // back after its last read. The net's input is the caller's; its output is never given back.
 static int share_by_liveness(net_exec *x, size_t *total) {
     const dcgan_net *net = x->net;
-    const int cap = net->nacts + net->nlayers;
-    int *last = malloc((size_t)net->nacts * sizeof *last), *owner = malloc((size_t)net->nacts * sizeof *owner);
-    size_t *bytes = calloc((size_t)cap, sizeof *bytes);
-    char *in_use = calloc((size_t)cap, 1);
-    int rc = last && owner && bytes && in_use ? 0 : -1;
-    for (int a = 0; !rc && a < net->nacts; a++) last[a] = owner[a] = -1;
-    for (int i = 0; !rc && i < net->nlayers; i++) if (x->steps[i].run) last[net->layers[i].in] = i;
-    if (!rc) last[net->output] = net->nlayers;
-    for (int i = 0; !rc && i < net->nlayers; i++) {
+    liveness v;
+    void *scratch = liveness_make(&v, net->nacts, net->nacts + net->nlayers);
+    if (!scratch) return -1;
+    for (int i = 0; i < net->nlayers; i++) if (x->steps[i].run) v.last[net->layers[i].in] = i;
+    v.last[net->output] = net->nlayers;
+    for (int i = 0; i < net->nlayers; i++) {
         const layer *l = &net->layers[i];
-        const int a = x->steps[i].out, dies = l->in != 0 && last[l->in] == i;
+        const int a = x->steps[i].out, dies = l->in != 0 && v.last[l->in] == i;
         if (!x->steps[i].run) continue;
-        if (owner[a] < 0) {
+        if (v.owner[a] < 0) {
             const size_t need = act_bytes(x, a);
             const int over = dies && l->type->in_place && x->bn == BN_RUNNING && count_writers(net, a) == 1 &&
-                             bytes[owner[l->in]] >= need;
-            int k = over ? owner[l->in] : free_block(bytes, in_use, x->nblocks, need);
-            if (k < 0) bytes[k = take(x, need, total)] = need;
-            in_use[k] = 1;
-            owner[a] = k;
+                             v.bytes[v.owner[l->in]] >= need;
+            int k = over ? v.owner[l->in] : free_block(v.bytes, v.in_use, x->nblocks, need);
+            if (k < 0) v.bytes[k = take(x, need, total)] = need;
+            v.in_use[k] = 1;
+            v.owner[a] = k;
             x->buf[a] = x->blocks[k];
         }
-        if (dies && owner[l->in] != owner[a]) in_use[owner[l->in]] = 0;
+        if (dies && v.owner[l->in] != v.owner[a]) v.in_use[v.owner[l->in]] = 0;
     }
-    free(last);
-    free(owner);
-    free(bytes);
-    free(in_use);
-    return rc;
+    free(scratch);
+    return 0;
 }
 
 static int uses_classes(const dcgan_net *net) {
