@@ -169,88 +169,108 @@ static int side_make(onednn_ctx *c, side *s, const_dnnl_primitive_desc_t pd, dnn
     return rc;
 }
 
+// The primitive descriptors of a plan: forward, and unless d is forward-only (Inception's) the
+// two backward ones and the reorder that adds the weight gradient into the caller's. The memory
+// formats a primitive reads and writes: the arithmetic's type (ct), or the caller's where the
+// primitive implements it. Returns NULL, or what is missing.
+typedef struct { dnnl_primitive_desc_t fwd, bwd_d, bwd_w, add; } plan_pds;
+
+static void pds_free(plan_pds *p) {
+    dnnl_primitive_desc_t all[] = {p->fwd, p->bwd_d, p->bwd_w, p->add};
+    for (int i = 0; i < 4; i++) if (all[i]) dnnl_primitive_desc_destroy(all[i]);
+}
+
+static const char *pds_make(onednn_ctx *c, oconv *k, plan_pds *p) {
+    const conv_desc *d = &k->d;
+    dnnl_dims_t wdims = {d->out.c, d->in.c, d->kh, d->kw};
+    dnnl_memory_desc_t w_any, dw_any, in_c, out_c, in_o, out_o;
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wdims, k->ct, dnnl_format_tag_any));
+    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dw_any, 4, wdims, dnnl_f32, dnnl_format_tag_any));
+    prim_md(&in_c, &d->in, k->ct);                  // read in the arithmetic's type
+    prim_md(&out_c, &d->out, k->ct);
+    prim_md(&in_o, &d->in, dt_of(d->in.dtype));     // written in the caller's type where implemented
+    prim_md(&out_o, &d->out, dt_of(d->out.dtype));
+    p->fwd = pd_best(c, d, FWD, &in_c, &w_any, &out_o, NULL);
+    if (!p->fwd) p->fwd = pd_best(c, d, FWD, &in_c, &w_any, &out_c, NULL);
+    if (!p->fwd) return "no forward implementation";
+    k->w_fwd = *dnnl_primitive_desc_query_md(p->fwd, dnnl_query_weights_md, 0);
+    if (d->forward_only) return NULL;
+    p->bwd_d = pd_best(c, d, BWD_D, &in_o, &w_any, &out_c, p->fwd);
+    if (!p->bwd_d) p->bwd_d = pd_best(c, d, BWD_D, &in_c, &w_any, &out_c, p->fwd);
+    if (!p->bwd_d) return "no backward-data implementation";
+    p->bwd_w = pd_best(c, d, BWD_W, &in_c, &dw_any, &out_c, p->fwd);
+    if (!p->bwd_w) return "no backward-weights implementation";
+    k->w_bwd = *dnnl_primitive_desc_query_md(p->bwd_d, dnnl_query_weights_md, 0);
+    // The weight gradient is added into the caller's: a reorder with a sum post-op.
+    const dnnl_memory_desc_t *dw_md = dnnl_primitive_desc_query_md(p->bwd_w, dnnl_query_diff_weights_md, 0);
+    dnnl_primitive_attr_t attr = user_scratchpad();
+    dnnl_post_ops_t po;
+    DNNL_CHECK(dnnl_post_ops_create(&po));
+    DNNL_CHECK(dnnl_post_ops_append_sum(po, 1.0f));
+    DNNL_CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
+    dnnl_post_ops_destroy(po);
+    if (dnnl_reorder_primitive_desc_create(&p->add, dw_md, c->engine, &k->wplain, c->engine, attr) != dnnl_success)
+        p->add = NULL;
+    dnnl_primitive_attr_destroy(attr);
+    return p->add ? NULL : "no weight-gradient reorder";
+}
+
+// The primitives of the descriptors, the reorders of the NCHW sides and their buffers.
+static const char *prims_make(onednn_ctx *c, oconv *k, const plan_pds *p) {
+    static const int fa[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
+    static const int da[] = {DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST};
+    static const int wa[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST};
+    static const int ra[] = {DNNL_ARG_SRC, DNNL_ARG_DST};
+    const int backward = !k->d.forward_only;
+    dnnl_memory_desc_t in_user, out_user;
+    md_of(&in_user, &k->d.in, dt_of(k->d.in.dtype));
+    md_of(&out_user, &k->d.out, dt_of(k->d.out.dtype));
+    size_t in_bytes = 0, out_bytes = 0;
+    if (prim_make(c, &k->fwd.p, p->fwd, fa, 3) ||
+        side_make(c, &k->fwd.in, p->fwd, dnnl_query_src_md, &in_user, 1, &in_bytes) ||
+        side_make(c, &k->fwd.out, p->fwd, dnnl_query_dst_md, &out_user, 0, &out_bytes) ||
+        (backward && (prim_make(c, &k->bwd_d.p, p->bwd_d, da, 3) || prim_make(c, &k->bwd_w.p, p->bwd_w, wa, 3) ||
+                      prim_make(c, &k->dw_add, p->add, ra, 2) ||
+                      side_make(c, &k->bwd_d.in, p->bwd_d, dnnl_query_diff_src_md, &in_user, 0, &in_bytes) ||
+                      side_make(c, &k->bwd_d.out, p->bwd_d, dnnl_query_diff_dst_md, &out_user, 1, &out_bytes) ||
+                      side_make(c, &k->bwd_w.in, p->bwd_w, dnnl_query_src_md, &in_user, 1, &in_bytes) ||
+                      side_make(c, &k->bwd_w.out, p->bwd_w, dnnl_query_diff_dst_md, &out_user, 1, &out_bytes))))
+        return "out of memory, or no reorder between the formats";
+    if (backward)
+        k->dw = onednn_buffer(dnnl_memory_desc_get_size(dnnl_primitive_desc_query_md(p->bwd_w,
+                                                                                      dnnl_query_diff_weights_md, 0)));
+    if (in_bytes) k->in_buf = onednn_buffer(in_bytes);
+    if (out_bytes) k->out_buf = onednn_buffer(out_bytes);
+    if ((backward && !k->dw) || (in_bytes && !k->in_buf) || (out_bytes && !k->out_buf)) return "out of memory";
+    return NULL;
+}
+
+static void plan_describe(const oconv *k, const plan_pds *p) {
+    const tensor_desc *in = &k->d.in, *out = &k->d.out;
+    fprintf(stderr, "onednn: %s %dx%dx%d -> %dx%dx%d batch %d (%s): fwd %s, bwd_d %s, bwd_w %s; reorders:%s%s%s%s%s%s\n",
+            k->d.kind == CONV_TRANSPOSE_2D ? "deconv" : "conv", in->c, in->h, in->w, out->c, out->h, out->w, in->n,
+            k->ct == dnnl_bf16 ? "bf16" : "fp32", impl_of(p->fwd), impl_of(p->bwd_d), impl_of(p->bwd_w),
+            k->fwd.in.reorder ? " fwd in" : "", k->fwd.out.reorder ? " fwd out" : "",
+            k->bwd_d.in.reorder ? " bwd_d din" : "", k->bwd_d.out.reorder ? " bwd_d dout" : "",
+            k->bwd_w.in.reorder ? " bwd_w in" : "", k->bwd_w.out.reorder ? " bwd_w dout" : "");
+}
+
 static oconv *plan(onednn_ctx *c, const conv_desc *d, char *err, size_t errlen) {
     const tensor_desc *in = &d->in, *out = &d->out;
     oconv *k = calloc(1, sizeof *k);
-    dnnl_primitive_desc_t fwd = NULL, bwd_d = NULL, bwd_w = NULL, add = NULL;
-    const char *failed = NULL;
-    if (!k) { failed = "out of memory"; goto done; }
-    k->d = *d;
-    k->ct = in->dtype == DTYPE_BF16 || out->dtype == DTYPE_BF16 ? dnnl_bf16 : dnnl_f32;
-    const int deconv = d->kind == CONV_TRANSPOSE_2D;
-    dnnl_dims_t wdims = {out->c, in->c, d->kh, d->kw};
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&k->wplain, 4, wdims, dnnl_f32, deconv ? dnnl_iohw : dnnl_oihw));
-    dnnl_memory_desc_t w_any, dw_any, in_user, out_user, in_c, out_c, in_o, out_o;
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&w_any, 4, wdims, k->ct, dnnl_format_tag_any));
-    DNNL_CHECK(dnnl_memory_desc_init_by_tag(&dw_any, 4, wdims, dnnl_f32, dnnl_format_tag_any));
-    md_of(&in_user, in, dt_of(in->dtype));
-    md_of(&out_user, out, dt_of(out->dtype));
-    prim_md(&in_c, in, k->ct);                  // read in the arithmetic's type
-    prim_md(&out_c, out, k->ct);
-    prim_md(&in_o, in, dt_of(in->dtype));       // written in the caller's type where implemented
-    prim_md(&out_o, out, dt_of(out->dtype));
-    fwd = pd_best(c, d, FWD, &in_c, &w_any, &out_o, NULL);
-    if (!fwd) fwd = pd_best(c, d, FWD, &in_c, &w_any, &out_c, NULL);
-    if (!fwd) { failed = "no forward implementation"; goto done; }
-    k->w_fwd = *dnnl_primitive_desc_query_md(fwd, dnnl_query_weights_md, 0);
-    // A forward-only descriptor (Inception's) gets no backward primitives and no gradient buffer.
-    const int backward = !d->forward_only;
-    const dnnl_memory_desc_t *dw_md = NULL;
-    if (backward) {
-        bwd_d = pd_best(c, d, BWD_D, &in_o, &w_any, &out_c, fwd);
-        if (!bwd_d) bwd_d = pd_best(c, d, BWD_D, &in_c, &w_any, &out_c, fwd);
-        if (!bwd_d) { failed = "no backward-data implementation"; goto done; }
-        bwd_w = pd_best(c, d, BWD_W, &in_c, &dw_any, &out_c, fwd);
-        if (!bwd_w) { failed = "no backward-weights implementation"; goto done; }
-        k->w_bwd = *dnnl_primitive_desc_query_md(bwd_d, dnnl_query_weights_md, 0);
-        dw_md = dnnl_primitive_desc_query_md(bwd_w, dnnl_query_diff_weights_md, 0);
-        // The weight gradient is added into the caller's: a reorder with a sum post-op.
-        dnnl_primitive_attr_t attr = user_scratchpad();
-        dnnl_post_ops_t po;
-        DNNL_CHECK(dnnl_post_ops_create(&po));
-        DNNL_CHECK(dnnl_post_ops_append_sum(po, 1.0f));
-        DNNL_CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
-        dnnl_post_ops_destroy(po);
-        if (dnnl_reorder_primitive_desc_create(&add, dw_md, c->engine, &k->wplain, c->engine, attr) != dnnl_success) add = NULL;
-        dnnl_primitive_attr_destroy(attr);
-        if (!add) { failed = "no weight-gradient reorder"; goto done; }
+    plan_pds p = {0};
+    const char *failed = k ? NULL : "out of memory";
+    if (k) {
+        k->d = *d;
+        k->ct = in->dtype == DTYPE_BF16 || out->dtype == DTYPE_BF16 ? dnnl_bf16 : dnnl_f32;
+        dnnl_dims_t wdims = {out->c, in->c, d->kh, d->kw};
+        DNNL_CHECK(dnnl_memory_desc_init_by_tag(&k->wplain, 4, wdims, dnnl_f32,
+                                                d->kind == CONV_TRANSPOSE_2D ? dnnl_iohw : dnnl_oihw));
+        failed = pds_make(c, k, &p);
+        if (!failed) failed = prims_make(c, k, &p);
+        if (!failed && c->verbose) plan_describe(k, &p);
     }
-    const int fa[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST};
-    const int da[] = {DNNL_ARG_DIFF_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_DST};
-    const int wa[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS, DNNL_ARG_DIFF_DST};
-    const int ra[] = {DNNL_ARG_SRC, DNNL_ARG_DST};
-    size_t in_bytes = 0, out_bytes = 0;
-    if (prim_make(c, &k->fwd.p, fwd, fa, 3) ||
-        side_make(c, &k->fwd.in, fwd, dnnl_query_src_md, &in_user, 1, &in_bytes) ||
-        side_make(c, &k->fwd.out, fwd, dnnl_query_dst_md, &out_user, 0, &out_bytes) ||
-        (backward && (prim_make(c, &k->bwd_d.p, bwd_d, da, 3) || prim_make(c, &k->bwd_w.p, bwd_w, wa, 3) ||
-                      prim_make(c, &k->dw_add, add, ra, 2) ||
-                      side_make(c, &k->bwd_d.in, bwd_d, dnnl_query_diff_src_md, &in_user, 0, &in_bytes) ||
-                      side_make(c, &k->bwd_d.out, bwd_d, dnnl_query_diff_dst_md, &out_user, 1, &out_bytes) ||
-                      side_make(c, &k->bwd_w.in, bwd_w, dnnl_query_src_md, &in_user, 1, &in_bytes) ||
-                      side_make(c, &k->bwd_w.out, bwd_w, dnnl_query_diff_dst_md, &out_user, 1, &out_bytes)))) {
-        failed = "out of memory, or no reorder between the formats";
-        goto done;
-    }
-    if (backward) k->dw = onednn_buffer(dnnl_memory_desc_get_size(dw_md));
-    if (in_bytes) k->in_buf = onednn_buffer(in_bytes);
-    if (out_bytes) k->out_buf = onednn_buffer(out_bytes);
-    if ((backward && !k->dw) || (in_bytes && !k->in_buf) || (out_bytes && !k->out_buf)) {
-        failed = "out of memory";
-        goto done;
-    }
-    if (c->verbose)
-        fprintf(stderr, "onednn: %s %dx%dx%d -> %dx%dx%d batch %d (%s): fwd %s, bwd_d %s, bwd_w %s; reorders:%s%s%s%s%s%s\n",
-                deconv ? "deconv" : "conv", in->c, in->h, in->w, out->c, out->h, out->w, in->n,
-                k->ct == dnnl_bf16 ? "bf16" : "fp32", impl_of(fwd), impl_of(bwd_d), impl_of(bwd_w),
-                k->fwd.in.reorder ? " fwd in" : "", k->fwd.out.reorder ? " fwd out" : "",
-                k->bwd_d.in.reorder ? " bwd_d din" : "", k->bwd_d.out.reorder ? " bwd_d dout" : "",
-                k->bwd_w.in.reorder ? " bwd_w in" : "", k->bwd_w.out.reorder ? " bwd_w dout" : "");
-done:
-    if (fwd) dnnl_primitive_desc_destroy(fwd);
-    if (bwd_d) dnnl_primitive_desc_destroy(bwd_d);
-    if (bwd_w) dnnl_primitive_desc_destroy(bwd_w);
-    if (add) dnnl_primitive_desc_destroy(add);
+    pds_free(&p);
     if (failed) {
         set_error(err, errlen, "oneDNN cannot plan the %s %dx%dx%d -> %dx%dx%d (%s %s -> %s %s): %s",
                   d->kind == CONV_2D ? "convolution" : "transposed convolution", in->c, in->h, in->w, out->c, out->h,
@@ -282,14 +302,9 @@ static oconv *planned(const dcgan_backend *be, const conv_desc *d) {
     DCGAN_REQUIRE(conv_desc_valid(d));
     onednn_ctx *c = onednn_ctx_of(be);
     oconv *k = find(c, d);
-    if (!k) {
-        char err[512];
-        k = plan(c, d, err, sizeof err);
-        if (!k) {
-            fprintf(stderr, "error: %s\n", err);
-            exit(1);
-        }
-    }
+    char err[512];
+    // A plan that fails here has no caller to report to: the op's contract is a planned shape.
+    if (!k && !(k = plan(c, d, err, sizeof err))) dcgan_require_failed(err, __FILE__, __LINE__);
     return k;
 }
 
